@@ -1,0 +1,105 @@
+# wupan: one site description in, every iPXE boot image out, plus the servers
+# and tests that prove they boot.  See README.md for the user-facing targets.
+#
+# Components add themselves through the fragments included below: each one
+# appends to PROGS (binaries for `make`), UNIT_TESTS (ASan+UBSan unit test
+# binaries for `make check`), FUZZ_TARGETS (libFuzzer targets whose corpus
+# `make check` replays), TEST_SCRIPTS (slow suites for `make test`) and
+# DEB_PACKAGES (Debian packages the build or the tests need).
+
+O ?= build
+SITE ?= $(firstword $(wildcard config/local/site.ipxe) config/site.ipxe)
+IPXE_VERSION ?= 1.21.1+git20250501.dad20602+dfsg-1
+IPXE_BIN_DIR ?=
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 1764115200)
+export SOURCE_DATE_EPOCH
+
+CC ?= cc
+CLANG ?= clang-14
+CFLAGS ?= -O2 -g
+WFLAGS := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -D_GNU_SOURCE
+DEPFLAGS = -MMD -MP
+ALL_CFLAGS = $(WFLAGS) -Isrc $(CFLAGS)
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+PROGS :=
+UNIT_TESTS :=
+FUZZ_TARGETS :=
+TEST_SCRIPTS :=
+DEB_PACKAGES := build-essential clang-14 libclang-rt-14-dev binutils
+
+# Object rules: a normal tree, a sanitizer tree and a fuzzer tree.
+$(O)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(O)/asan/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC-SAN  $<")
+	$(Q)$(CC) $(WFLAGS) -Isrc $(SAN_FLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(O)/fuzz/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC-FUZZ $<")
+	$(Q)$(CLANG) $(WFLAGS) -Isrc $(FUZZ_FLAGS) $(DEPFLAGS) -c $< -o $@
+
+include mk/*.mk
+
+# Fuzz targets: tests/fuzz/fuzz_NAME.c links with FUZZ_SRCS_NAME.  `make check`
+# replays tests/fuzz/corpus/NAME/ through a plain ASan build with a tiny main;
+# `make fuzz` builds real libFuzzer binaries.
+define fuzz_template
+$(O)/asan/fuzz-replay/$(1): $(O)/asan/tests/fuzz/fuzz_$(1).o $(O)/asan/tests/fuzz/replay_main.o $(patsubst %.c,$(O)/asan/%.o,$(FUZZ_SRCS_$(1)))
+	@mkdir -p $$(@D)
+	$(Q)$(CC) $(SAN_FLAGS) $$^ -o $$@
+$(O)/fuzz/bin/fuzz_$(1): $(O)/fuzz/tests/fuzz/fuzz_$(1).o $(patsubst %.c,$(O)/fuzz/%.o,$(FUZZ_SRCS_$(1)))
+	@mkdir -p $$(@D)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $$^ -o $$@
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_template,$(t))))
+
+FUZZ_REPLAYS := $(addprefix $(O)/asan/fuzz-replay/,$(FUZZ_TARGETS))
+
+.PHONY: all deps check test fuzz clean install
+all: deps $(PROGS) images
+
+deps:
+	$(Q)sh scripts/deps.sh $(sort $(DEB_PACKAGES))
+
+check: $(UNIT_TESTS) $(FUZZ_REPLAYS)
+	$(Q)O=$(O) bash tests/run-suites.sh check \
+		$(foreach t,$(UNIT_TESTS),"$(t)") \
+		$(foreach t,$(FUZZ_TARGETS),"$(O)/asan/fuzz-replay/$(t) tests/fuzz/corpus/$(t)")
+
+test: all check
+	$(Q)O=$(O) bash tests/run-suites.sh test $(foreach s,$(TEST_SCRIPTS),"$(s)")
+
+fuzz: $(addprefix $(O)/fuzz/bin/fuzz_,$(FUZZ_TARGETS))
+	@echo "fuzzers in $(O)/fuzz/bin; run e.g. $(O)/fuzz/bin/fuzz_X tests/fuzz/corpus/X"
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: $(PROGS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man8
+	$(if $(PROGS),install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin)
+	for m in doc/*.1; do [ -e "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man1; done; true
+	for m in doc/*.8; do [ -e "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man8; done; true
+
+clean:
+	rm -rf $(O)
+
+-include $(shell find $(O)/obj $(O)/asan $(O)/fuzz -name '*.d' 2>/dev/null)

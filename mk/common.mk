@@ -1,0 +1,7 @@
+# src/common: small helpers shared by the servers and tools.
+COMMON_SRCS := src/common/parse.c
+
+$(O)/asan/bin/test_parse: $(O)/asan/tests/unit/test_parse.o $(O)/asan/src/common/parse.o
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@
+UNIT_TESTS += $(O)/asan/bin/test_parse

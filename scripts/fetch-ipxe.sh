@@ -1,0 +1,78 @@
+#!/bin/sh
+# Fetches the pinned iPXE packages named in ipxe.lock for one version, checks
+# their SHA-256 and unpacks them under OUTDIR/root.  apt runs with a private
+# state under OUTDIR/apt, so the system's apt setup is neither read for
+# package lists nor changed; only the mirror URI is taken from it.
+# Usage: fetch-ipxe.sh LOCKFILE VERSION OUTDIR
+set -eu
+lock=$1 version=$2 out=$3
+
+die() {
+	echo "fetch-ipxe: $*" >&2
+	exit 1
+}
+
+entries=$(awk -v v="$version" '$1 == v { print $2, $3, $4 }' "$lock")
+[ -n "$entries" ] || die "iPXE version '$version' is not in $lock.
+  Known versions: $(awk '!/^#/ && NF { print $1 }' "$lock" | sort -u | tr '\n' ' ')
+  Add a line per package (version, suite, package, sha256) to $lock,
+  or build with IPXE_BIN_DIR=DIR to use iPXE binaries you built yourself."
+suite=$(echo "$entries" | awk '{ print $1; exit }')
+
+# The mirror: the first Debian archive URI in the machine's apt sources that
+# serves the system's own release (deb822 .sources or one-line .list files).
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+	/etc/apt/sources.list.d/*.sources 2>/dev/null | awk -v c="$codename" '
+	/^deb / { for (i = 3; i <= NF; i++) if ($(i - 1) ~ /^[a-z]+:\/\// && $i == c) { print $(i - 1); exit } }
+	/^URIs:/ { uri = $2 }
+	/^Suites:/ { for (i = 2; i <= NF; i++) if ($i == c && uri != "") { print uri; exit } }
+	/^$/ { uri = "" }')
+[ -n "$mirror" ] || die "no Debian mirror for '$codename' found in /etc/apt/sources.list*;
+  use IPXE_BIN_DIR=DIR to build from iPXE binaries you provide."
+
+st=$out/apt
+mkdir -p "$st/lists/partial" "$st/cache/archives/partial" "$out/debs"
+echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main" \
+	>"$st/sources.list"
+set -- -o "Dir::Etc::SourceList=$st/sources.list" \
+	-o Dir::Etc::SourceParts=/nonexistent -o "Dir::State::Lists=$st/lists" \
+	-o "Dir::Cache=$st/cache" -o Debug::NoLocking=1 -o APT::Sandbox::User=root
+
+need_download() {
+	echo "$entries" | while read -r _ pkg sum; do
+		f=$(ls "$out/debs/${pkg}_"*.deb 2>/dev/null | head -n 1)
+		[ -n "$f" ] && echo "$sum  $f" | sha256sum -c --status && continue
+		echo "$pkg"
+	done
+}
+
+todo=$(need_download)
+if [ -n "$todo" ]; then
+	echo "fetch-ipxe: downloading iPXE $version from $suite"
+	apt-get "$@" -q update >"$st/update.log" 2>&1 ||
+		die "apt-get update for suite $suite failed (see $st/update.log)"
+	specs=""
+	for pkg in $todo; do
+		rm -f "$out/debs/${pkg}_"*.deb
+		specs="$specs $pkg=$version"
+	done
+	# shellcheck disable=SC2086
+	(cd "$out/debs" && apt-get "$@" -q download $specs) >"$st/download.log" 2>&1 ||
+		die "cannot download iPXE $version from suite $suite (see $st/download.log).
+  Is the version still served?  Update $lock, or use IPXE_BIN_DIR=DIR."
+fi
+
+rm -rf "$out/root"
+mkdir -p "$out/root"
+echo "$entries" | while read -r _ pkg sum; do
+	f=$(ls "$out/debs/${pkg}_"*.deb | head -n 1)
+	got=$(sha256sum "$f" | cut -d' ' -f1)
+	[ "$got" = "$sum" ] || die "SHA-256 mismatch for $f:
+  expected $sum (from $lock)
+  got      $got
+  Refusing to use it.  If the new package is trusted, update $lock;
+  or use IPXE_BIN_DIR=DIR."
+	dpkg-deb -x "$f" "$out/root"
+done
+echo "$version" >"$out/root/VERSION"

@@ -1,0 +1,42 @@
+#!/bin/bash
+# Runs a list of suites and sums their closing "N passed, N failed[, N skipped]"
+# lines into one.  Usage: run-suites.sh check|test 'CMD [ARGS]'...
+# In check mode each suite's output goes to a log and only its tail is shown;
+# in test mode it is shown as it runs.  A suite that exits non-zero without
+# reporting a failure counts as one failure.
+set -u -o pipefail
+mode=$1
+shift
+tp=0 tf=0 ts=0
+bad=""
+log_dir=${O:-build}/logs/$mode
+mkdir -p "$log_dir"
+for suite in "$@"; do
+	name=$(basename "${suite%% *}")
+	log=$log_dir/$name.log
+	echo "== $suite"
+	start=$(date +%s)
+	if [ "$mode" = check ]; then
+		$suite >"$log" 2>&1
+		rc=$?
+		tail -n 2 "$log" | sed 's/^/   /'
+	else
+		bash $suite 2>&1 | tee "$log"
+		rc=$?
+	fi
+	line=$(grep -E '^([A-Za-z_-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	p=$(sed -n 's/^\([A-Za-z_-]*: \)\{0,1\}\([0-9][0-9]*\) passed.*/\2/p' <<<"$line")
+	f=$(sed -n 's/.* \([0-9][0-9]*\) failed.*/\1/p' <<<"$line")
+	s=$(sed -n 's/.* \([0-9][0-9]*\) skipped.*/\1/p' <<<"$line")
+	p=${p:-0} f=${f:-0} s=${s:-0}
+	echo "   ($(( $(date +%s) - start )) s, log: $log)"
+	if [ -z "$line" ] || { [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; }; then
+		f=$((f + 1))
+		echo "   suite failed (exit $rc) without a failure count"
+	fi
+	[ "$f" -eq 0 ] || bad="$bad $name"
+	tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
+done
+[ -z "$bad" ] || echo "failing suites:$bad"
+echo "$mode: $tp passed, $tf failed, $ts skipped"
+[ "$tf" -eq 0 ]
