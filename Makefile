@@ -56,7 +56,11 @@ $(O)/fuzz/%.o: %.c
 	@$(if $(Q),echo "  CC-FUZZ $<")
 	$(Q)$(CLANG) $(WFLAGS) -Isrc $(FUZZ_FLAGS) $(DEPFLAGS) -c $< -o $@
 
-include mk/*.mk
+# Fragments: the iPXE input first, the images (which use every other
+# fragment's variables) last.
+include mk/common.mk mk/ipxe.mk
+include $(filter-out mk/common.mk mk/ipxe.mk mk/images.mk,$(sort $(wildcard mk/*.mk)))
+include mk/images.mk
 
 # Fuzz targets: tests/fuzz/fuzz_NAME.c links with FUZZ_SRCS_NAME.  `make check`
 # replays tests/fuzz/corpus/NAME/ through a plain ASan build with a tiny main;
@@ -74,7 +78,8 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_template,$(t))))
 FUZZ_REPLAYS := $(addprefix $(O)/asan/fuzz-replay/,$(FUZZ_TARGETS))
 
 .PHONY: all deps check test fuzz clean install
-all: deps $(PROGS) images
+ALL_EXTRA ?=
+all: deps $(PROGS) images $(ALL_EXTRA)
 
 deps:
 	$(Q)sh scripts/deps.sh $(sort $(DEB_PACKAGES))

@@ -6,6 +6,9 @@
 # Usage: fetch-ipxe.sh LOCKFILE VERSION OUTDIR
 set -eu
 lock=$1 version=$2 out=$3
+# apt reads relative Dir:: paths below /etc/apt: make ours absolute.
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
 
 die() {
 	echo "fetch-ipxe: $*" >&2

@@ -1,0 +1,69 @@
+# The boot images: every deliverable in $(O), built from the site settings,
+# embed/, the pinned (or the user's) iPXE and the EFI stub.
+IMAGE_SCRIPT := $(O)/boot.ipxe
+IMAGES := $(O)/boot.ipxe $(O)/ipxe.lkrn $(O)/undionly.kpxe $(O)/snponly.efi \
+	$(O)/ipxe.efi $(O)/ipxe.iso $(O)/ipxe.usb $(O)/tftp/.stamp \
+	$(O)/dnsmasq.conf $(O)/dnsmasq-proxy.conf
+DEB_PACKAGES += syslinux syslinux-common isolinux pxelinux syslinux-utils \
+	mtools dosfstools fdisk xorriso
+MAKE_START := $(shell date +%s)
+
+ifeq ($(IPXE_BIN_DIR),)
+IPXE_EFI_SRC := $(IPXE_BIN)/ipxe-amd64.efi
+$(IPXE_BIN)/ipxe.lkrn $(IPXE_BIN)/undionly.kpxe $(IPXE_BIN)/snponly.efi $(IPXE_EFI_SRC): $(IPXE_STAMP) ;
+else
+IPXE_EFI_SRC := $(firstword $(wildcard $(IPXE_BIN_DIR)/ipxe-amd64.efi) $(IPXE_BIN_DIR)/ipxe.efi)
+endif
+
+.PHONY: images script
+images: $(O)/report.txt
+script: $(O)/boot.ipxe
+
+# The site file is named on the command line or found at parse time; record
+# which one was used so that switching SITE rebuilds.
+$(O)/.site: FORCE
+	@mkdir -p $(@D)
+	@echo '$(SITE)' | cmp -s - $@ || echo '$(SITE)' >$@
+FORCE:
+
+$(O)/boot.ipxe: $(SITE) $(wildcard embed/*.ipxe) scripts/mkscript.sh $(O)/.site
+	@echo "  SCRIPT  $@ (site: $(SITE))"
+	$(Q)sh scripts/mkscript.sh $(SITE) embed $@
+
+$(O)/ipxe.lkrn $(O)/undionly.kpxe $(O)/snponly.efi: $(O)/%: $(IPXE_BIN)/%
+	@mkdir -p $(@D)
+	$(Q)cp $< $@
+
+$(O)/ipxe.efi: $(EFI_STUB) $(IPXE_EFI_SRC) $(O)/boot.ipxe scripts/efi-embed.sh
+	@echo "  EMBED   $@"
+	$(Q)sh scripts/efi-embed.sh $(EFI_STUB) $(IPXE_EFI_SRC) $(O)/boot.ipxe $@
+
+$(O)/img/esp.img: $(O)/ipxe.efi scripts/mkimage.sh
+	@mkdir -p $(@D)
+	$(Q)sh scripts/mkimage.sh esp $< $@
+
+$(O)/ipxe.iso: $(O)/ipxe.lkrn $(O)/boot.ipxe $(O)/img/esp.img scripts/mkimage.sh
+	@echo "  ISO     $@"
+	$(Q)sh scripts/mkimage.sh iso $(O)/ipxe.lkrn $(O)/boot.ipxe $(O)/img/esp.img $@
+
+$(O)/ipxe.usb: $(O)/ipxe.lkrn $(O)/boot.ipxe $(O)/ipxe.efi scripts/mkimage.sh
+	@echo "  USB     $@"
+	$(Q)sh scripts/mkimage.sh usb $(O)/ipxe.lkrn $(O)/boot.ipxe $(O)/ipxe.efi $@
+
+$(O)/tftp/.stamp: $(O)/ipxe.lkrn $(O)/boot.ipxe $(O)/ipxe.efi $(O)/undionly.kpxe \
+		$(O)/snponly.efi scripts/mkimage.sh
+	@echo "  TFTP    $(O)/tftp/"
+	$(Q)sh scripts/mkimage.sh tftp $(O)/tftp $(O)/ipxe.lkrn $(O)/boot.ipxe \
+		$(O)/ipxe.efi $(O)/undionly.kpxe $(O)/snponly.efi
+	@touch $@
+
+$(O)/dnsmasq.conf: scripts/mkdnsmasq.sh
+	$(Q)sh scripts/mkdnsmasq.sh full $@
+$(O)/dnsmasq-proxy.conf: scripts/mkdnsmasq.sh
+	$(Q)sh scripts/mkdnsmasq.sh proxy $@
+
+# A short report, printed whenever an image was rebuilt.
+$(O)/report.txt: $(IMAGES)
+	$(Q)sh scripts/report.sh $(MAKE_START) '$(if $(IPXE_BIN_DIR),$(IPXE_BIN_DIR),iPXE $(IPXE_VERSION))' \
+		$(filter-out $(O)/tftp/.stamp,$(IMAGES)) $(O)/tftp >$@
+	@cat $@

@@ -1,0 +1,151 @@
+/*
+ * UEFI test payloads for the QEMU matrix (gnu-efi, built with the stub's
+ * flags from mk/efi.mk).  One source, two programs:
+ *
+ *   marker.efi (default): the boot loader of a UEFI test disk.  Reads the
+ *   first line of \wupan-tag.txt on the file system it was loaded from and
+ *   prints "WUPAN-UEFI-BOOT-OK tag=<TAG>"; QEMU exits with status 33
+ *   (isa-debug-exit, 0x10).
+ *
+ *   install.efi (-DWUPAN_INSTALL): run by iPXE after `sanhook`.  Looks for
+ *   \wupan-tag.txt on every SimpleFileSystem and prints
+ *   "WUPAN-UEFI-INSTALL-OK tag=<TAG>" (status 35, 0x11), or
+ *   "WUPAN-UEFI-INSTALL-FAIL" (status 37, 0x12) if none has it.
+ *
+ * On failure marker.efi prints "WUPAN-UEFI-BOOT-FAIL" (status 37).  Lines go
+ * to ConOut, which OVMF mirrors to the serial port; a spare line follows,
+ * since the last characters before QEMU exits can be lost.
+ */
+#include <efi.h>
+#include <efilib.h>
+
+#define TAG_MAX 64
+#define DEBUG_EXIT_PORT 0xf4
+
+/* Ends QEMU (isa-debug-exit): exit status is (CODE << 1) | 1. */
+static void debug_exit(UINT8 code)
+{
+	Print(L"\r\n");
+	uefi_call_wrapper(BS->Stall, 1, 100000);
+	__asm__ volatile("outb %0, %1"
+			 :
+			 : "a"(code), "Nd"((UINT16)DEBUG_EXIT_PORT));
+	for (;;)
+		__asm__ volatile("hlt");
+}
+
+/* Reads the first line of \wupan-tag.txt under ROOT into TAG as printable
+ * ASCII; returns EFI_SUCCESS or why not. */
+static EFI_STATUS read_tag(EFI_FILE_HANDLE root, CHAR8 *tag)
+{
+	EFI_FILE_HANDLE f;
+	CHAR8 buf[TAG_MAX];
+	UINTN len = sizeof(buf) - 1, i;
+	EFI_STATUS st;
+
+	st = uefi_call_wrapper(root->Open, 5, root, &f, L"\\wupan-tag.txt",
+			       EFI_FILE_MODE_READ, 0);
+	if (EFI_ERROR(st))
+		return st;
+	st = uefi_call_wrapper(f->Read, 3, f, &len, buf);
+	uefi_call_wrapper(f->Close, 1, f);
+	if (EFI_ERROR(st))
+		return st;
+	for (i = 0; i < len && buf[i] >= 0x20 && buf[i] <= 0x7e; i++)
+		tag[i] = buf[i];
+	tag[i] = '\0';
+	return i ? EFI_SUCCESS : EFI_NOT_FOUND;
+}
+
+/* Opens the root directory of the file system on HANDLE. */
+static EFI_STATUS open_root(EFI_HANDLE handle, EFI_FILE_HANDLE *root)
+{
+	EFI_FILE_IO_INTERFACE *fs;
+	EFI_STATUS st;
+
+	st = uefi_call_wrapper(BS->HandleProtocol, 3, handle,
+			       &FileSystemProtocol, (void **)&fs);
+	if (EFI_ERROR(st))
+		return st;
+	return uefi_call_wrapper(fs->OpenVolume, 2, fs, root);
+}
+
+/* Reads the tag from the file system on HANDLE. */
+static EFI_STATUS tag_from(EFI_HANDLE handle, CHAR8 *tag)
+{
+	EFI_FILE_HANDLE root;
+	EFI_STATUS st;
+
+	st = open_root(handle, &root);
+	if (EFI_ERROR(st))
+		return st;
+	st = read_tag(root, tag);
+	uefi_call_wrapper(root->Close, 1, root);
+	return st;
+}
+
+#ifdef WUPAN_INSTALL
+/* Asks the firmware to bind drivers (partition, FAT) to every block device.
+ * iPXE's sanhook already does this for its SAN disk (efi_block.c,
+ * ConnectController recursive); repeating it is harmless. */
+static void connect_block_devices(void)
+{
+	EFI_HANDLE *h;
+	UINTN n, i;
+
+	if (EFI_ERROR(LibLocateHandle(ByProtocol, &BlockIoProtocol, NULL, &n,
+				      &h)))
+		return;
+	for (i = 0; i < n; i++)
+		uefi_call_wrapper(BS->ConnectController, 4, h[i], NULL, NULL,
+				  TRUE);
+	FreePool(h);
+}
+
+/* Finds the tag on any file system and reports it. */
+EFI_STATUS efi_main(EFI_HANDLE self, EFI_SYSTEM_TABLE *systab)
+{
+	CHAR8 tag[TAG_MAX];
+	EFI_HANDLE *h;
+	UINTN n = 0, i;
+
+	InitializeLib(self, systab);
+	connect_block_devices();
+	if (!EFI_ERROR(LibLocateHandle(ByProtocol, &FileSystemProtocol, NULL,
+				       &n, &h))) {
+		for (i = 0; i < n; i++) {
+			if (EFI_ERROR(tag_from(h[i], tag)))
+				continue;
+			Print(L"WUPAN-UEFI-INSTALL-OK tag=%a\r\n", tag);
+			Print(L"wupan: from %s\r\n",
+			      DevicePathToStr(DevicePathFromHandle(h[i])));
+			debug_exit(0x11);
+		}
+	}
+	Print(L"WUPAN-UEFI-INSTALL-FAIL (%d file systems, none with "
+	      L"\\wupan-tag.txt)\r\n", (int)n);
+	debug_exit(0x12);
+	return EFI_NOT_FOUND;
+}
+#else
+/* Reports the tag of the file system this program was loaded from. */
+EFI_STATUS efi_main(EFI_HANDLE self, EFI_SYSTEM_TABLE *systab)
+{
+	EFI_LOADED_IMAGE *li;
+	CHAR8 tag[TAG_MAX];
+	EFI_STATUS st;
+
+	InitializeLib(self, systab);
+	st = uefi_call_wrapper(BS->HandleProtocol, 3, self,
+			       &LoadedImageProtocol, (void **)&li);
+	if (!EFI_ERROR(st))
+		st = tag_from(li->DeviceHandle, tag);
+	if (EFI_ERROR(st)) {
+		Print(L"WUPAN-UEFI-BOOT-FAIL (\\wupan-tag.txt: %r)\r\n", st);
+		debug_exit(0x12);
+	}
+	Print(L"WUPAN-UEFI-BOOT-OK tag=%a\r\n", tag);
+	debug_exit(0x10);
+	return EFI_SUCCESS;
+}
+#endif

@@ -1,0 +1,335 @@
+#!/bin/bash
+# The QEMU boot matrix: boots every wupan image in its real medium under
+# SeaBIOS and OVMF (TCG) against a real iSCSI target, and reads the serial
+# console to prove what happened.  Cases are listed in tests/qemu/cases.
+#
+# Environment:
+#   O                   build directory (default build)
+#   WUPAN_QEMU_TARGETS  targets to run against: "tgtd wupan" (default: tgtd,
+#                       plus wupan when $O/bin/wupan-target exists)
+#   WUPAN_QEMU_CASES    extended regex: run only the cases whose name matches
+#   WUPAN_QEMU_JOBS     guests at once (default 2)
+#
+# Each guest gets its own MAC, disk (tagged with the case name), target IQN
+# and TFTP directory; its per-host file ($boot-url/hosts/MAC.ipxe) points it at
+# its target.  Logs of every case stay in $O/qemu/TARGET/CASE/.
+set -u -o pipefail
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$TOP" || exit 1
+O=${O:-build}
+mkdir -p "$O"
+O=$(cd "$O" && pwd)
+export O
+JOBS=${WUPAN_QEMU_JOBS:-2}
+FILTER=${WUPAN_QEMU_CASES:-}
+if [ -n "${WUPAN_QEMU_TARGETS:-}" ]; then
+	TARGETS=$WUPAN_QEMU_TARGETS
+else
+	TARGETS=tgtd
+	[ -x "$O/bin/wupan-target" ] && TARGETS="tgtd wupan"
+fi
+IPXE_ROMS=$(ls -d "$O"/ipxe/*/root/usr/share/qemu 2>/dev/null | head -n 1)
+PAYLOAD=$O/test/payload
+BASE_IQN=iqn.2026-01.org.wupan.client
+TEST_IQN=iqn.2026-01.org.wupan.test
+BIOS_TIMEOUT=120
+UEFI_TIMEOUT=240
+# After a hint, how long the menu must stay put (no second boot attempt).
+HINT_SETTLE=5
+
+. tests/qemu/target.sh
+
+fail_setup() {
+	echo "qemu: $*"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+
+for f in "$O/boot.ipxe" "$O/ipxe.lkrn" "$O/ipxe.efi" "$O/ipxe.iso" "$O/ipxe.usb" \
+	"$O/tftp/boot.ipxe" "$PAYLOAD/mbr.bin" "$PAYLOAD/marker.efi" \
+	"$PAYLOAD/install.pxe" "$PAYLOAD/install.efi"; do
+	[ -e "$f" ] || fail_setup "$f missing: run make (and make test-payloads) first"
+done
+[ -n "$IPXE_ROMS" ] || fail_setup "pinned ipxe-qemu ROMs missing: run make ipxe"
+command -v qemu-system-x86_64 >/dev/null || fail_setup "qemu-system-x86_64 missing"
+
+# --- one case -------------------------------------------------------------
+
+# Prints the QEMU command line of a case, one argument per line.
+qemu_args() {
+	local fw=$1 medium=$2 nic=$3 mac=$4 dir=$5 hostname=$6
+	local romfile="" bootfile="" netboot=""
+	echo qemu-system-x86_64
+	printf '%s\n' -accel tcg -m 512 -display none -monitor none -no-reboot \
+		-serial "file:$dir/serial.log" \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04
+	if [ "$fw" = bios ]; then
+		printf '%s\n' -fw_cfg "name=etc/sercon-port,file=$dir/../sercon.bin"
+	else
+		cp /usr/share/OVMF/OVMF_VARS_4M.fd "$dir/vars.fd"
+		printf '%s\n' -machine q35 \
+			-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+			-drive "if=pflash,format=raw,unit=1,file=$dir/vars.fd"
+	fi
+	case $medium in
+	kernel) printf '%s\n' -kernel "$O/ipxe.lkrn" -initrd "$O/boot.ipxe" ;;
+	pxelinux) bootfile=lpxelinux.0 netboot=1 ;;
+	undionly) bootfile=chain-undionly.ipxe netboot=1 ;;
+	pxe-ipxe) bootfile=ipxe.efi netboot=1 ;;
+	pxe-snponly) bootfile=snponly.efi netboot=1 ;;
+	rom:*) romfile=$O/rom/${medium#rom:} bootfile=boot.ipxe netboot=1 ;;
+	rom-efi:*) romfile=$O/rom/${medium#rom-efi:} bootfile=snponly.efi netboot=1 ;;
+	iso-cd)
+		printf '%s\n' -drive "file=$O/ipxe.iso,media=cdrom,if=none,id=cd0,readonly=on" \
+			-device ide-cd,drive=cd0,bootindex=0 ;;
+	iso-usb | usb)
+		local img=$O/ipxe.usb
+		[ "$medium" = iso-usb ] && img=$O/ipxe.iso
+		printf '%s\n' -drive "if=none,id=u0,format=raw,file=$img,readonly=on" \
+			-device qemu-xhci -device usb-storage,drive=u0,bootindex=0 ;;
+	esp)
+		printf '%s\n' -drive "file=fat:ro:$dir/esp,format=raw,if=none,id=esp0,readonly=on" \
+			-device virtio-blk-pci,drive=esp0,bootindex=0 ;;
+	*) echo "unknown medium $medium" >&2; return 1 ;;
+	esac
+	# PXE from SeaBIOS needs a NIC ROM: the pinned ipxe-qemu one.  Everything
+	# else gets an empty ROM, so QEMU never picks up another iPXE; OVMF
+	# brings its own virtio-net driver and PXE.
+	if [ "$fw" = bios ] && [ -n "$netboot" ] && [ -z "$romfile" ]; then
+		romfile=$IPXE_ROMS/pxe-$nic.rom
+	fi
+	local netdev="user,id=n0,tftp=$dir/tftp"
+	[ -n "$bootfile" ] && netdev="$netdev,bootfile=$bootfile"
+	[ -n "$hostname" ] && netdev="$netdev,hostname=$hostname"
+	printf '%s\n' -netdev "$netdev"
+	local dev="$nic,netdev=n0,mac=$mac,romfile=$romfile"
+	[ -n "$netboot" ] && dev="$dev,bootindex=0"
+	printf '%s\n' -device "$dev"
+}
+
+# Prepares a case's directory: disk, TFTP root, per-host file, target line.
+# Sets: c_mac c_iqn_init c_hostname c_target_line c_port
+prepare_case() {
+	local idx=$1 name=$2 fw=$3 medium=$4 profile=$5 kind=$6 port=$7 dir=$8
+	local lun hostfile
+	lun=$(target_lun "$kind")
+	c_mac=$(printf '52:54:00:77:%02x:%02x' $((idx / 256)) $((idx % 256)))
+	local machyp=${c_mac//:/-}
+	c_hostname=""
+	[ "$profile" = hostname ] && c_hostname=pc-$name
+	if [ -n "$c_hostname" ]; then
+		c_iqn_init=$BASE_IQN:$c_hostname
+	else
+		c_iqn_init=$BASE_IQN:$machyp
+	fi
+	mkdir -p "$dir/tftp"
+	cp -r "$O/tftp/." "$dir/tftp/"
+	cp "$PAYLOAD/install.pxe" "$PAYLOAD/install.efi" "$dir/tftp/"
+	case $medium in
+	undionly) cp tests/qemu/chain-undionly.ipxe "$dir/tftp/" ;;
+	pxe-snponly | rom-efi:*) cp "$O/boot.ipxe" "$dir/tftp/autoexec.ipxe" ;;
+	esp) mkdir -p "$dir/esp/EFI/BOOT" && cp "$O/ipxe.efi" "$dir/esp/EFI/BOOT/BOOTX64.EFI" ;;
+	esac
+	sh tests/qemu/mkdisk.sh "$fw" "$name" "$dir/disk.img" || return 1
+
+	local iqn=$TEST_IQN:$name acl=$c_iqn_init
+	local cu=- cs=- mu=- ms=-
+	case $profile in
+	chap | wrongchap | mutual | install) cu=u-$name cs=chap-$idx-secret ;;
+	esac
+	[ "$profile" = install ] && cu=- cs=-
+	[ "$profile" = mutual ] && mu=t-$name ms=mutual-$idx-secret
+	[ "$profile" = denied ] && acl=$BASE_IQN:somebody-else
+	c_target_line="$iqn $dir/disk.img $acl $cu $cs $mu $ms"
+
+	[ "$profile" = defaults ] && return 0
+	hostfile=$dir/tftp/hosts/$machyp.ipxe
+	{
+		echo "#!ipxe"
+		echo "set iscsi-port $port"
+		echo "set iscsi-lun $lun"
+		echo "set iscsi-target $iqn"
+		echo "set menu-timeout 0"
+		case $profile in
+		chap) echo "set username $cu" && echo "set password $cs" ;;
+		wrongchap) echo "set username $cu" && echo "set password not-the-secret" ;;
+		mutual)
+			echo "set username $cu" && echo "set password $cs"
+			echo "set reverse-username $mu" && echo "set reverse-password $ms" ;;
+		nolun) echo "set iscsi-lun 5" ;;
+		install)
+			echo "set menu-default install"
+			if [ "$fw" = bios ]; then
+				echo "set install-url tftp://10.0.2.2/install.pxe"
+			else
+				echo "set install-url tftp://10.0.2.2/install.efi"
+			fi ;;
+		esac
+	} >"$hostfile"
+}
+
+# Runs one prepared case; writes "RESULT SECONDS DETAIL" to $dir/result.
+run_case() {
+	local name=$1 fw=$2 medium=$3 nic=$4 profile=$5 expect=$6 dir=$7
+	local start now limit qpid status="" result="" detail="" hint_at=0
+	local marker fwup=${fw^^}
+	case $expect in
+	boot) marker="WUPAN-$fwup-BOOT-OK tag=$name" ;;
+	install) marker="WUPAN-$fwup-INSTALL-OK tag=$name" ;;
+	hint:*) marker="wupan: hint: ${expect#hint:}" ;;
+	esac
+	limit=$BIOS_TIMEOUT
+	[ "$fw" = uefi ] && limit=$UEFI_TIMEOUT
+	local -a args
+	mapfile -t args < <(qemu_args "$fw" "$medium" "$nic" "$c_mac" "$dir" "$c_hostname")
+	printf '%q ' "${args[@]}" >"$dir/qemu.cmd"
+	: >"$dir/serial.log"
+	start=$(date +%s)
+	"${args[@]}" </dev/null >"$dir/qemu.out" 2>&1 &
+	qpid=$!
+	while :; do
+		if ! kill -0 "$qpid" 2>/dev/null; then
+			wait "$qpid"
+			status=$?
+			break
+		fi
+		now=$(date +%s)
+		if [ $((now - start)) -ge "$limit" ]; then
+			result=TIMEOUT
+			break
+		fi
+		if [ "${expect%%:*}" = hint ] && grep -qaF "$marker" "$dir/serial.log"; then
+			[ "$hint_at" -eq 0 ] && hint_at=$now
+			[ $((now - hint_at)) -ge "$HINT_SETTLE" ] && break
+		fi
+		sleep 0.5
+	done
+	if kill -0 "$qpid" 2>/dev/null; then
+		kill -TERM "$qpid" 2>/dev/null
+		wait "$qpid" 2>/dev/null
+	fi
+	local secs=$(($(date +%s) - start))
+	# The console carries ANSI escapes and CRs; compare on clean text.
+	tr -d '\r' <"$dir/serial.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' >"$dir/console.txt"
+	# iPXE wraps long lines at 80 columns on the BIOS console.
+	tr -d '\n' <"$dir/console.txt" >"$dir/console.flat"
+	local header="wupan: site wupan initiator $c_iqn_init root iscsi:10.0.2.2::"
+	if [ -z "$result" ]; then
+		if ! grep -qaF "$header" "$dir/console.flat"; then
+			result=FAIL detail="no banner line '$header...'"
+		elif ! grep -qaF "$marker" "$dir/console.txt"; then
+			result=FAIL detail="marker '$marker' not seen (qemu status ${status:-killed})"
+		else
+			case $expect in
+			boot)
+				[ "$status" = 33 ] || { result=FAIL; detail="marker seen but qemu status ${status:-killed}, want 33"; } ;;
+			install)
+				[ "$status" = 35 ] || { result=FAIL; detail="marker seen but qemu status ${status:-killed}, want 35"; } ;;
+			hint:*)
+				local tries
+				tries=$(grep -ac '^wupan: sanboot ' "$dir/console.txt")
+				[ "$tries" -eq 1 ] || { result=FAIL; detail="$tries boot attempts: the menu did not wait"; } ;;
+			esac
+			if [ -z "$result" ] && [ "$profile" = defaults ]; then
+				grep -qaF "wupan: no per-host settings" "$dir/console.txt" ||
+					{ result=FAIL; detail="no note about the missing per-host file"; }
+			elif [ -z "$result" ]; then
+				grep -qaF "wupan: per-host settings applied" "$dir/console.txt" ||
+					{ result=FAIL; detail="per-host file not applied"; }
+			fi
+		fi
+	else
+		detail="no decision after ${limit}s; last line: $(grep -a . "$dir/console.txt" | tail -n 1 | cut -c1-100)"
+	fi
+	[ -n "$result" ] || result=PASS
+	echo "$result $secs $detail" >"$dir/result"
+}
+
+# --- the matrix -----------------------------------------------------------
+
+cases=()
+while read -r name fw medium nic profile expect; do
+	case $name in '' | '#'*) continue ;; esac
+	[ -n "$FILTER" ] && ! [[ $name =~ $FILTER ]] && continue
+	cases+=("$name|$fw|$medium|$nic|$profile|$expect")
+done <tests/qemu/cases
+# Rows for the NIC ROMs, when the ROM build is there.
+if [ -f tests/qemu/rom-cases ] && [ -d "$O/rom" ]; then
+	while read -r name fw medium nic profile expect; do
+		case $name in '' | '#'*) continue ;; esac
+		[ -n "$FILTER" ] && ! [[ $name =~ $FILTER ]] && continue
+		cases+=("$name|$fw|$medium|$nic|$profile|$expect")
+	done <tests/qemu/rom-cases
+fi
+
+passed=0 failed=0 skipped=0
+summary=()
+port=33260 ctl=1
+for kind in $TARGETS; do
+	if [ "$kind" = wupan ] && [ ! -x "$O/bin/wupan-target" ]; then
+		echo "qemu: skipping the wupan-target matrix: $O/bin/wupan-target not built"
+		skipped=$((skipped + ${#cases[@]}))
+		continue
+	fi
+	work=$O/qemu/$kind
+	rm -rf "$work"
+	mkdir -p "$work"
+	printf '\370\003' >"$work/sercon.bin"
+	: >"$work/targets.spec"
+	echo "== QEMU matrix against $kind (${#cases[@]} cases, $JOBS at a time)"
+	idx=0
+	for c in "${cases[@]}"; do
+		IFS='|' read -r name fw medium nic profile expect <<<"$c"
+		idx=$((idx + 1))
+		if ! prepare_case "$idx" "$name" "$fw" "$medium" "$profile" "$kind" "$port" "$work/$name" \
+			>"$work/$name.prep.log" 2>&1; then
+			echo "FAIL 0 preparation failed: $(tail -n 1 "$work/$name.prep.log")" >"$work/$name/result"
+			continue
+		fi
+		echo "$c_target_line" >>"$work/targets.spec"
+		# Remember per-case values the run needs.
+		printf '%s\n' "$c_mac" "$c_iqn_init" "$c_hostname" >"$work/$name/case.env"
+	done
+	if ! target_start "$kind" "$port" "$ctl" "$work" "$work/targets.spec"; then
+		target_stop
+		fail_setup "could not start the $kind target"
+	fi
+	# Guests run $JOBS at a time; wait only for them, never for the target.
+	pids=()
+	for c in "${cases[@]}"; do
+		IFS='|' read -r name fw medium nic profile expect <<<"$c"
+		[ -e "$work/$name/result" ] && continue
+		{ read -r c_mac; read -r c_iqn_init; read -r c_hostname; } <"$work/$name/case.env"
+		while [ "$(jobs -pr | grep -vcx "$target_pid")" -ge "$JOBS" ]; do
+			sleep 0.2
+		done
+		run_case "$name" "$fw" "$medium" "$nic" "$profile" "$expect" "$work/$name" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do
+		wait "$p"
+	done
+	target_stop
+	for c in "${cases[@]}"; do
+		IFS='|' read -r name fw medium nic profile expect <<<"$c"
+		read -r result secs detail <"$work/$name/result"
+		printf '%-6s %-5s %-20s %4ss  %s\n' "$result" "$kind" "$name" "$secs" "$detail"
+		summary+=("$(printf '%-6s %-5s %-20s %-5s %-12s %-10s %4ss' "$result" "$kind" "$name" "$fw" "$medium" "$profile" "$secs")")
+		if [ "$result" = PASS ]; then
+			passed=$((passed + 1))
+			rm -f "$work/$name/disk.img"
+		else
+			failed=$((failed + 1))
+			echo "       logs: $work/$name/ (console.txt, qemu.cmd)"
+		fi
+	done
+	port=$((port + 1)) ctl=$((ctl + 1))
+done
+
+echo
+echo "QEMU boot matrix"
+printf '%-6s %-5s %-20s %-5s %-12s %-10s %5s\n' result target case fw medium profile time
+printf '%s\n' "${summary[@]}"
+echo "qemu: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
