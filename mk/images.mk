@@ -67,3 +67,6 @@ $(O)/report.txt: $(IMAGES)
 	$(Q)sh scripts/report.sh $(MAKE_START) '$(if $(IPXE_BIN_DIR),$(IPXE_BIN_DIR),iPXE $(IPXE_VERSION))' \
 		$(filter-out $(O)/tftp/.stamp,$(IMAGES)) $(O)/tftp >$@
 	@cat $@
+
+TEST_SCRIPTS += tests/build/run.sh
+DEB_PACKAGES += dnsmasq-base

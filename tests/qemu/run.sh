@@ -9,6 +9,10 @@
 #                       plus wupan when $O/bin/wupan-target exists)
 #   WUPAN_QEMU_CASES    extended regex: run only the cases whose name matches
 #   WUPAN_QEMU_JOBS     guests at once (default 2)
+#   WUPAN_QEMU_WUPAN_CASES  extended regex: the cases also run against
+#                       wupan-target (default: every BIOS case and the UEFI
+#                       auth, install and failure cases; the media rows prove
+#                       the firmware, which tgtd covers)
 #
 # Each guest gets its own MAC, disk (tagged with the case name), target IQN
 # and TFTP directory; its per-host file ($boot-url/hosts/MAC.ipxe) points it at
@@ -23,6 +27,7 @@ O=$(cd "$O" && pwd)
 export O
 JOBS=${WUPAN_QEMU_JOBS:-2}
 FILTER=${WUPAN_QEMU_CASES:-}
+WUPAN_FILTER=${WUPAN_QEMU_WUPAN_CASES:-'^(bios-.*|uefi-(esp|usb|iso-usb|install|wrong-chap|denied))$'}
 if [ -n "${WUPAN_QEMU_TARGETS:-}" ]; then
 	TARGETS=$WUPAN_QEMU_TARGETS
 else
@@ -177,7 +182,7 @@ run_case() {
 	case $expect in
 	boot) marker="WUPAN-$fwup-BOOT-OK tag=$name" ;;
 	install) marker="WUPAN-$fwup-INSTALL-OK tag=$name" ;;
-	hint:*) marker="wupan: hint: ${expect#hint:}" ;;
+	hint:*) marker="wupan: hint: .*${expect#hint:}" ;;
 	esac
 	limit=$BIOS_TIMEOUT
 	[ "$fw" = uefi ] && limit=$UEFI_TIMEOUT
@@ -199,7 +204,7 @@ run_case() {
 			result=TIMEOUT
 			break
 		fi
-		if [ "${expect%%:*}" = hint ] && grep -qaF "$marker" "$dir/serial.log"; then
+		if [ "${expect%%:*}" = hint ] && grep -qaE "$marker" "$dir/serial.log"; then
 			[ "$hint_at" -eq 0 ] && hint_at=$now
 			[ $((now - hint_at)) -ge "$HINT_SETTLE" ] && break
 		fi
@@ -218,7 +223,7 @@ run_case() {
 	if [ -z "$result" ]; then
 		if ! grep -qaF "$header" "$dir/console.flat"; then
 			result=FAIL detail="no banner line '$header...'"
-		elif ! grep -qaF "$marker" "$dir/console.txt"; then
+		elif ! grep -qaE "$marker" "$dir/console.txt"; then
 			result=FAIL detail="marker '$marker' not seen (qemu status ${status:-killed})"
 		else
 			case $expect in
@@ -272,6 +277,13 @@ for kind in $TARGETS; do
 		skipped=$((skipped + ${#cases[@]}))
 		continue
 	fi
+	all_cases=("${cases[@]}")
+	if [ "$kind" = wupan ]; then
+		cases=()
+		for c in "${all_cases[@]}"; do
+			[[ ${c%%|*} =~ $WUPAN_FILTER ]] && cases+=("$c")
+		done
+	fi
 	work=$O/qemu/$kind
 	rm -rf "$work"
 	mkdir -p "$work"
@@ -324,6 +336,7 @@ for kind in $TARGETS; do
 			echo "       logs: $work/$name/ (console.txt, qemu.cmd)"
 		fi
 	done
+	cases=("${all_cases[@]}")
 	port=$((port + 1)) ctl=$((ctl + 1))
 done
 

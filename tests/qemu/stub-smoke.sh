@@ -27,7 +27,7 @@ OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 passed=0 failed=0 skipped=0
 CASES="$*"
-[ -n "$CASES" ] || CASES="reproducible esp pxe fallthrough bare-stub"
+[ -n "$CASES" ] || CASES=${STUB_SMOKE_CASES:-"reproducible esp pxe fallthrough bare-stub"}
 
 rm -rf "$WORK"
 mkdir -p "$WORK"

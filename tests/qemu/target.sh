@@ -58,11 +58,11 @@ target_start_wupan() {
 	: >"$conf"
 	while read -r iqn disk acl cu cs mu ms; do
 		{
-			echo "[target $iqn]"
-			echo "lun = $disk"
-			echo "allow = $acl"
-			[ "$cu" = - ] || echo "chap = $cu:$cs"
-			[ "$mu" = - ] || echo "mutual-chap = $mu:$ms"
+			echo "target $iqn"
+			echo "lun $disk"
+			echo "allow $acl"
+			[ "$cu" = - ] || echo "chap $cu:$cs"
+			[ "$mu" = - ] || echo "mutual-chap $mu:$ms"
 			echo
 		} >>"$conf"
 	done <"$spec"

@@ -1,0 +1,118 @@
+#!/bin/bash
+# Tests of the firmware build itself: the combined boot script, site-file
+# selection, reproducible images, a no-op second make, IPXE_BIN_DIR, the
+# lock-file checks and the dnsmasq snippets.  Builds into scratch
+# directories under $O/buildtest, reusing the already fetched pinned iPXE.
+set -u -o pipefail
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$TOP" || exit 1
+O=${O:-build}
+mkdir -p "$O"
+O=$(cd "$O" && pwd)
+W=$O/buildtest
+rm -rf "$W"
+mkdir -p "$W"
+passed=0 failed=0
+
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
+check() { # NAME COMMAND...
+	local name=$1
+	shift
+	if "$@" >"$W/last.log" 2>&1; then ok "$name"; else bad "$name" "$(tail -n 3 "$W/last.log" | tr '\n' ' ')"; fi
+}
+
+IPXE_ROOT=$(ls -d "$O"/ipxe/*/root 2>/dev/null | head -n 1)
+if [ -z "$IPXE_ROOT" ]; then
+	echo "the pinned iPXE is not fetched: run make first"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+BIN=$IPXE_ROOT/usr/lib/ipxe
+# Scratch builds take iPXE from the fetched package through IPXE_BIN_DIR,
+# the same path a user's own iPXE build takes.
+M="make --no-print-directory IPXE_BIN_DIR=$BIN SOURCE_DATE_EPOCH=1700000000"
+
+# --- the combined script --------------------------------------------------
+script=$W/boot.ipxe
+sh scripts/mkscript.sh config/site.ipxe embed "$script"
+check "script starts with #!ipxe" test "$(head -n 1 "$script")" = "#!ipxe"
+check "script carries the site settings" grep -qx 'set iscsi-target iqn.2026-01.org.wupan:disk' "$script"
+check "site settings come after the network is up" \
+	test "$(grep -n ':wupan-net-up' "$script" | cut -d: -f1)" -lt "$(grep -n '^set site-name' "$script" | cut -d: -f1)"
+check "no comment lines in the script" test "$(grep -c '^[[:space:]]*#' "$script")" -eq 2
+for item in sanboot install local shell config reboot poweroff; do
+	check "menu item $item has its label" grep -q "^:wupan-item-$item\$" "$script"
+	check "menu item $item is listed" grep -q "^item $item " "$script"
+done
+# Every goto target exists (labels built from a setting are the menu items).
+missing=""
+for l in $(grep -o 'goto [a-z0-9-]*' "$script" | awk '{ print $2 }' | sort -u); do
+	[ "$l" = wupan-item- ] && continue
+	grep -qx ":$l" "$script" || missing="$missing $l"
+done
+check "every goto has a label${missing:+ (missing:$missing)}" test -z "$missing"
+check "iPXE script has no quote characters (iPXE would parse them)" \
+	test "$(grep -c "['\"]" "$script")" -eq 0
+
+printf '#!ipxe\nset site-name other-site\n' >"$W/other.ipxe"
+sh scripts/mkscript.sh "$W/other.ipxe" embed "$W/other-boot.ipxe"
+check "SITE file replaces the default" grep -qx 'set site-name other-site' "$W/other-boot.ipxe"
+check "default site absent with SITE" test "$(grep -c 'iqn.2026-01.org.wupan:disk' "$W/other-boot.ipxe")" -eq 0
+printf '#!ipxe\n#wupan:site\n' >"$W/evil.ipxe"
+check "a site file may not carry the insertion marker" bash -c "! sh scripts/mkscript.sh $W/evil.ipxe embed $W/x.ipxe"
+check "a missing site file is a clear error" bash -c "sh scripts/mkscript.sh $W/nonexistent embed $W/x.ipxe 2>&1 | grep -q 'not found'"
+
+# --- make: SITE, reproducibility, no-op second run ------------------------
+$M O="$W/a" images >"$W/a.log" 2>&1
+check "make images into a scratch tree" test -s "$W/a/ipxe.iso"
+$M O="$W/b" images >"$W/b.log" 2>&1
+for f in boot.ipxe ipxe.efi ipxe.iso ipxe.usb img/esp.img tftp/boot.ipxe tftp/ipxe.efi \
+	tftp/pxelinux.cfg/default dnsmasq.conf dnsmasq-proxy.conf; do
+	check "reproducible: $f" cmp "$W/a/$f" "$W/b/$f"
+done
+second=$($M O="$W/a" images 2>&1 | grep -v 'Nothing to be done')
+check "second make does nothing${second:+ (it printed: $second)}" test -z "$second"
+touch config/site.ipxe
+check "touching the site file rebuilds the script" bash -c "$M O=$W/a images 2>&1 | grep -q SCRIPT"
+$M O="$W/a" SITE="$W/other.ipxe" images >"$W/site.log" 2>&1
+check "make SITE=FILE rebuilds with that site" grep -qx 'set site-name other-site' "$W/a/boot.ipxe"
+check "make SITE=FILE reaches the ISO" bash -c "xorriso -indev $W/a/ipxe.iso -osirrox on -extract /boot.ipxe $W/iso-boot.ipxe >/dev/null 2>&1 && grep -qx 'set site-name other-site' $W/iso-boot.ipxe"
+check "make SITE=FILE reaches the EFI stub" grep -qa 'set site-name other-site' "$W/a/ipxe.efi"
+check "make SITE=FILE reaches the USB stick" bash -c "mtype -i $W/a/ipxe.usb@@1M ::/boot.ipxe | grep -q 'other-site'"
+check "ISO holds the EFI System Partition" bash -c "xorriso -indev $W/a/ipxe.iso -report_el_torito plain 2>/dev/null | grep -q 'UEFI'"
+check "USB stick holds BOOTX64.EFI" bash -c "mdir -i $W/a/ipxe.usb@@1M ::/EFI/BOOT | grep -q BOOTX64"
+check "USB stick has syslinux" bash -c "mdir -a -i $W/a/ipxe.usb@@1M :: | grep -qi ldlinux"
+for f in undionly.kpxe ipxe.efi snponly.efi boot.ipxe lpxelinux.0 ldlinux.c32 pxelinux.cfg/default ipxe.lkrn undionly.0; do
+	check "TFTP root has $f" test -s "$W/a/tftp/$f"
+done
+
+# --- the pinned-iPXE lock -------------------------------------------------
+check "an unknown IPXE_VERSION is a clear error" bash -c \
+	"sh scripts/fetch-ipxe.sh ipxe.lock 0.0-nonexistent $W/f 2>&1 | grep -q 'not in ipxe.lock' && grep -q IPXE_BIN_DIR <(sh scripts/fetch-ipxe.sh ipxe.lock 0.0-nonexistent $W/f 2>&1)"
+# A lock whose hash does not match what the mirror serves must be refused.
+ver=$(awk '!/^#/ && NF { print $1; exit }' ipxe.lock)
+awk -v v="$ver" '$1 == v && $3 == "ipxe" { $4 = "0000000000000000000000000000000000000000000000000000000000000000" } { print }' \
+	ipxe.lock >"$W/bad.lock"
+mkdir -p "$W/f/debs"
+cp "$(dirname "$IPXE_ROOT")"/debs/*.deb "$W/f/debs/"
+if sh scripts/fetch-ipxe.sh "$W/bad.lock" "$ver" "$W/f" >"$W/bad.log" 2>&1; then
+	bad "a SHA-256 mismatch is refused" "fetch succeeded"
+else
+	check "a SHA-256 mismatch is refused with a clear message" grep -q 'SHA-256 mismatch' "$W/bad.log"
+	check "nothing is unpacked after a mismatch" test ! -e "$W/f/root/usr/lib/ipxe/ipxe.lkrn"
+fi
+
+# --- dnsmasq snippets -----------------------------------------------------
+if command -v dnsmasq >/dev/null; then
+	for f in dnsmasq.conf dnsmasq-proxy.conf; do
+		check "dnsmasq accepts $f" dnsmasq --test --conf-file="$W/a/$f"
+	done
+fi
+check "BIOS PXE gets undionly.kpxe" grep -qx 'dhcp-boot=tag:!wupan-ipxe,tag:!wupan-efi64,undionly.kpxe' "$W/a/dnsmasq.conf"
+check "UEFI PXE gets ipxe.efi" grep -qx 'dhcp-boot=tag:!wupan-ipxe,tag:wupan-efi64,ipxe.efi' "$W/a/dnsmasq.conf"
+check "iPXE gets boot.ipxe" grep -qx 'dhcp-boot=tag:wupan-ipxe,boot.ipxe' "$W/a/dnsmasq.conf"
+
+rm -rf "$W"
+echo "build: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
