@@ -43,7 +43,8 @@ proxy)
 	{
 		echo "# wupan: network boot next to a DHCP server that must stay untouched."
 		echo "# dnsmasq answers only PXE clients, with boot information, no addresses."
-		echo "# Set the proxy range to your subnet, e.g. 192.168.1.0."
+		echo "# Set the proxy range to your subnet, e.g. 192.168.1.0, and 192.168.1.10"
+		echo "# below to the address of the TFTP server (this machine)."
 		echo "dhcp-range=192.168.1.0,proxy"
 		common
 		cat <<'EOF2'
@@ -52,7 +53,10 @@ proxy)
 pxe-service=tag:!wupan-ipxe,x86PC,"wupan: network boot",undionly
 pxe-service=tag:!wupan-ipxe,X86-64_EFI,"wupan: network boot",ipxe.efi
 pxe-service=tag:!wupan-ipxe,BC_EFI,"wupan: network boot",ipxe.efi
-dhcp-boot=tag:wupan-ipxe,boot.ipxe
+# iPXE takes a ProxyDHCP answer only when it names a boot file and a
+# next-server (siaddr); dnsmasq leaves siaddr 0.0.0.0 in proxy answers unless
+# told, and iPXE then reports "Nothing to boot".  Hence the server address.
+dhcp-boot=tag:wupan-ipxe,boot.ipxe,,192.168.1.10
 #enable-tftp
 #tftp-root=/srv/wupan/tftp
 EOF2

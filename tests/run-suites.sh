@@ -12,7 +12,11 @@ bad=""
 log_dir=${O:-build}/logs/$mode
 mkdir -p "$log_dir"
 for suite in "$@"; do
-	name=$(basename "${suite%% *}")
+	# Log names from the path: tests/qemu/run.sh -> qemu-run.sh.
+	name=${suite%% *}
+	name=${name#tests/}
+	name=${name#"${O:-build}"/asan/}
+	name=${name//\//-}
 	log=$log_dir/$name.log
 	echo "== $suite"
 	start=$(date +%s)

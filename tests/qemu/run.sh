@@ -5,14 +5,19 @@
 #
 # Environment:
 #   O                   build directory (default build)
-#   WUPAN_QEMU_TARGETS  targets to run against: "tgtd wupan" (default: tgtd,
-#                       plus wupan when $O/bin/wupan-target exists)
+#   WUPAN_QEMU_TARGETS  what to run against: tgtd, wupan (wupan-target) and
+#                       tftpd (a network namespace of our own: dnsmasq for
+#                       DHCP only, wupan-tftpd serving the files, tgtd, the
+#                       guests on taps of a bridge); default: tgtd, plus the
+#                       others when they are built
 #   WUPAN_QEMU_CASES    extended regex: run only the cases whose name matches
 #   WUPAN_QEMU_JOBS     guests at once (default 2)
 #   WUPAN_QEMU_WUPAN_CASES  extended regex: the cases also run against
 #                       wupan-target (default: every BIOS case and the UEFI
 #                       auth, install and failure cases; the media rows prove
 #                       the firmware, which tgtd covers)
+#   WUPAN_QEMU_TFTPD_CASES  extended regex: the network-boot cases also run
+#                       with wupan-tftpd
 #
 # Each guest gets its own MAC, disk (tagged with the case name), target IQN
 # and TFTP directory; its per-host file ($boot-url/hosts/MAC.ipxe) points it at
@@ -28,11 +33,13 @@ export O
 JOBS=${WUPAN_QEMU_JOBS:-2}
 FILTER=${WUPAN_QEMU_CASES:-}
 WUPAN_FILTER=${WUPAN_QEMU_WUPAN_CASES:-'^(bios-.*|uefi-(esp|usb|iso-usb|install|wrong-chap|denied))$'}
+TFTPD_FILTER=${WUPAN_QEMU_TFTPD_CASES:-'^(bios-pxelinux|bios-undionly|uefi-pxe-ipxe|uefi-pxe-snponly|rom-e1000-bios|rom-e1000-uefi)$'}
 if [ -n "${WUPAN_QEMU_TARGETS:-}" ]; then
 	TARGETS=$WUPAN_QEMU_TARGETS
 else
 	TARGETS=tgtd
-	[ -x "$O/bin/wupan-target" ] && TARGETS="tgtd wupan"
+	[ -x "$O/bin/wupan-target" ] && TARGETS="$TARGETS wupan"
+	[ -x "$O/bin/wupan-tftpd" ] && TARGETS="$TARGETS tftpd"
 fi
 IPXE_ROMS=$(ls -d "$O"/ipxe/*/root/usr/share/qemu 2>/dev/null | head -n 1)
 PAYLOAD=$O/test/payload
@@ -61,6 +68,17 @@ command -v qemu-system-x86_64 >/dev/null || fail_setup "qemu-system-x86_64 missi
 
 # --- one case -------------------------------------------------------------
 
+# Prints the DHCP boot file of a network-boot medium (nothing for others).
+case_bootfile() {
+	case $1 in
+	pxelinux) echo lpxelinux.0 ;;
+	undionly) echo chain-undionly.ipxe ;;
+	pxe-ipxe) echo ipxe.efi ;;
+	pxe-snponly | rom-efi:*) echo snponly.efi ;;
+	rom:*) echo boot.ipxe ;;
+	esac
+}
+
 # Prints the QEMU command line of a case, one argument per line.
 qemu_args() {
 	local fw=$1 medium=$2 nic=$3 mac=$4 dir=$5 hostname=$6
@@ -77,14 +95,13 @@ qemu_args() {
 			-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
 			-drive "if=pflash,format=raw,unit=1,file=$dir/vars.fd"
 	fi
+	bootfile=$(case_bootfile "$medium")
+	[ -n "$bootfile" ] && netboot=1
 	case $medium in
 	kernel) printf '%s\n' -kernel "$O/ipxe.lkrn" -initrd "$O/boot.ipxe" ;;
-	pxelinux) bootfile=lpxelinux.0 netboot=1 ;;
-	undionly) bootfile=chain-undionly.ipxe netboot=1 ;;
-	pxe-ipxe) bootfile=ipxe.efi netboot=1 ;;
-	pxe-snponly) bootfile=snponly.efi netboot=1 ;;
-	rom:*) romfile=$O/rom/${medium#rom:} bootfile=boot.ipxe netboot=1 ;;
-	rom-efi:*) romfile=$O/rom/${medium#rom-efi:} bootfile=snponly.efi netboot=1 ;;
+	pxelinux | undionly | pxe-ipxe | pxe-snponly) ;;
+	rom:*) romfile=$O/rom/${medium#rom:} ;;
+	rom-efi:*) romfile=$O/rom/${medium#rom-efi:} ;;
 	iso-cd)
 		printf '%s\n' -drive "file=$O/ipxe.iso,media=cdrom,if=none,id=cd0,readonly=on" \
 			-device ide-cd,drive=cd0,bootindex=0 ;;
@@ -104,9 +121,12 @@ qemu_args() {
 	if [ "$fw" = bios ] && [ -n "$netboot" ] && [ -z "$romfile" ]; then
 		romfile=$IPXE_ROMS/pxe-$nic.rom
 	fi
+	# QEMU's user networking (its own DHCP and TFTP), or a tap in our
+	# network namespace, where dnsmasq and wupan-tftpd do that.
 	local netdev="user,id=n0,tftp=$dir/tftp"
 	[ -n "$bootfile" ] && netdev="$netdev,bootfile=$bootfile"
 	[ -n "$hostname" ] && netdev="$netdev,hostname=$hostname"
+	[ -n "$ns" ] && netdev="tap,id=n0,ifname=$(case_tap "$dir"),script=no,downscript=no"
 	printf '%s\n' -netdev "$netdev"
 	local dev="$nic,netdev=n0,mac=$mac,romfile=$romfile"
 	[ -n "$netboot" ] && dev="$dev,bootindex=0"
@@ -166,9 +186,9 @@ prepare_case() {
 		install)
 			echo "set menu-default install"
 			if [ "$fw" = bios ]; then
-				echo "set install-url tftp://10.0.2.2/install.pxe"
+				echo "set install-url tftp://\${next-server}/install.pxe"
 			else
-				echo "set install-url tftp://10.0.2.2/install.efi"
+				echo "set install-url tftp://\${next-server}/install.efi"
 			fi ;;
 		esac
 	} >"$hostfile"
@@ -191,7 +211,8 @@ run_case() {
 	printf '%q ' "${args[@]}" >"$dir/qemu.cmd"
 	: >"$dir/serial.log"
 	start=$(date +%s)
-	"${args[@]}" </dev/null >"$dir/qemu.out" 2>&1 &
+	trap 'kill -TERM $qpid 2>/dev/null; exit 1' TERM
+	"${ns_exec[@]}" "${args[@]}" </dev/null >"$dir/qemu.out" 2>&1 &
 	qpid=$!
 	while :; do
 		if ! kill -0 "$qpid" 2>/dev/null; then
@@ -219,7 +240,7 @@ run_case() {
 	tr -d '\r' <"$dir/serial.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' >"$dir/console.txt"
 	# iPXE wraps long lines at 80 columns on the BIOS console.
 	tr -d '\n' <"$dir/console.txt" >"$dir/console.flat"
-	local header="wupan: site wupan initiator $c_iqn_init root iscsi:10.0.2.2::"
+	local header="wupan: site wupan initiator $c_iqn_init root iscsi:$server::"
 	if [ -z "$result" ]; then
 		if ! grep -qaF "$header" "$dir/console.flat"; then
 			result=FAIL detail="no banner line '$header...'"
@@ -251,6 +272,75 @@ run_case() {
 	echo "$result $secs $detail" >"$dir/result"
 }
 
+# --- a network of our own: dnsmasq, wupan-tftpd, the target --------------
+
+NS_ADDR=192.168.77.1
+ns="" ns_exec=() ns_pids=()
+
+# The tap of a case in the namespace, from its directory's index file.
+case_tap() {
+	echo "wq$(cat "$1/idx")"
+}
+
+# Creates the namespace with a bridge, a tap per case, dnsmasq as the DHCP
+# server only (a boot file per MAC, next-server = us) and wupan-tftpd serving
+# one TFTP root for all: the built root, the fixtures and every case's
+# per-host file.  snponly.efi needs autoexec.ipxe; ipxe.efi then runs that
+# same script.  Sets ns_why on failure.
+netns_start() {
+	local work=$1 root=$1/tftp-root c name fw medium nic profile expect idx i
+	local -a dhcp=()
+	ns_why=""
+	ns=wupan-qemu-$$
+	ip netns add "$ns" || { ns_why="cannot create network namespace $ns"; ns=""; return 1; }
+	ns_exec=(ip netns exec "$ns")
+	ip -n "$ns" link set lo up &&
+		ip -n "$ns" link add br0 type bridge &&
+		ip -n "$ns" addr add "$NS_ADDR/24" dev br0 &&
+		ip -n "$ns" link set br0 up || { ns_why="cannot set up the bridge"; return 1; }
+	mkdir -p "$root"
+	cp -r "$O/tftp/." "$root/"
+	cp tests/qemu/chain-undionly.ipxe "$PAYLOAD/install.pxe" "$PAYLOAD/install.efi" "$root/"
+	cp "$O/boot.ipxe" "$root/autoexec.ipxe"
+	for c in "${cases[@]}"; do
+		IFS='|' read -r name fw medium nic profile expect <<<"$c"
+		[ -e "$work/$name/idx" ] || continue
+		idx=$(cat "$work/$name/idx")
+		cp "$work/$name"/tftp/hosts/*.ipxe "$root/hosts/" 2>/dev/null
+		ip -n "$ns" tuntap add dev "wq$idx" mode tap &&
+			ip -n "$ns" link set "wq$idx" master br0 up || { ns_why="cannot add tap wq$idx"; return 1; }
+		dhcp+=("--dhcp-host=$(sed -n 1p "$work/$name/case.env"),set:c$idx")
+		dhcp+=("--dhcp-boot=tag:c$idx,$(case_bootfile "$medium")")
+	done
+	"${ns_exec[@]}" dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 \
+		--interface=br0 --bind-interfaces --user=root --group=root \
+		--dhcp-range=192.168.77.100,192.168.77.199,255.255.255.0,1h \
+		--dhcp-leasefile="$work/dnsmasq.leases" --pid-file="$work/dnsmasq.pid" \
+		--log-dhcp --log-facility="$work/dnsmasq.log" "${dhcp[@]}" &
+	ns_pids+=($!)
+	"${ns_exec[@]}" "$O/bin/wupan-tftpd" --root "$root" --listen "$NS_ADDR:69" -v \
+		>"$work/wupan-tftpd.log" 2>&1 &
+	ns_pids+=($!)
+	sleep 1
+	for i in "${ns_pids[@]}"; do
+		kill -0 "$i" 2>/dev/null || { ns_why="dnsmasq or wupan-tftpd did not start (see $work/)"; return 1; }
+	done
+	target_exec=("${ns_exec[@]}")
+	target_addr=$NS_ADDR
+	server=$NS_ADDR
+}
+
+netns_stop() {
+	local p
+	for p in "${ns_pids[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	ns_pids=()
+	[ -n "$ns" ] && ip netns delete "$ns"
+	ns="" ns_exec=() target_exec=() target_addr=127.0.0.1 server=10.0.2.2
+}
+
 # --- the matrix -----------------------------------------------------------
 
 cases=()
@@ -271,17 +361,47 @@ fi
 passed=0 failed=0 skipped=0
 summary=()
 port=33260 ctl=1
+server=10.0.2.2
+# How many of the case runners in pids are still going.
+running_cases() {
+	local p n=0
+	for p in "${pids[@]}"; do
+		kill -0 "$p" 2>/dev/null && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	target_stop
+	netns_stop
+}
+pids=()
+trap 'cleanup; exit 1' INT TERM
 for kind in $TARGETS; do
-	if [ "$kind" = wupan ] && [ ! -x "$O/bin/wupan-target" ]; then
-		echo "qemu: skipping the wupan-target matrix: $O/bin/wupan-target not built"
-		skipped=$((skipped + ${#cases[@]}))
-		continue
-	fi
+	for b in wupan:wupan-target tftpd:wupan-tftpd; do
+		if [ "$kind" = "${b%%:*}" ] && [ ! -x "$O/bin/${b#*:}" ]; then
+			echo "qemu: skipping the $kind rows: $O/bin/${b#*:} not built"
+			skipped=$((skipped + 1))
+			continue 2
+		fi
+	done
 	all_cases=("${cases[@]}")
-	if [ "$kind" = wupan ]; then
+	tkind=tgtd filter=""
+	case $kind in
+	wupan) tkind=wupan filter=$WUPAN_FILTER ;;
+	tftpd) filter=$TFTPD_FILTER ;;
+	esac
+	if [ -n "$filter" ]; then
 		cases=()
 		for c in "${all_cases[@]}"; do
-			[[ ${c%%|*} =~ $WUPAN_FILTER ]] && cases+=("$c")
+			[[ ${c%%|*} =~ $filter ]] && cases+=("$c")
 		done
 	fi
 	work=$O/qemu/$kind
@@ -294,7 +414,7 @@ for kind in $TARGETS; do
 	for c in "${cases[@]}"; do
 		IFS='|' read -r name fw medium nic profile expect <<<"$c"
 		idx=$((idx + 1))
-		if ! prepare_case "$idx" "$name" "$fw" "$medium" "$profile" "$kind" "$port" "$work/$name" \
+		if ! prepare_case "$idx" "$name" "$fw" "$medium" "$profile" "$tkind" "$port" "$work/$name" \
 			>"$work/$name.prep.log" 2>&1; then
 			echo "FAIL 0 preparation failed: $(tail -n 1 "$work/$name.prep.log")" >"$work/$name/result"
 			continue
@@ -302,10 +422,16 @@ for kind in $TARGETS; do
 		echo "$c_target_line" >>"$work/targets.spec"
 		# Remember per-case values the run needs.
 		printf '%s\n' "$c_mac" "$c_iqn_init" "$c_hostname" >"$work/$name/case.env"
+		echo "$idx" >"$work/$name/idx"
 	done
-	if ! target_start "$kind" "$port" "$ctl" "$work" "$work/targets.spec"; then
+	if [ "$kind" = tftpd ] && ! netns_start "$work"; then
+		netns_stop
+		fail_setup "network namespace for the tftpd rows: $ns_why"
+	fi
+	if ! target_start "$tkind" "$port" "$ctl" "$work" "$work/targets.spec"; then
 		target_stop
-		fail_setup "could not start the $kind target"
+		netns_stop
+		fail_setup "could not start the $tkind target"
 	fi
 	# Guests run $JOBS at a time; wait only for them, never for the target.
 	pids=()
@@ -313,7 +439,7 @@ for kind in $TARGETS; do
 		IFS='|' read -r name fw medium nic profile expect <<<"$c"
 		[ -e "$work/$name/result" ] && continue
 		{ read -r c_mac; read -r c_iqn_init; read -r c_hostname; } <"$work/$name/case.env"
-		while [ "$(jobs -pr | grep -vcx "$target_pid")" -ge "$JOBS" ]; do
+		while [ "$(running_cases)" -ge "$JOBS" ]; do
 			sleep 0.2
 		done
 		run_case "$name" "$fw" "$medium" "$nic" "$profile" "$expect" "$work/$name" &
@@ -323,6 +449,7 @@ for kind in $TARGETS; do
 		wait "$p"
 	done
 	target_stop
+	netns_stop
 	for c in "${cases[@]}"; do
 		IFS='|' read -r name fw medium nic profile expect <<<"$c"
 		read -r result secs detail <"$work/$name/result"

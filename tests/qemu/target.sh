@@ -7,20 +7,29 @@
 #   target_lun KIND                        the LUN the disk is on
 #   target_stop                            stop it, by the PID recorded
 # tgtd's LUN 0 is its controller, so there the disk is LUN 1.
+# target_addr (default 127.0.0.1) is the address it listens on, and
+# target_exec a command prefix to run it with (e.g. ip netns exec NS).
 
 target_pid=""
 target_kind=""
 target_ctl=""
+target_addr=127.0.0.1
+target_exec=()
 
 target_lun() {
 	if [ "$1" = tgtd ]; then echo 1; else echo 0; fi
 }
 
-# Waits until something accepts connections on 127.0.0.1:$1.
+# True if something accepts connections on $target_addr:$1.
+target_port_open() {
+	"${target_exec[@]}" bash -c "exec 3<>/dev/tcp/$target_addr/$1" 2>/dev/null
+}
+
+# Waits until something accepts connections on $target_addr:$1.
 target_wait_port() {
 	local i
 	for i in $(seq 1 100); do
-		if (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; then
+		if target_port_open "$1"; then
 			return 0
 		fi
 		sleep 0.1
@@ -31,9 +40,22 @@ target_wait_port() {
 target_start_tgtd() {
 	local port=$1 ctl=$2 work=$3 spec=$4 tid=0 t
 	local iqn disk acl cu cs mu ms
-	tgtd -f -C "$ctl" --iscsi portal=127.0.0.1:"$port" >"$work/tgtd.log" 2>&1 &
-	target_pid=$!
-	target_wait_port "$port" || { echo "tgtd did not start (see $work/tgtd.log)"; return 1; }
+	# Another tgtd on this machine may hold our control port: take the
+	# next free one (tgtd says so and exits at once).
+	local try
+	for try in 1 2 3 4 5 6 7 8; do
+		"${target_exec[@]}" tgtd -f -C "$ctl" --iscsi portal="$target_addr:$port" >"$work/tgtd.log" 2>&1 &
+		target_pid=$!
+		target_ctl=$ctl
+		target_wait_port "$port" && break
+		kill -KILL "$target_pid" 2>/dev/null
+		wait "$target_pid" 2>/dev/null
+		target_pid=""
+		grep -q 'another tgtd is using' "$work/tgtd.log" ||
+			{ echo "tgtd did not start (see $work/tgtd.log)"; return 1; }
+		ctl=$((ctl + 100))
+	done
+	[ -n "$target_pid" ] || { echo "no free tgtd control port"; return 1; }
 	t="tgtadm -C $ctl --lld iscsi"
 	while read -r iqn disk acl cu cs mu ms; do
 		tid=$((tid + 1))
@@ -66,7 +88,7 @@ target_start_wupan() {
 			echo
 		} >>"$conf"
 	done <"$spec"
-	"$O/bin/wupan-target" --config "$conf" --listen 127.0.0.1:"$port" \
+	"${target_exec[@]}" "$O/bin/wupan-target" --config "$conf" --listen "$target_addr:$port" \
 		>"$work/wupan-target.log" 2>&1 &
 	target_pid=$!
 	target_wait_port "$port" || { echo "wupan-target did not start (see $work/wupan-target.log)"; return 1; }
@@ -74,6 +96,10 @@ target_start_wupan() {
 
 target_start() {
 	target_kind=$1 target_ctl=$3
+	if target_port_open "$2"; then
+		echo "port $target_addr:$2 is already in use"
+		return 1
+	fi
 	case $1 in
 	tgtd) target_start_tgtd "$2" "$3" "$4" "$5" ;;
 	wupan) target_start_wupan "$2" "$4" "$5" ;;

@@ -25,8 +25,10 @@
 /* Ends QEMU (isa-debug-exit): exit status is (CODE << 1) | 1. */
 static void debug_exit(UINT8 code)
 {
+	/* OVMF's serial console writes synchronously: once Print returns, the
+	 * line is out, so exit at once.  (A Stall here once hung a guest under
+	 * heavy load for minutes after the marker.) */
 	Print(L"\r\n");
-	uefi_call_wrapper(BS->Stall, 1, 100000);
 	__asm__ volatile("outb %0, %1"
 			 :
 			 : "a"(code), "Nd"((UINT16)DEBUG_EXIT_PORT));

@@ -1,0 +1,72 @@
+#!/bin/bash
+# make bench-target: wupan-target and tgtd side by side on loopback with the
+# same LUN file, one after the other, and the ratios wupan/tgtd of
+#   64 KiB sequential read and write throughput (queue depth 8),
+#   4 KiB random read IOPS at queue depth 32,
+#   4 KiB random read latency at queue depth 1 (tgtd's over wupan's: >1 is
+#     better, this is what iPXE's one-command-at-a-time boot sees),
+#   4 KiB random read IOPS over 64 sessions (queue depth 4 each),
+# plus target CPU time per byte moved (tgtd's over wupan's).
+# Goal (issue 3): >= 2x on sequential read and QD1 latency, >= 1.5x on the
+# rest.  Ports 23262 (wupan) and 23272 (tgtd -C 12).  SECONDS=N per run.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/target/lib.sh
+trap t_cleanup EXIT
+t_lock bench || exit 1
+
+work=$O/bench-target
+IQN=iqn.2025-01.org.wupan:bench
+secs=${SECONDS_PER_RUN:-5}
+mkdir -p "$work"
+${CC:-cc} -O2 -Wall -o "$work/iscsi_bench" bench/target/iscsi_bench.c -liscsi || exit 1
+img=$work/lun.img
+# A written (not sparse) file, so both targets read real pages.
+[ -s "$img" ] || dd if=/dev/zero of="$img" bs=1M count=256 status=none
+
+wt_start "$work/wupan.log" --listen 127.0.0.1:23262 --target "$IQN" --lun "$img" || exit 1
+wpid=$WT_PID
+tgtd_start 12 23272 "$IQN" "$img" "$work/tgtd.log" || exit 1
+tpid=$TGTD_PID
+
+# CPU ticks (user + system) a process used so far.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# run TARGET-URL PID MODE PATTERN BLOCKS DEPTH SESSIONS -> "iops mbps lat cpu/byte"
+run() {
+	local url=$1 pid=$2 t0 t1 out
+	shift 2
+	t0=$(ticks "$pid")
+	out=$("$work/iscsi_bench" "$url" "$@" "$secs") || { echo "0 0 0 0"; return; }
+	t1=$(ticks "$pid")
+	awk -v t=$((t1 - t0)) '{printf "%s %s %s %.3g\n", $2, $4, $6, t / ($8 > 0 ? $8 : 1)}' <<<"$out"
+}
+
+printf '%-34s %12s %12s %7s\n' metric wupan tgtd ratio | tee "$work/result.txt"
+line() {
+	printf '%-34s %12s %12s %7s\n' "$1" "$2" "$3" "$4" | tee -a "$work/result.txt"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+
+wu=iscsi://127.0.0.1:23262/$IQN/0
+tu=iscsi://127.0.0.1:23272/$IQN/1
+cpu_w=0 cpu_t=0
+for spec in "seq-read-64k read seq 128 8 1 mbps" \
+	"seq-write-64k write seq 128 8 1 mbps" \
+	"rand-read-4k-qd32 read rand 8 32 1 iops" \
+	"rand-read-4k-qd1-latency read rand 8 1 1 lat" \
+	"rand-read-4k-64-sessions read rand 8 4 64 iops"; do
+	set -- $spec
+	name=$1 metric=$7
+	read -r wi wm wl wc < <(run "$wu" "$wpid" "$2" "$3" "$4" "$5" "$6")
+	read -r ti tm tl tc < <(run "$tu" "$tpid" "$2" "$3" "$4" "$5" "$6")
+	case $metric in
+	mbps) line "$name (MB/s)" "$wm" "$tm" "$(ratio "$wm" "$tm")" ;;
+	iops) line "$name (IOPS)" "$wi" "$ti" "$(ratio "$wi" "$ti")" ;;
+	lat) line "$name (us)" "$wl" "$tl" "$(ratio "$tl" "$wl")" ;;
+	esac
+	line "  CPU ticks per byte, $name" "$wc" "$tc" "$(ratio "$tc" "$wc")"
+done
+wt_stop "$wpid"
+tgtd_stop 12 "$tpid"
+echo "results in $work/result.txt"

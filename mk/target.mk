@@ -1,0 +1,40 @@
+# src/target: wupan-target, the iSCSI target (issue 3).  A pure core (PDU
+# codec, text keys, login/CHAP, SCSI command set) and a thin socket driver.
+TARGET_CORE_SRCS := src/target/pdu.c src/target/crc32c.c src/target/text.c \
+	src/target/hash.c src/target/chap.c src/target/login.c \
+	src/target/conn.c src/target/scsi.c src/target/scsi_pr.c \
+	src/target/config.c \
+	src/common/parse.c
+TARGET_SRCS := $(TARGET_CORE_SRCS) src/target/backend_file.c src/target/main.c
+TARGET_TEST_SRCS := $(TARGET_CORE_SRCS) src/target/backend_mem.c
+
+$(O)/bin/wupan-target: $(patsubst %.c,$(O)/obj/%.o,$(TARGET_SRCS))
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
+PROGS += $(O)/bin/wupan-target
+
+# Unit tests: one binary per module, all linked with the whole core.
+TARGET_UNITS := iscsi_pdu iscsi_text iscsi_chap iscsi_login iscsi_conn \
+	scsi_cdb target_config
+define target_unit_template
+$(O)/asan/bin/test_$(1): $(O)/asan/tests/unit/test_$(1).o $(patsubst %.c,$(O)/asan/%.o,$(TARGET_TEST_SRCS))
+	@mkdir -p $$(@D)
+	$(Q)$(CC) $(SAN_FLAGS) $$^ -o $$@
+endef
+$(foreach u,$(TARGET_UNITS),$(eval $(call target_unit_template,$(u))))
+UNIT_TESTS += $(addprefix $(O)/asan/bin/test_,$(TARGET_UNITS))
+
+FUZZ_TARGETS += iscsi_pdu iscsi_login iscsi_text iscsi_cdb
+FUZZ_SRCS_iscsi_pdu := $(TARGET_TEST_SRCS)
+FUZZ_SRCS_iscsi_login := $(TARGET_TEST_SRCS)
+FUZZ_SRCS_iscsi_text := $(TARGET_TEST_SRCS)
+FUZZ_SRCS_iscsi_cdb := $(TARGET_TEST_SRCS)
+
+TEST_SCRIPTS += tests/target/tools.sh tests/target/conformance.sh \
+	tests/target/durability.sh tests/target/ipxe-boot.sh
+DEB_PACKAGES += libiscsi-bin libiscsi-dev tgt qemu-system-x86
+
+.PHONY: bench-target
+bench-target: $(O)/bin/wupan-target
+	$(Q)O=$(O) bash bench/target/bench.sh

@@ -1,0 +1,39 @@
+/* Storage backends for scsi_lu: a file or block device (the driver's) and
+ * memory (tests and fuzzers). */
+#ifndef WUPAN_TARGET_BACKEND_H
+#define WUPAN_TARGET_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "target/scsi.h"
+
+/* A backing file or block device. */
+struct backend_file {
+	int fd;
+	int punch;  /* regular file: holes can be punched */
+};
+
+/*
+ * Opens path for lu (read-only if ro) and fills lu's size and ops.  Returns
+ * 0, or -1 with the problem in err: missing, unreadable, empty or not a
+ * multiple of 512 bytes.
+ */
+int backend_file_open(struct backend_file *bf, struct scsi_lu *lu,
+		      const char *path, int ro, char *err, size_t errlen);
+
+/* Syncs and closes. */
+void backend_file_close(struct backend_file *bf);
+
+/* A memory image; data must hold blocks * 512 bytes. */
+struct backend_mem {
+	uint8_t *data;
+	size_t size;
+	int fail;   /* make every call fail, to test error paths */
+	int syncs;  /* number of sync calls seen */
+};
+
+/* Points lu at a memory image with 512-byte blocks. */
+void backend_mem_attach(struct backend_mem *bm, struct scsi_lu *lu, int thin);
+
+#endif

@@ -1,0 +1,85 @@
+/* Target definitions from the command line and the config file, with the
+ * errors that name the file, line and problem (wupan-target(8)). */
+#ifndef WUPAN_TARGET_CONFIG_H
+#define WUPAN_TARGET_CONFIG_H
+
+#include <stddef.h>
+
+#define TCFG_NAME_MAX 223    /* RFC 7143 §4.2.7.1 */
+#define TCFG_SECRET_MAX 255
+#define TCFG_MAX_TARGETS 4096
+
+/* One logical unit: a backing file or block device. */
+struct tcfg_lun {
+	char *path;
+	int ro;
+	int line;
+};
+
+/* One CHAP account. */
+struct tcfg_chap {
+	char *user;
+	char *secret;
+};
+
+/* One target with its units, credentials and access list. */
+struct tcfg_target {
+	char *name;
+	struct tcfg_lun *luns;
+	size_t n_luns;
+	struct tcfg_chap chap;   /* initiator authenticates to us */
+	struct tcfg_chap mutual; /* we authenticate to the initiator */
+	char **allow;            /* initiator name globs; none: everyone */
+	size_t n_allow;
+	char *portal;            /* ADDR:PORT for SendTargets, or NULL */
+	const char *file;        /* where it was defined, for messages */
+	int line;
+};
+
+/* The whole configuration. */
+struct tcfg {
+	struct tcfg_target **targets;
+	size_t n_targets;
+	char **listen;
+	size_t n_listen;
+	char *config_file;
+};
+
+/*
+ * Parses the command line (see wupan-target(8)), including the file named by
+ * --config.  Returns 0, or -1 with a message naming the file or option, the
+ * line and the problem in err.
+ */
+int tcfg_parse_args(struct tcfg *cfg, int argc, char **argv, char *err,
+		    size_t errlen);
+
+/* Parses a config file into cfg, adding to what is there.  Returns 0 or -1
+ * with a message in err. */
+int tcfg_parse_file(struct tcfg *cfg, const char *path, char *err,
+		    size_t errlen);
+
+/* Parses config text as if read from a file named name. */
+int tcfg_parse_text(struct tcfg *cfg, const char *name, const char *text,
+		    char *err, size_t errlen);
+
+/* Frees everything cfg holds and zeroes it. */
+void tcfg_free(struct tcfg *cfg);
+
+/* Matches s against a pattern where '*' stands for any run of characters. */
+int tcfg_glob(const char *pattern, const char *s);
+
+/* Returns 1 if initiator may log in to t. */
+int tcfg_allows(const struct tcfg_target *t, const char *initiator);
+
+/* Returns 1 if a and b define the same target identically. */
+int tcfg_target_same(const struct tcfg_target *a, const struct tcfg_target *b);
+
+/* Finds a target by name (iSCSI names compare case-insensitively). */
+struct tcfg_target *tcfg_find(const struct tcfg *cfg, const char *name);
+
+/* Splits "ADDR[:PORT]" (IPv6 in brackets) into host and port; returns 0 or
+ * -EINVAL. */
+int tcfg_split_addr(const char *s, char *host, size_t hostlen,
+		    unsigned *port);
+
+#endif

@@ -1,0 +1,188 @@
+/* One iSCSI connection (and its single-connection session): stream framing,
+ * login, and the full feature phase.  Pure: bytes in through iscsi_conn_rx,
+ * PDUs out in c->out; the driver owns sockets, clocks and logging. */
+#ifndef WUPAN_TARGET_CONN_H
+#define WUPAN_TARGET_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "target/chap.h"
+#include "target/config.h"
+#include "target/pdu.h"
+#include "target/scsi.h"
+
+#define ISCSI_OUR_MRDSL 262144u   /* MaxRecvDataSegmentLength we declare */
+#define ISCSI_MAX_PDU (ISCSI_BHS_LEN + 1020 + 4 + ISCSI_OUR_MRDSL + 8)
+#define ISCSI_QUEUE_DEPTH 128     /* CmdSN window */
+#define ISCSI_MAX_TASKS 256
+#define ISCSI_OUT_HIGH (4u << 20) /* stop taking PDUs above this backlog */
+#define ISCSI_LOGIN_TEXT_MAX 65536
+#define ISCSI_TEXT_RSP_MAX 65536
+
+/* A target as the core sees it: its definition and its opened units. */
+struct iscsi_target {
+	const struct tcfg_target *cfg;
+	struct scsi_lun_map map;
+};
+
+/* What the driver provides: the targets, randomness and session ids. */
+struct iscsi_env {
+	struct iscsi_target **targets;
+	size_t n_targets;
+	/* Fills buf with unpredictable bytes (getrandom(2) in the driver). */
+	void (*random)(void *buf, size_t len);
+	uint16_t next_tsih;
+};
+
+/* Negotiated session and connection parameters (RFC 7143 §13). */
+struct iscsi_params {
+	int header_digest;
+	int data_digest;
+	uint32_t max_xmit;  /* initiator's MaxRecvDataSegmentLength */
+	uint32_t max_burst;
+	uint32_t first_burst;
+	int initial_r2t;
+	int immediate_data;
+	uint32_t time2wait;
+	uint32_t time2retain;
+};
+
+/* A write-like command waiting for its Data-Out. */
+struct iscsi_task {
+	struct iscsi_task *next;
+	uint32_t itt;
+	uint32_t ttt;
+	unsigned lun;
+	struct scsi_lu *lu;
+	struct scsi_cmd cmd;
+	uint32_t edtl;      /* bytes the initiator will send */
+	uint32_t received;
+	uint32_t next_off;  /* data below this is received or solicited */
+	uint32_t r2tsn;
+	uint32_t data_sn;   /* next DataSN expected */
+	uint32_t r2t_count; /* ExpDataSN of the response */
+	int unsol_open;     /* unsolicited Data-Out may still come */
+	int r2t_open;       /* an R2T is outstanding */
+};
+
+/* Output bytes waiting for the socket. */
+struct iscsi_obuf {
+	uint8_t *buf;
+	size_t off;
+	size_t len;
+	size_t cap;
+};
+
+enum iscsi_phase {
+	ISCSI_PHASE_LOGIN,
+	ISCSI_PHASE_FULL,
+	ISCSI_PHASE_CLOSING, /* send what is queued, then close */
+};
+
+enum iscsi_auth {
+	ISCSI_AUTH_START,  /* no AuthMethod chosen yet */
+	ISCSI_AUTH_WAIT_A, /* CHAP chosen, waiting for CHAP_A */
+	ISCSI_AUTH_WAIT_R, /* challenge sent, waiting for CHAP_N/CHAP_R */
+	ISCSI_AUTH_DONE,
+};
+
+/* What happened, for the driver's log; cleared by the driver. */
+enum iscsi_event {
+	ISCSI_EV_NONE,
+	ISCSI_EV_LOGIN_OK,
+	ISCSI_EV_LOGIN_FAIL,
+	ISCSI_EV_LOGOUT,
+};
+
+/* Login progress. */
+struct iscsi_login {
+	int started;
+	int stage;
+	enum iscsi_auth auth;
+	int auth_needed;
+	int chap_alg;
+	uint8_t chap_id;
+	uint8_t challenge[CHAP_DIGEST_MAX];
+	size_t challenge_len;
+	int sent_tpgt;
+	int sent_mrdsl;
+	uint8_t *text;       /* accumulated text of a C-bit sequence */
+	size_t text_len;
+};
+
+/* The connection. */
+struct iscsi_conn {
+	struct iscsi_env *env;
+	enum iscsi_phase phase;
+	struct iscsi_login login;
+	struct iscsi_params params;
+	int discovery;
+	struct iscsi_target *target;
+	char initiator[TCFG_NAME_MAX + 1];
+	char target_name[TCFG_NAME_MAX + 1];
+	uint8_t isid[6];
+	char port[SCSI_PORT_NAME_MAX]; /* initiator port: name,i,0xISID */
+	uint16_t tsih;
+	uint16_t cid;
+	uint32_t stat_sn;
+	uint32_t exp_cmd_sn;
+	struct iscsi_task *tasks;
+	size_t n_tasks;
+	uint32_t next_ttt;
+	struct iscsi_obuf out;
+	/* A Text response too long for one PDU (RFC 7143 §11.10.2). */
+	uint8_t *text_rsp;
+	size_t text_rsp_len;
+	size_t text_rsp_off;
+	uint32_t text_ttt;
+	/* Where SendTargets points when a target has no portal of its own. */
+	char local_addr[80];
+	enum iscsi_event event;
+	uint16_t event_status;   /* login status class << 8 | detail */
+	const char *event_reason;
+};
+
+/* Prepares a connection; local_addr is "HOST:PORT" (IPv6 in brackets). */
+void iscsi_conn_init(struct iscsi_conn *c, struct iscsi_env *env,
+		     const char *local_addr);
+
+/* Frees everything the connection holds, dropping its pending tasks. */
+void iscsi_conn_release(struct iscsi_conn *c);
+
+/*
+ * Takes received bytes and handles every complete PDU in them.  Returns the
+ * number of bytes consumed (the rest must be offered again with more data
+ * appended), or -EPROTO when the stream cannot continue: the driver then
+ * sends what is queued and closes.
+ */
+ssize_t iscsi_conn_rx(struct iscsi_conn *c, const uint8_t *buf, size_t len);
+
+/* Returns 1 if the connection wants more input now (not closing, output
+ * backlog below ISCSI_OUT_HIGH). */
+int iscsi_conn_wants_input(const struct iscsi_conn *c);
+
+/* Marks n output bytes as sent; frees a large idle buffer. */
+void iscsi_obuf_consume(struct iscsi_obuf *o, size_t n);
+
+/* Handles one login request PDU (login.c). */
+int iscsi_login_rx(struct iscsi_conn *c, const uint8_t *bhs,
+		   const uint8_t *data, size_t len);
+
+/* Negotiates one operational key into c->params and answers it in out;
+ * returns 1 if the key was known, 0 if not (login.c). */
+struct iscsi_kv;
+struct iscsi_text_out;
+int iscsi_negotiate_key(struct iscsi_conn *c, const struct iscsi_kv *kv,
+			struct iscsi_text_out *out);
+
+/* Queues a PDU: bhs plus data (padded, digests added when negotiated).
+ * Returns 0 or -ENOMEM. */
+int iscsi_send(struct iscsi_conn *c, uint8_t *bhs, const void *data,
+	       size_t len);
+
+/* Finds the target named name in env, or NULL. */
+struct iscsi_target *iscsi_env_find(struct iscsi_env *env, const char *name);
+
+#endif
