@@ -113,6 +113,32 @@ check "BIOS PXE gets undionly.kpxe" grep -qx 'dhcp-boot=tag:!wupan-ipxe,tag:!wup
 check "UEFI PXE gets ipxe.efi" grep -qx 'dhcp-boot=tag:!wupan-ipxe,tag:wupan-efi64,ipxe.efi' "$W/a/dnsmasq.conf"
 check "iPXE gets boot.ipxe" grep -qx 'dhcp-boot=tag:wupan-ipxe,boot.ipxe' "$W/a/dnsmasq.conf"
 
+# --- the other supported iPXE: 2.0.0 from Debian sid ----------------------
+# Fetched through its own lock entry, built, and booted by a few matrix rows
+# (BIOS and UEFI, a boot and a failure hint, whose error numbers must match).
+v2=$(awk '!/^#/ && NF && $1 != "'"$ver"'" { print $1; exit }' ipxe.lock)
+if [ -n "$v2" ]; then
+	if make --no-print-directory O="$W/v2" IPXE_VERSION="$v2" SOURCE_DATE_EPOCH=1700000000 \
+		images test-payloads >"$W/v2.log" 2>&1; then
+		ok "IPXE_VERSION=$v2 builds"
+		check "ipxe-info reports $v2" bash -c "make --no-print-directory O=$W/v2 IPXE_VERSION=$v2 ipxe-info | grep -q 'banner: *iPXE $v2'"
+		O="$W/v2" WUPAN_QEMU_TARGETS=tgtd \
+			WUPAN_QEMU_CASES='^(bios-kernel|bios-wrong-chap|uefi-esp|uefi-wrong-chap)$' \
+			bash tests/qemu/run.sh >"$W/v2-qemu.log" 2>&1
+		line=$(grep -E '^qemu: [0-9]+ passed' "$W/v2-qemu.log" | tail -n 1)
+		p=$(echo "$line" | sed -n 's/^qemu: \([0-9]*\) passed.*/\1/p')
+		f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+		if [ "${p:-0}" -eq 4 ] && [ "${f:-1}" -eq 0 ]; then
+			ok "iPXE $v2 boots in QEMU (4 matrix rows)"
+		else
+			bad "iPXE $v2 boots in QEMU" "${line:-no result}; see $O/buildtest-v2-qemu.log"
+			cp "$W/v2-qemu.log" "$O/buildtest-v2-qemu.log"
+		fi
+	else
+		bad "IPXE_VERSION=$v2 builds" "$(tail -n 3 "$W/v2.log" | tr '\n' ' ')"
+	fi
+fi
+
 rm -rf "$W"
 echo "build: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -81,7 +81,7 @@ case_bootfile() {
 
 # Prints the QEMU command line of a case, one argument per line.
 qemu_args() {
-	local fw=$1 medium=$2 nic=$3 mac=$4 dir=$5 hostname=$6
+	local fw=$1 medium=$2 nic=$3 mac=$4 dir=$5 hostname=$6 profile=$7
 	local romfile="" bootfile="" netboot=""
 	echo qemu-system-x86_64
 	printf '%s\n' -accel tcg -m 512 -display none -monitor none -no-reboot \
@@ -123,6 +123,11 @@ qemu_args() {
 	fi
 	# QEMU's user networking (its own DHCP and TFTP), or a tap in our
 	# network namespace, where dnsmasq and wupan-tftpd do that.
+	# The local profile boots a local disk once wupan exits to it.
+	if [ "$profile" = local ]; then
+		printf '%s\n' -drive "file=$dir/disk.img,format=raw,if=none,id=local0" \
+			-device virtio-blk-pci,drive=local0,bootindex=5
+	fi
 	local netdev="user,id=n0,tftp=$dir/tftp"
 	[ -n "$bootfile" ] && netdev="$netdev,bootfile=$bootfile"
 	[ -n "$hostname" ] && netdev="$netdev,hostname=$hostname"
@@ -183,6 +188,7 @@ prepare_case() {
 			echo "set username $cu" && echo "set password $cs"
 			echo "set reverse-username $mu" && echo "set reverse-password $ms" ;;
 		nolun) echo "set iscsi-lun 5" ;;
+		local) echo "set menu-default local" ;;
 		install)
 			echo "set menu-default install"
 			if [ "$fw" = bios ]; then
@@ -207,7 +213,7 @@ run_case() {
 	limit=$BIOS_TIMEOUT
 	[ "$fw" = uefi ] && limit=$UEFI_TIMEOUT
 	local -a args
-	mapfile -t args < <(qemu_args "$fw" "$medium" "$nic" "$c_mac" "$dir" "$c_hostname")
+	mapfile -t args < <(qemu_args "$fw" "$medium" "$nic" "$c_mac" "$dir" "$c_hostname" "$profile")
 	printf '%q ' "${args[@]}" >"$dir/qemu.cmd"
 	: >"$dir/serial.log"
 	start=$(date +%s)
@@ -257,6 +263,11 @@ run_case() {
 				tries=$(grep -ac '^wupan: sanboot ' "$dir/console.txt")
 				[ "$tries" -eq 1 ] || { result=FAIL; detail="$tries boot attempts: the menu did not wait"; } ;;
 			esac
+			if [ -z "$result" ] && [ "$profile" = local ]; then
+				grep -qaF "wupan: exiting to the next boot device" "$dir/console.txt" &&
+					! grep -qa '^wupan: sanboot' "$dir/console.txt" ||
+					{ result=FAIL; detail="the local item did not exit to the local disk"; }
+			fi
 			if [ -z "$result" ] && [ "$profile" = defaults ]; then
 				grep -qaF "wupan: no per-host settings" "$dir/console.txt" ||
 					{ result=FAIL; detail="no note about the missing per-host file"; }
