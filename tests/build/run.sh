@@ -10,6 +10,8 @@ O=${O:-build}
 mkdir -p "$O"
 O=$(cd "$O" && pwd)
 W=$O/buildtest
+# The scratch builds are makes of their own, not sub-makes of a make test.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 rm -rf "$W"
 mkdir -p "$W"
 passed=0 failed=0

@@ -1,0 +1,341 @@
+/*
+ * wupan-udp-relay: a UDP relay between TFTP clients and a server that can
+ * delay, drop, duplicate and reorder packets, for the lossy interop tests
+ * and the LAN-like benchmark.  IPv4 only.
+ *
+ * usage: wupan-udp-relay --listen PORT --server PORT [--delay-us N]
+ *        [--drop PERMILLE] [--dup PERMILLE] [--reorder PERMILLE] [--seed N]
+ *        [--spare-requests]
+ * Clients talk to 127.0.0.1:PORT.  Each client port gets its own upstream
+ * socket; requests (RRQ, WRQ) go to the server's port, everything else to the
+ * transfer ID the server answered from.  --spare-requests never drops a
+ * request, so a test does not wait for a client's multi-second request
+ * timer.  Counters are printed on SIGTERM.
+ */
+#include "common/parse.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_FLOWS 256
+#define QUEUE_LEN 8192
+#define PKT_MAX 65536
+
+struct flow {
+	struct sockaddr_in client;
+	struct sockaddr_in server; /* the server's transfer ID once known */
+	int fd;
+};
+
+/* A packet waiting for its release time. */
+struct held {
+	uint64_t due_ns;
+	int fd; /* socket to send from */
+	struct sockaddr_in to;
+	size_t len;
+	uint8_t *data;
+};
+
+static struct flow flows[MAX_FLOWS];
+static int nflows;
+static struct held queue[QUEUE_LEN];
+static size_t qhead, qlen;
+static struct held reorder_slot[2];
+static int reorder_full[2];
+static uint64_t delay_ns, drop_pm, dup_pm, reorder_pm, seed = 1;
+static int spare_requests;
+static unsigned long n_in, n_drop, n_dup, n_reorder, n_qfull;
+static volatile sig_atomic_t stop;
+
+/* Returns a monotonic clock reading in nanoseconds. */
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A small deterministic PRNG (xorshift64), so lossy runs can be repeated. */
+static uint64_t rnd(void)
+{
+	seed ^= seed << 13;
+	seed ^= seed >> 7;
+	seed ^= seed << 17;
+	return seed;
+}
+
+/* Returns 1 with probability pm/1000. */
+static int chance(uint64_t pm)
+{
+	return pm && rnd() % 1000 < pm;
+}
+
+/* Appends a packet to the delay queue (constant delay keeps it FIFO). */
+static void enqueue(int fd, const struct sockaddr_in *to, const uint8_t *data,
+		    size_t len)
+{
+	struct held *h;
+
+	if (qlen == QUEUE_LEN) {
+		n_qfull++;
+		return;
+	}
+	h = &queue[(qhead + qlen) % QUEUE_LEN];
+	h->data = realloc(h->data, len ? len : 1);
+	if (!h->data)
+		return;
+	memcpy(h->data, data, len);
+	h->len = len;
+	h->fd = fd;
+	h->to = *to;
+	h->due_ns = now_ns() + delay_ns;
+	qlen++;
+}
+
+/* Sends queued packets that are due; returns ns until the next, or -1. */
+static int64_t release(void)
+{
+	uint64_t now = now_ns();
+
+	while (qlen) {
+		struct held *h = &queue[qhead];
+
+		if (h->due_ns > now)
+			return (int64_t)(h->due_ns - now);
+		sendto(h->fd, h->data, h->len, 0, (struct sockaddr *)&h->to,
+		       sizeof(h->to));
+		qhead = (qhead + 1) % QUEUE_LEN;
+		qlen--;
+	}
+	return -1;
+}
+
+/* Applies loss, duplication and reordering to one packet in direction dir. */
+static void forward(int dir, int fd, const struct sockaddr_in *to,
+		    const uint8_t *data, size_t len)
+{
+	int request =
+	    len >= 2 && data[0] == 0 && (data[1] == 1 || data[1] == 2);
+
+	n_in++;
+	if (!(request && spare_requests) && chance(drop_pm)) {
+		n_drop++;
+		return;
+	}
+	if (!request && chance(reorder_pm) && !reorder_full[dir]) {
+		/* Hold this one back until the next packet has gone. */
+		struct held *h = &reorder_slot[dir];
+
+		h->data = realloc(h->data, len ? len : 1);
+		if (h->data) {
+			memcpy(h->data, data, len);
+			h->len = len;
+			h->fd = fd;
+			h->to = *to;
+			reorder_full[dir] = 1;
+			n_reorder++;
+			return;
+		}
+	}
+	enqueue(fd, to, data, len);
+	if (chance(dup_pm)) {
+		n_dup++;
+		enqueue(fd, to, data, len);
+	}
+	if (reorder_full[dir]) {
+		struct held *h = &reorder_slot[dir];
+
+		reorder_full[dir] = 0;
+		enqueue(h->fd, &h->to, h->data, h->len);
+	}
+}
+
+/* Sets the stop flag. */
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* Prints usage and exits with status 2. */
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: wupan-udp-relay --listen PORT --server PORT "
+		"[--delay-us N] [--drop PERMILLE]\n"
+		"       [--dup PERMILLE] [--reorder PERMILLE] [--seed N] "
+		"[--spare-requests]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"listen", required_argument, NULL, 'l'},
+	    {"server", required_argument, NULL, 's'},
+	    {"delay-us", required_argument, NULL, 'd'},
+	    {"drop", required_argument, NULL, 'x'},
+	    {"dup", required_argument, NULL, 'u'},
+	    {"reorder", required_argument, NULL, 'r'},
+	    {"seed", required_argument, NULL, 'S'},
+	    {"spare-requests", no_argument, NULL, 'q'},
+	    {0},
+	};
+	static uint8_t buf[PKT_MAX];
+	uint64_t lport = 0, sport = 0, v;
+	struct sockaddr_in la = {0}, srv = {0};
+	struct sigaction sa;
+	int lfd, c;
+
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c == 'q') {
+			spare_requests = 1;
+			continue;
+		}
+		if (c == '?' || parse_u64(optarg, 0, UINT32_MAX, &v) != 0)
+			usage();
+		switch (c) {
+		case 'l':
+			lport = v;
+			break;
+		case 's':
+			sport = v;
+			break;
+		case 'd':
+			delay_ns = v * 1000;
+			break;
+		case 'x':
+			drop_pm = v;
+			break;
+		case 'u':
+			dup_pm = v;
+			break;
+		case 'r':
+			reorder_pm = v;
+			break;
+		case 'S':
+			seed = v ? v : 1;
+			break;
+		}
+	}
+	if (!lport || lport > 65535 || !sport || sport > 65535)
+		usage();
+	la.sin_family = srv.sin_family = AF_INET;
+	la.sin_addr.s_addr = srv.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	la.sin_port = htons((uint16_t)lport);
+	srv.sin_port = htons((uint16_t)sport);
+	lfd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&la, sizeof(la)) != 0) {
+		perror("wupan-udp-relay: bind");
+		return 1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	while (!stop) {
+		struct pollfd pfd[MAX_FLOWS + 1];
+		int64_t wait = release();
+		struct timespec ts, *tsp = NULL;
+
+		pfd[0].fd = lfd;
+		pfd[0].events = POLLIN;
+		for (int i = 0; i < nflows; i++) {
+			pfd[i + 1].fd = flows[i].fd;
+			pfd[i + 1].events = POLLIN;
+		}
+		if (wait >= 0) {
+			ts.tv_sec = wait / 1000000000;
+			ts.tv_nsec = wait % 1000000000;
+			tsp = &ts;
+		}
+		if (ppoll(pfd, (nfds_t)nflows + 1, tsp, NULL) < 0)
+			continue;
+		if (pfd[0].revents & POLLIN) {
+			for (;;) {
+				struct sockaddr_in from;
+				socklen_t fl = sizeof(from);
+				ssize_t n = recvfrom(
+				    lfd, buf, sizeof(buf), MSG_DONTWAIT,
+				    (struct sockaddr *)&from, &fl);
+				struct flow *f = NULL;
+
+				if (n < 0)
+					break;
+				for (int i = 0; i < nflows; i++)
+					if (flows[i].client.sin_port ==
+						from.sin_port &&
+					    flows[i].client.sin_addr.s_addr ==
+						from.sin_addr.s_addr)
+						f = &flows[i];
+				if (!f) {
+					struct sockaddr_in any = {0};
+
+					if (nflows == MAX_FLOWS) {
+						/* Recycle the oldest flow. */
+						close(flows[0].fd);
+						memmove(flows, flows + 1,
+							sizeof(flows[0]) *
+							    (MAX_FLOWS - 1));
+						nflows--;
+					}
+					f = &flows[nflows];
+					f->fd = socket(
+					    AF_INET, SOCK_DGRAM | SOCK_NONBLOCK,
+					    0);
+					any.sin_family = AF_INET;
+					any.sin_addr.s_addr =
+					    htonl(INADDR_LOOPBACK);
+					if (f->fd < 0 ||
+					    bind(f->fd, (struct sockaddr *)&any,
+						 sizeof(any)) != 0) {
+						perror("wupan-udp-relay");
+						return 1;
+					}
+					f->client = from;
+					f->server = srv;
+					nflows++;
+				}
+				if (n >= 2 && buf[0] == 0 &&
+				    (buf[1] == 1 || buf[1] == 2))
+					f->server = srv;
+				forward(0, f->fd, &f->server, buf, (size_t)n);
+			}
+		}
+		for (int i = 0; i < nflows; i++) {
+			if (!(pfd[i + 1].revents & POLLIN))
+				continue;
+			for (;;) {
+				struct sockaddr_in from;
+				socklen_t fl = sizeof(from);
+				ssize_t n = recvfrom(
+				    flows[i].fd, buf, sizeof(buf), MSG_DONTWAIT,
+				    (struct sockaddr *)&from, &fl);
+
+				if (n < 0)
+					break;
+				flows[i].server = from;
+				forward(1, lfd, &flows[i].client, buf,
+					(size_t)n);
+			}
+		}
+	}
+	fprintf(stderr,
+		"wupan-udp-relay: %lu packets, %lu dropped, %lu duplicated, "
+		"%lu reordered, %lu queue overflows\n",
+		n_in, n_drop, n_dup, n_reorder, n_qfull);
+	return 0;
+}
