@@ -22,17 +22,9 @@ entries=$(awk -v v="$version" '$1 == v { print $2, $3, $4 }' "$lock")
   or build with IPXE_BIN_DIR=DIR to use iPXE binaries you built yourself."
 suite=$(echo "$entries" | awk '{ print $1; exit }')
 
-# The mirror: the first Debian archive URI in the machine's apt sources that
-# serves the system's own release (deb822 .sources or one-line .list files).
-codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-	/etc/apt/sources.list.d/*.sources 2>/dev/null | awk -v c="$codename" '
-	/^deb / { for (i = 3; i <= NF; i++) if ($(i - 1) ~ /^[a-z]+:\/\// && $i == c) { print $(i - 1); exit } }
-	/^URIs:/ { uri = $2 }
-	/^Suites:/ { for (i = 2; i <= NF; i++) if ($i == c && uri != "") { print uri; exit } }
-	/^$/ { uri = "" }')
-[ -n "$mirror" ] || die "no Debian mirror for '$codename' found in /etc/apt/sources.list*;
-  use IPXE_BIN_DIR=DIR to build from iPXE binaries you provide."
+# The mirror of the machine's own apt sources.
+mirror=$(sh "$(dirname "$0")/apt-mirror.sh") ||
+	die "use IPXE_BIN_DIR=DIR to build from iPXE binaries you provide."
 
 st=$out/apt
 mkdir -p "$st/lists/partial" "$st/cache/archives/partial" "$out/debs"

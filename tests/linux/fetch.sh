@@ -16,14 +16,7 @@ die() {
 }
 
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-[ -n "$codename" ] || die "no VERSION_CODENAME in /etc/os-release"
-mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-	/etc/apt/sources.list.d/*.sources 2>/dev/null | awk -v c="$codename" '
-	/^deb / { for (i = 3; i <= NF; i++) if ($(i - 1) ~ /^[a-z]+:\/\// && $i == c) { print $(i - 1); exit } }
-	/^URIs:/ { uri = $2 }
-	/^Suites:/ { for (i = 2; i <= NF; i++) if ($i == c && uri != "") { print uri; exit } }
-	/^$/ { uri = "" }')
-[ -n "$mirror" ] || die "no Debian mirror for '$codename' found in /etc/apt/sources.list*"
+mirror=$(sh "$(dirname "$0")/../../scripts/apt-mirror.sh") || die "cannot tell the Debian mirror"
 
 st=$out/apt
 mkdir -p "$st/lists/partial" "$st/cache/archives/partial"
