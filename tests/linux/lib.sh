@@ -2,9 +2,6 @@
 # the checks of one case.  Every process is started here with its PID
 # recorded, and stopped by that PID only.
 
-lx_target_pid=""
-lx_target_kind=""
-lx_target_ctl=""
 lx_tftpd_pid=""
 lx_dnsmasq_pids=()
 lx_netns=()
@@ -12,68 +9,22 @@ lx_qemu_pid=""
 # Prefix for commands that must run inside the case's network namespace.
 NS=()
 
-# Waits until ADDR:PORT accepts connections (inside the namespace, if any).
-lx_wait_port() {
-	local addr=$1 port=$2 i
-	for i in $(seq 1 100); do
-		if "${NS[@]}" bash -c "exec 3<>/dev/tcp/$addr/$port" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
+# The targets themselves are tests/qemu/target.sh's, run inside the case's
+# namespace when it has one.
+. tests/qemu/target.sh
 
-# lx_target_start KIND ADDR PORT CTL DIR IQN DISK LUN ACL CU CS MU MS
+# lx_target_start KIND ADDR PORT CTL DIR IQN DISK ACL CU CS MU MS
 # ('-' for no CHAP user): one target with one disk.
 lx_target_start() {
-	local kind=$1 addr=$2 port=$3 ctl=$4 dir=$5 iqn=$6 disk=$7 lun=$8 acl=$9
-	local cu=${10} cs=${11} mu=${12} ms=${13}
-	lx_target_kind=$kind lx_target_ctl=$ctl
-	if [ "$kind" = tgtd ]; then
-		"${NS[@]}" tgtd -f -C "$ctl" --iscsi portal="$addr:$port" >"$dir/tgtd.log" 2>&1 &
-		lx_target_pid=$!
-		lx_wait_port "$addr" "$port" || { echo "tgtd did not start (see $dir/tgtd.log)"; return 1; }
-		local t="tgtadm -C $ctl --lld iscsi"
-		$t --mode target --op new --tid 1 -T "$iqn" || return 1
-		$t --mode logicalunit --op new --tid 1 --lun "$lun" -b "$disk" || return 1
-		# An initiator-name ACL only holds when no address ACL is bound.
-		$t --mode target --op bind --tid 1 --initiator-name "$acl" || return 1
-		if [ "$cu" != - ]; then
-			$t --mode account --op new --user "$cu" --password "$cs" || return 1
-			$t --mode account --op bind --tid 1 --user "$cu" || return 1
-		fi
-		if [ "$mu" != - ]; then
-			$t --mode account --op new --user "$mu" --password "$ms" || return 1
-			$t --mode account --op bind --tid 1 --user "$mu" --outgoing || return 1
-		fi
-	else
-		local -a args=(--listen "$addr:$port" --target "$iqn" --lun "$disk" --allow "$acl")
-		[ "$cu" = - ] || args+=(--chap "$cu:$cs")
-		[ "$mu" = - ] || args+=(--mutual-chap "$mu:$ms")
-		"${NS[@]}" "$O/bin/wupan-target" "${args[@]}" >"$dir/wupan-target.log" 2>&1 &
-		lx_target_pid=$!
-		lx_wait_port "$addr" "$port" || { echo "wupan-target did not start (see $dir/wupan-target.log)"; return 1; }
-	fi
+	local kind=$1 port=$3 ctl=$4 dir=$5
+	target_addr=$2
+	target_exec=("${NS[@]}")
+	echo "$6 $7 $8 $9 ${10} ${11} ${12}" >"$dir/targets.spec"
+	target_start "$kind" "$port" "$ctl" "$dir" "$dir/targets.spec"
 }
 
 lx_target_stop() {
-	[ -n "$lx_target_pid" ] || return 0
-	if [ "$lx_target_kind" = tgtd ]; then
-		# tgtd ignores SIGTERM: take its target down, then the daemon.
-		tgtadm -C "$lx_target_ctl" --lld iscsi --mode target --op delete --force --tid 1 2>/dev/null
-		tgtadm -C "$lx_target_ctl" --mode system --op delete >/dev/null 2>&1
-	else
-		kill -TERM "$lx_target_pid" 2>/dev/null
-	fi
-	local i
-	for i in $(seq 1 30); do
-		kill -0 "$lx_target_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$lx_target_pid" 2>/dev/null
-	wait "$lx_target_pid" 2>/dev/null
-	lx_target_pid=""
+	target_stop
 }
 
 # lx_net_up NAME: namespace wupan-linux-NAME with bridge br0 (192.168.1.10/24:
@@ -331,8 +282,7 @@ case_main() {
 	local name=$1 kind=$2 fw=$3 profile=$4 expect=$5 port=$6 ctl=$7
 	dir=$8
 	c_fw=$fw c_port=$port c_times=()
-	c_lun=0
-	[ "$kind" = tgtd ] && c_lun=1
+	c_lun=$(target_lun "$kind")
 	c_mac=$(printf '52:54:00:35:%02x:%02x' $((port / 256 % 256)) $((port % 256)))
 	c_machyp=${c_mac//:/-}
 	local hostname="" net=user addr=127.0.0.1 limit=$BIOS_TIMEOUT
@@ -375,7 +325,7 @@ case_main() {
 		lx_dhcp_up "$profile" "$hostname" || return 1
 	fi
 	if [ "$expect" != recover ]; then
-		lx_target_start "$kind" "$addr" "$port" "$ctl" "$dir" "$c_tiqn" "$c_disk" "$c_lun" \
+		lx_target_start "$kind" "$addr" "$port" "$ctl" "$dir" "$c_tiqn" "$c_disk" \
 			"$acl" "$c_cu" "$c_cs" "$c_mu" "$c_ms" || { echo "target did not start"; return 1; }
 	fi
 	local -a args
@@ -491,7 +441,7 @@ lx_recover() {
 				return 1
 			}
 			c_times+=("hint $(($(date +%s) - start))s")
-			lx_target_start "$kind" "$addr" "$port" "$ctl" "$dir" "$c_tiqn" "$c_disk" "$c_lun" \
+			lx_target_start "$kind" "$addr" "$port" "$ctl" "$dir" "$c_tiqn" "$c_disk" \
 				"$acl" "$c_cu" "$c_cs" "$c_mu" "$c_ms" || { kill -KILL "$qpid" "$catpid"; return 1; }
 			# Enter picks the highlighted item, the menu's default.
 			printf '\r' >"$dir/$run.pipe.in"
