@@ -1,7 +1,14 @@
 # src/common: small helpers shared by the servers and tools.
 COMMON_SRCS := src/common/parse.c
+# The event loop and buffered streams both daemons' drivers run on.
+EVLOOP_SRCS := src/common/evloop.c src/common/evstream.c
 
 $(O)/asan/bin/test_parse: $(O)/asan/tests/unit/test_parse.o $(O)/asan/src/common/parse.o
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@
 UNIT_TESTS += $(O)/asan/bin/test_parse
+
+$(O)/asan/bin/test_evloop: $(O)/asan/tests/unit/test_evloop.o $(patsubst %.c,$(O)/asan/%.o,$(EVLOOP_SRCS))
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@
+UNIT_TESTS += $(O)/asan/bin/test_evloop
