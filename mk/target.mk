@@ -5,7 +5,8 @@ TARGET_CORE_SRCS := src/target/pdu.c src/target/crc32c.c src/target/text.c \
 	src/target/conn.c src/target/scsi.c src/target/scsi_pr.c \
 	src/target/config.c \
 	src/common/parse.c
-TARGET_SRCS := $(TARGET_CORE_SRCS) src/target/backend_file.c src/target/main.c
+TARGET_SRCS := $(TARGET_CORE_SRCS) $(EVLOOP_SRCS) src/target/backend_file.c \
+	src/target/main.c
 TARGET_TEST_SRCS := $(TARGET_CORE_SRCS) src/target/backend_mem.c
 
 $(O)/bin/wupan-target: $(patsubst %.c,$(O)/obj/%.o,$(TARGET_SRCS))
@@ -13,6 +14,13 @@ $(O)/bin/wupan-target: $(patsubst %.c,$(O)/obj/%.o,$(TARGET_SRCS))
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
 PROGS += $(O)/bin/wupan-target
+
+# The daemon under ASan+UBSan, for tests/target/datapath.sh (not installed).
+$(O)/asan/bin/wupan-target: $(patsubst %.c,$(O)/asan/%.o,$(TARGET_SRCS))
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD-SAN  $@")
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@
+test: $(O)/asan/bin/wupan-target
 
 # Unit tests: one binary per module, all linked with the whole core.
 TARGET_UNITS := iscsi_pdu iscsi_text iscsi_chap iscsi_login iscsi_conn \
@@ -32,7 +40,8 @@ FUZZ_SRCS_iscsi_text := $(TARGET_TEST_SRCS)
 FUZZ_SRCS_iscsi_cdb := $(TARGET_TEST_SRCS)
 
 TEST_SCRIPTS += tests/target/tools.sh tests/target/conformance.sh \
-	tests/target/durability.sh tests/target/ipxe-boot.sh
+	tests/target/durability.sh tests/target/ipxe-boot.sh \
+	tests/target/datapath.sh
 DEB_PACKAGES += libiscsi-bin libiscsi-dev tgt qemu-system-x86
 
 .PHONY: bench-target

@@ -2,6 +2,7 @@
 #include "target/config.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -244,6 +245,50 @@ static int target_option(struct tcfg_target *t, const char *key,
 	return fail(err, errlen, "%s: unknown option '%s'", where, key);
 }
 
+/* Sets a global limit ("login-timeout 15"); returns 1 if key is one, 0 if
+ * not, -1 with a message in err if its value is bad. */
+static int limit_option(struct tcfg *cfg, const char *key, const char *val,
+			char *err, size_t errlen, const char *where)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+		uint64_t min, max;
+	} keys[] = {
+		{"login-timeout", offsetof(struct tcfg_limits, login_timeout),
+		 1, 3600},
+		{"idle-timeout", offsetof(struct tcfg_limits, idle_timeout), 0,
+		 86400},
+		{"max-connections", offsetof(struct tcfg_limits, max_conns), 1,
+		 1000000},
+		{"max-per-source", offsetof(struct tcfg_limits, max_per_source),
+		 1, 1000000},
+	};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		uint64_t v;
+
+		if (strcmp(key, keys[i].key))
+			continue;
+		if (parse_u64(val, keys[i].min, keys[i].max, &v))
+			return fail(err, errlen,
+				    "%s: %s must be a number from %llu to %llu",
+				    where, key, (unsigned long long)keys[i].min,
+				    (unsigned long long)keys[i].max);
+		*(unsigned *)((char *)&cfg->limits + keys[i].off) = (unsigned)v;
+		return 1;
+	}
+	return 0;
+}
+
+void tcfg_limits_default(struct tcfg_limits *l)
+{
+	l->login_timeout = TCFG_LOGIN_TIMEOUT;
+	l->idle_timeout = TCFG_IDLE_TIMEOUT;
+	l->max_conns = TCFG_MAX_CONNS;
+	l->max_per_source = TCFG_MAX_PER_SOURCE;
+}
+
 /* Adds a listen address after checking its syntax. */
 static int add_listen(struct tcfg *cfg, const char *val, char *err,
 		      size_t errlen, const char *where)
@@ -267,7 +312,7 @@ int tcfg_parse_text(struct tcfg *cfg, const char *name, const char *text,
 {
 	struct tcfg_target *cur = NULL;
 	size_t first = cfg->n_targets;
-	int line = 0;
+	int line = 0, rc;
 	char where[300];
 
 	while (*text) {
@@ -294,6 +339,11 @@ int tcfg_parse_text(struct tcfg *cfg, const char *name, const char *text,
 		if (extra)
 			return fail(err, errlen, "%s: unexpected '%s'", where,
 				    extra);
+		rc = limit_option(cfg, key, val, err, errlen, where);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			continue;
 		if (strcmp(key, "target") == 0) {
 			if (cur && check_target(cur, err, errlen, where))
 				return -1;
@@ -357,7 +407,8 @@ static int known_option(const char *opt)
 {
 	static const char *const opts[] = {
 		"--config", "--listen", "--target", "--lun", "--chap",
-		"--mutual-chap", "--allow", "--portal",
+		"--mutual-chap", "--allow", "--portal", "--login-timeout",
+		"--idle-timeout", "--max-connections", "--max-per-source",
 	};
 
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
@@ -371,10 +422,12 @@ int tcfg_parse_args(struct tcfg *cfg, int argc, char **argv, char *err,
 {
 	struct tcfg_target *cur = NULL;
 
+	tcfg_limits_default(&cfg->limits);
 	for (int i = 1; i < argc; i++) {
 		const char *opt = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
 		char where[64];
+		int rc;
 
 		snprintf(where, sizeof(where), "argument %d (%s)", i, opt);
 		if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0)
@@ -384,6 +437,11 @@ int tcfg_parse_args(struct tcfg *cfg, int argc, char **argv, char *err,
 		if (!val)
 			return fail(err, errlen, "%s: needs a value", where);
 		i++;
+		rc = limit_option(cfg, opt + 2, val, err, errlen, where);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			continue;
 		if (strcmp(opt, "--config") == 0) {
 			if (cfg->config_file)
 				return fail(err, errlen, "%s: given twice", where);

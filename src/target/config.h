@@ -36,8 +36,23 @@ struct tcfg_target {
 	int line;
 };
 
+/* Limits on connections (wupan-target(8), "LIMITS"). */
+struct tcfg_limits {
+	unsigned login_timeout;   /* seconds to reach the full feature phase */
+	unsigned idle_timeout;    /* seconds of silence before a NOP-In ping,
+				   * and again before closing; 0: never */
+	unsigned max_conns;       /* connections in total */
+	unsigned max_per_source;  /* connections from one address */
+};
+
+#define TCFG_LOGIN_TIMEOUT 15
+#define TCFG_IDLE_TIMEOUT 300
+#define TCFG_MAX_CONNS 4096
+#define TCFG_MAX_PER_SOURCE 64
+
 /* The whole configuration. */
 struct tcfg {
+	struct tcfg_limits limits;
 	struct tcfg_target **targets;
 	size_t n_targets;
 	char **listen;
@@ -61,6 +76,9 @@ int tcfg_parse_file(struct tcfg *cfg, const char *path, char *err,
 /* Parses config text as if read from a file named name. */
 int tcfg_parse_text(struct tcfg *cfg, const char *name, const char *text,
 		    char *err, size_t errlen);
+
+/* Sets the limits to their defaults (tcfg_parse_args does it first). */
+void tcfg_limits_default(struct tcfg_limits *l);
 
 /* Frees everything cfg holds and zeroes it. */
 void tcfg_free(struct tcfg *cfg);

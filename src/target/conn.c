@@ -456,6 +456,22 @@ static int rx_nop_out(struct iscsi_conn *c, const uint8_t *bhs,
 	return iscsi_send(c, rsp, data, len);
 }
 
+int iscsi_conn_ping(struct iscsi_conn *c)
+{
+	uint8_t bhs[ISCSI_BHS_LEN];
+
+	if (c->phase != ISCSI_PHASE_FULL)
+		return 0;
+	iscsi_pdu_init(bhs, ISCSI_OP_NOP_IN, ISCSI_FLAG_FINAL, 0);
+	put_be32(bhs + 16, ISCSI_RSVD_TAG);
+	put_be32(bhs + 20, c->next_ttt++);
+	if (c->next_ttt == ISCSI_RSVD_TAG)
+		c->next_ttt = 1;
+	/* §11.19.1: a ping does not advance StatSN. */
+	put_sns(c, bhs, 0);
+	return iscsi_send(c, bhs, NULL, 0);
+}
+
 /* Appends the SendTargets records of one target (RFC 7143 Appendix C). */
 static void send_targets_one(struct iscsi_conn *c, const struct tcfg_target *t,
 			     struct iscsi_text_out *out)
@@ -748,8 +764,10 @@ ssize_t iscsi_conn_rx(struct iscsi_conn *c, const uint8_t *buf, size_t len)
 
 		/* A length we will not accept leaves no way to find the
 		 * next PDU: the connection ends (RFC 7143 §7.4.1). */
-		if (iscsi_pdu_lens_parse(bhs, ISCSI_MAX_AHS, ISCSI_OUR_MRDSL, hd,
-					 dd, &l))
+		if (iscsi_pdu_lens_parse(bhs, ISCSI_MAX_AHS,
+					 full ? ISCSI_OUR_MRDSL
+					      : ISCSI_LOGIN_MRDSL,
+					 hd, dd, &l))
 			return -EPROTO;
 		if (l.total > len - pos)
 			break;

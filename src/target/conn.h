@@ -15,10 +15,14 @@
 
 #define ISCSI_OUR_MRDSL 262144u   /* MaxRecvDataSegmentLength we declare */
 #define ISCSI_MAX_PDU (ISCSI_BHS_LEN + 1020 + 4 + ISCSI_OUR_MRDSL + 8)
+/* RFC 7143 §13.12: until login ends, PDUs carry at most the default
+ * MaxRecvDataSegmentLength; the driver's pre-login buffer fits one. */
+#define ISCSI_LOGIN_MRDSL 8192u
+#define ISCSI_LOGIN_MAX_PDU (ISCSI_BHS_LEN + 1020 + ISCSI_LOGIN_MRDSL)
 #define ISCSI_QUEUE_DEPTH 128     /* CmdSN window */
 #define ISCSI_MAX_TASKS 256
 #define ISCSI_OUT_HIGH (4u << 20) /* stop taking PDUs above this backlog */
-#define ISCSI_LOGIN_TEXT_MAX 65536
+#define ISCSI_LOGIN_TEXT_MAX 16384 /* bounded before authentication */
 #define ISCSI_TEXT_RSP_MAX 65536
 
 /* A target as the core sees it: its definition and its opened units. */
@@ -162,6 +166,10 @@ ssize_t iscsi_conn_rx(struct iscsi_conn *c, const uint8_t *buf, size_t len);
 /* Returns 1 if the connection wants more input now (not closing, output
  * backlog below ISCSI_OUT_HIGH). */
 int iscsi_conn_wants_input(const struct iscsi_conn *c);
+
+/* Queues a NOP-In ping that asks the initiator for a NOP-Out (RFC 7143
+ * §11.19); only in the full feature phase.  Returns 0 or -ENOMEM. */
+int iscsi_conn_ping(struct iscsi_conn *c);
 
 /* Marks n output bytes as sent; frees a large idle buffer. */
 void iscsi_obuf_consume(struct iscsi_obuf *o, size_t n);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
@@ -19,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/evloop.h"
+#include "common/evstream.h"
 #include "target/backend.h"
 #include "target/config.h"
 #include "target/conn.h"
@@ -26,7 +29,6 @@
 
 #define RX_CAP (ISCSI_MAX_PDU + 65536)
 #define MAX_LISTEN 64
-#define MAX_CONNS 4096
 
 /* A target with its opened units. */
 struct drv_target {
@@ -38,15 +40,36 @@ struct drv_target {
 
 /* One accepted connection. */
 struct drv_conn {
+	struct ev_stream st; /* first: the loop's source */
 	struct drv_conn *next;
-	int fd;
-	uint32_t events;
+	struct drv_conn *prev;
+	struct ev_timer timer; /* login timeout, then idle check */
 	struct iscsi_conn core;
-	uint8_t *rx;
-	size_t rx_off;  /* first unconsumed byte */
-	size_t rx_len;  /* end of received bytes */
+	struct sockaddr_storage addr;
 	char peer[80];
-	int dead; /* closed; freed after the current batch of events */
+	int pinged;     /* a NOP-In ping is unanswered */
+	int logged_out; /* the logout is already logged */
+};
+
+/* A listening socket. */
+struct drv_listener {
+	struct ev_source src; /* first */
+	struct ev_timer resume; /* after a pause for lack of descriptors */
+};
+
+/* The limits whose hits are logged, each rate-limited on its own. */
+enum drv_limit {
+	DRV_LIMIT_LOGIN,
+	DRV_LIMIT_IDLE,
+	DRV_LIMIT_SOURCE,
+	DRV_LIMIT_TOTAL,
+	DRV_LIMIT_FILES,
+	DRV_LIMIT_N,
+};
+
+struct drv_limit_log {
+	uint64_t last_ms;
+	unsigned suppressed;
 };
 
 static struct {
@@ -56,12 +79,16 @@ static struct {
 	struct drv_target **targets;
 	size_t n_targets;
 	struct iscsi_env env;
-	int epfd;
-	int sigfd;
-	int listen_fds[MAX_LISTEN];
+	struct ev_loop *loop;
+	struct ev_source sig;
+	int running;
+	struct drv_listener listeners[MAX_LISTEN];
 	size_t n_listen;
 	struct drv_conn *conns;
 	size_t n_conns;
+	size_t fd_cap;  /* connections the open-file limit leaves room for */
+	int reserve_fd; /* given up to refuse a connection at EMFILE */
+	struct drv_limit_log limit_log[DRV_LIMIT_N];
 } drv;
 
 /* Writes one log line to stderr with a UTC timestamp. */
@@ -270,56 +297,47 @@ static void addr_str(const struct sockaddr_storage *ss, char *out, size_t cap)
 	}
 }
 
-/* Changes what epoll watches for a connection, only when it differs. */
-static void conn_set_events(struct drv_conn *dc, uint32_t ev)
-{
-	struct epoll_event e = {.events = ev, .data.ptr = dc};
+/* How often one kind of limit may reach the log. */
+#define LIMIT_LOG_MS 10000
 
-	if (ev == dc->events)
+/* Logs that a limit was hit, at most once per LIMIT_LOG_MS for each kind,
+ * with the number of hits left out since. */
+static void limit_hit(enum drv_limit kind, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void limit_hit(enum drv_limit kind, const char *fmt, ...)
+{
+	struct drv_limit_log *l = &drv.limit_log[kind];
+	uint64_t now = ev_now(drv.loop);
+	char msg[512];
+	va_list ap;
+
+	if (l->last_ms && now - l->last_ms < LIMIT_LOG_MS) {
+		l->suppressed++;
 		return;
-	epoll_ctl(drv.epfd, EPOLL_CTL_MOD, dc->fd, &e);
-	dc->events = ev;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (l->suppressed)
+		logf_("limit: %s (and %u more since the last report)", msg,
+		      l->suppressed);
+	else
+		logf_("limit: %s", msg);
+	l->last_ms = now;
+	l->suppressed = 0;
 }
 
-/* Closes a connection and logs the end of its session.  The memory stays
- * until conn_sweep, as later events of the same epoll batch may name it. */
+/* The connection a stream belongs to. */
+static struct drv_conn *conn_of(struct ev_stream *st)
+{
+	return (struct drv_conn *)((char *)st - offsetof(struct drv_conn, st));
+}
+
+/* Closes a connection; its memory goes after the current batch. */
 static void conn_close(struct drv_conn *dc, const char *why)
 {
-	char ini[TCFG_NAME_MAX * 4 + 8];
-
-	if (dc->dead)
-		return;
-	if (dc->core.phase == ISCSI_PHASE_FULL || why)
-		logf_("logout initiator=%s addr=%s target=%s result=%s",
-		      escape(dc->core.initiator, ini, sizeof(ini)), dc->peer,
-		      dc->core.discovery ? "(discovery)"
-		      : dc->core.target  ? dc->core.target->cfg->name
-					 : "-",
-		      why ? why : "closed");
-	epoll_ctl(drv.epfd, EPOLL_CTL_DEL, dc->fd, NULL);
-	close(dc->fd);
-	dc->fd = -1;
-	dc->dead = 1;
-}
-
-/* Frees the connections closed since the last sweep. */
-static void conn_sweep(void)
-{
-	struct drv_conn **link = &drv.conns;
-
-	while (*link) {
-		struct drv_conn *dc = *link;
-
-		if (!dc->dead) {
-			link = &dc->next;
-			continue;
-		}
-		*link = dc->next;
-		iscsi_conn_release(&dc->core);
-		free(dc->rx);
-		free(dc);
-		drv.n_conns--;
-	}
+	ev_stream_close(drv.loop, &dc->st, why);
 }
 
 /* RFC 7143 §6.3.5: a new session with the same initiator name, ISID and
@@ -330,7 +348,7 @@ static void reinstate(struct drv_conn *dc)
 
 	for (o = drv.conns; o; o = next) {
 		next = o->next;
-		if (o == dc || o->dead || o->core.phase != ISCSI_PHASE_FULL ||
+		if (o == dc || o->core.phase != ISCSI_PHASE_FULL ||
 		    o->core.discovery != dc->core.discovery ||
 		    o->core.target != dc->core.target ||
 		    memcmp(o->core.isid, dc->core.isid, 6) ||
@@ -340,7 +358,7 @@ static void reinstate(struct drv_conn *dc)
 	}
 }
 
-/* Logs what the core reported. */
+/* Logs what the core reported and follows its phase changes. */
 static void conn_events(struct drv_conn *dc)
 {
 	struct iscsi_conn *c = &dc->core;
@@ -352,6 +370,15 @@ static void conn_events(struct drv_conn *dc)
 		      escape(c->initiator, ini, sizeof(ini)), dc->peer,
 		      c->discovery ? "(discovery)" : c->target->cfg->name);
 		reinstate(dc);
+		/* Authenticated: room for full-size PDUs, and the login
+		 * timer becomes the idle timer. */
+		if (ev_stream_resize(&dc->st, RX_CAP))
+			c->phase = ISCSI_PHASE_CLOSING;
+		if (drv.cfg.limits.idle_timeout)
+			ev_timer_set(drv.loop, &dc->timer,
+				     drv.cfg.limits.idle_timeout * 1000ull);
+		else
+			ev_timer_cancel(drv.loop, &dc->timer);
 		break;
 	case ISCSI_EV_LOGIN_FAIL:
 		logf_("login initiator=%s addr=%s target=%s result=failed "
@@ -367,6 +394,7 @@ static void conn_events(struct drv_conn *dc)
 		logf_("logout initiator=%s addr=%s target=%s result=ok",
 		      escape(c->initiator, ini, sizeof(ini)), dc->peer,
 		      c->discovery ? "(discovery)" : c->target->cfg->name);
+		dc->logged_out = 1;
 		c->phase = ISCSI_PHASE_CLOSING;
 		break;
 	default:
@@ -375,144 +403,248 @@ static void conn_events(struct drv_conn *dc)
 	c->event = ISCSI_EV_NONE;
 }
 
-/* Sends queued output; returns 0, or -1 if the connection is gone. */
-static int conn_flush(struct drv_conn *dc)
+/* Stream: feeds buffered input to the core. */
+static ssize_t conn_rx(struct ev_stream *st, const uint8_t *buf, size_t len)
 {
-	struct iscsi_obuf *o = &dc->core.out;
+	struct drv_conn *dc = conn_of(st);
+	ssize_t used = iscsi_conn_rx(&dc->core, buf, len);
 
-	while (o->off < o->len) {
-		ssize_t n = send(dc->fd, o->buf + o->off, o->len - o->off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+	conn_events(dc);
+	if (used < 0 || dc->core.phase == ISCSI_PHASE_CLOSING)
+		return -1;
+	return used;
+}
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			break;
-		if (n <= 0)
-			return -1;
-		iscsi_obuf_consume(o, (size_t)n);
-	}
+/* Stream: the core's queued output. */
+static size_t conn_tx_peek(struct ev_stream *st, const uint8_t **buf)
+{
+	struct iscsi_obuf *o = &conn_of(st)->core.out;
+
+	*buf = o->buf + o->off;
+	return o->len - o->off;
+}
+
+/* Stream: output sent. */
+static void conn_tx_done(struct ev_stream *st, size_t n)
+{
+	iscsi_obuf_consume(&conn_of(st)->core.out, n);
+}
+
+/* Stream: whether the core takes input now. */
+static int conn_wants_input(struct ev_stream *st)
+{
+	return iscsi_conn_wants_input(&conn_of(st)->core);
+}
+
+/* Stream: work in flight that will still produce output. */
+static int conn_busy(struct ev_stream *st)
+{
+	(void)st;
 	return 0;
 }
 
-/* Feeds buffered input to the core; returns the bytes it consumed. */
-static size_t conn_process(struct drv_conn *dc)
+/* Stream: the connection ended; logs the end of its session. */
+static void conn_closed(struct ev_stream *st, const char *why)
 {
-	ssize_t used = iscsi_conn_rx(&dc->core, dc->rx + dc->rx_off,
-				     dc->rx_len - dc->rx_off);
+	struct drv_conn *dc = conn_of(st);
+	char ini[TCFG_NAME_MAX * 4 + 8];
 
-	conn_events(dc);
-	if (used < 0) {
-		dc->core.phase = ISCSI_PHASE_CLOSING;
-		dc->rx_off = dc->rx_len = 0;
+	if ((dc->core.phase == ISCSI_PHASE_FULL && !dc->logged_out) ||
+	    (why && dc->core.phase == ISCSI_PHASE_FULL))
+		logf_("logout initiator=%s addr=%s target=%s result=%s",
+		      escape(dc->core.initiator, ini, sizeof(ini)), dc->peer,
+		      dc->core.discovery ? "(discovery)"
+		      : dc->core.target  ? dc->core.target->cfg->name
+					 : "-",
+		      why ? why : "closed");
+	ev_timer_cancel(drv.loop, &dc->timer);
+	if (dc->prev)
+		dc->prev->next = dc->next;
+	else
+		drv.conns = dc->next;
+	if (dc->next)
+		dc->next->prev = dc->prev;
+	drv.n_conns--;
+}
+
+/* Source: frees a closed connection after its batch of events. */
+static void conn_release(struct ev_source *s)
+{
+	struct drv_conn *dc = conn_of((struct ev_stream *)s);
+
+	iscsi_conn_release(&dc->core);
+	ev_stream_free(&dc->st);
+	free(dc);
+}
+
+static const struct ev_stream_ops conn_ops = {
+	.rx = conn_rx,
+	.tx_peek = conn_tx_peek,
+	.tx_done = conn_tx_done,
+	.wants_input = conn_wants_input,
+	.busy = conn_busy,
+	.closed = conn_closed,
+};
+
+/* Timer: the login timeout before the full feature phase, then the idle
+ * check: silence for idle-timeout seconds brings a NOP-In ping, and
+ * silence for as long again ends the connection. */
+static void conn_timer(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct drv_conn *dc =
+		(struct drv_conn *)((char *)t - offsetof(struct drv_conn, timer));
+	uint64_t idle_ms = drv.cfg.limits.idle_timeout * 1000ull;
+	uint64_t quiet = ev_now(loop) - dc->st.last_rx_ms;
+
+	if (dc->core.phase == ISCSI_PHASE_CLOSING) {
+		conn_close(dc, "closing timeout");
+		return;
+	}
+	if (dc->core.phase != ISCSI_PHASE_FULL) {
+		limit_hit(DRV_LIMIT_LOGIN, "login timeout (%us) addr=%s",
+			  drv.cfg.limits.login_timeout, dc->peer);
+		conn_close(dc, "login timeout");
+		return;
+	}
+	if (!idle_ms)
+		return;
+	if (quiet < idle_ms) {
+		dc->pinged = 0;
+		ev_timer_set(loop, t, idle_ms - quiet);
+		return;
+	}
+	if (dc->pinged) {
+		limit_hit(DRV_LIMIT_IDLE, "idle timeout (%us) addr=%s",
+			  drv.cfg.limits.idle_timeout, dc->peer);
+		conn_close(dc, "idle timeout");
+		return;
+	}
+	dc->pinged = 1;
+	iscsi_conn_ping(&dc->core);
+	ev_timer_set(loop, t, idle_ms);
+	ev_stream_pump(loop, &dc->st);
+}
+
+/* Compares the addresses (not ports) of two peers. */
+static int same_host(const struct sockaddr_storage *a,
+		     const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
 		return 0;
-	}
-	dc->rx_off += (size_t)used;
-	if (dc->rx_off == dc->rx_len)
-		dc->rx_off = dc->rx_len = 0;
-	return (size_t)used;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			       &((const struct sockaddr_in6 *)b)->sin6_addr,
+			       16);
+	return 0;
 }
 
-/* Makes sure a PDU of the largest size fits from the first unconsumed
- * byte: the unconsumed bytes move to the front only when it would not. */
-static void rx_compact(struct drv_conn *dc)
+/* Makes room for one more connection under the caps; returns 0 if it may
+ * be accepted. */
+static int conn_admit(const struct sockaddr_storage *peer, const char *addr)
 {
-	if (dc->rx_off + ISCSI_MAX_PDU <= RX_CAP)
-		return;
-	memmove(dc->rx, dc->rx + dc->rx_off, dc->rx_len - dc->rx_off);
-	dc->rx_len -= dc->rx_off;
-	dc->rx_off = 0;
+	const struct tcfg_limits *lim = &drv.cfg.limits;
+	struct drv_conn *oldest = NULL;
+	unsigned same = 0;
+
+	for (struct drv_conn *dc = drv.conns; dc; dc = dc->next) {
+		same += same_host(&dc->addr, peer);
+		if (dc->core.phase == ISCSI_PHASE_LOGIN)
+			oldest = dc; /* the list is newest first */
+	}
+	if (same >= lim->max_per_source) {
+		limit_hit(DRV_LIMIT_SOURCE,
+			  "%u connections from one address (max-per-source), "
+			  "refusing addr=%s",
+			  same, addr);
+		return -1;
+	}
+	if (drv.n_conns < lim->max_conns && drv.n_conns < drv.fd_cap)
+		return 0;
+	/* Full: a connection that has not logged in yet is cheaper to lose
+	 * than a booted PC's session, and the oldest is the likeliest to be
+	 * idle. */
+	if (!oldest) {
+		limit_hit(DRV_LIMIT_TOTAL,
+			  "%zu connections, all logged in (max-connections), "
+			  "refusing addr=%s",
+			  drv.n_conns, addr);
+		return -1;
+	}
+	limit_hit(DRV_LIMIT_TOTAL,
+		  "%zu connections (max-connections): closing the oldest "
+		  "not logged in, addr=%s",
+		  drv.n_conns, oldest->peer);
+	conn_close(oldest, "connection limit");
+	return 0;
 }
 
-/* Handles readiness of one connection. */
-static void conn_ready(struct drv_conn *dc, uint32_t ev)
+/* Timer: listening again after a pause. */
+static void listener_resume(struct ev_loop *loop, struct ev_timer *t)
 {
-	int eof = 0;
+	struct drv_listener *l = (struct drv_listener *)((char *)t -
+			offsetof(struct drv_listener, resume));
 
-	if (dc->dead)
-		return;
-	/* A reset or error: nothing more can be sent or received. */
-	if (ev & (EPOLLERR | EPOLLHUP)) {
-		conn_close(dc, dc->core.phase == ISCSI_PHASE_FULL
-				       ? "connection lost"
-				       : NULL);
-		return;
-	}
-	if (ev & EPOLLIN && iscsi_conn_wants_input(&dc->core)) {
-		ssize_t n;
+	ev_set_events(loop, &l->src, EPOLLIN);
+}
 
-		rx_compact(dc);
-		n = recv(dc->fd, dc->rx + dc->rx_len, RX_CAP - dc->rx_len,
-			 MSG_DONTWAIT);
+/* Out of file descriptors: the pending connection is taken with the
+ * reserve descriptor and closed at once, so the listener does not stay
+ * readable and spin the loop; without a reserve the listener pauses. */
+static void accept_emfile(struct drv_listener *l)
+{
+	limit_hit(DRV_LIMIT_FILES,
+		  "out of file descriptors (%s), refusing new connections",
+		  strerror(errno));
+	if (drv.reserve_fd >= 0) {
+		int fd;
 
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-			eof = 1;
-		else if (n > 0)
-			dc->rx_len += (size_t)n;
-	}
-	for (;;) {
-		size_t used = 0;
-
-		if (dc->rx_len > dc->rx_off &&
-		    iscsi_conn_wants_input(&dc->core))
-			used = conn_process(dc);
-		if (conn_flush(dc)) {
-			conn_close(dc, dc->core.phase == ISCSI_PHASE_FULL
-					       ? "connection lost"
-					       : NULL);
+		close(drv.reserve_fd);
+		fd = accept4(l->src.fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+		drv.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
 			return;
-		}
-		/* Output drained below the mark with input still waiting:
-		 * go round again rather than wait for the socket. */
-		if (!(used && dc->rx_len - dc->rx_off >= ISCSI_BHS_LEN &&
-		      iscsi_conn_wants_input(&dc->core) &&
-		      dc->core.out.len == dc->core.out.off))
-			break;
 	}
-	if (eof && dc->core.out.off == dc->core.out.len) {
-		conn_close(dc, dc->core.phase == ISCSI_PHASE_FULL
-				       ? "connection lost"
-				       : NULL);
-		return;
-	}
-	if (dc->core.phase == ISCSI_PHASE_CLOSING &&
-	    dc->core.out.off == dc->core.out.len) {
-		conn_close(dc, NULL);
-		return;
-	}
-	if (eof) {
-		conn_close(dc, "connection lost");
-		return;
-	}
-	conn_set_events(dc, (iscsi_conn_wants_input(&dc->core) ? EPOLLIN : 0) |
-				    (dc->core.out.off < dc->core.out.len
-					     ? EPOLLOUT
-					     : 0) |
-				    EPOLLRDHUP);
+	ev_set_events(drv.loop, &l->src, 0);
+	ev_timer_set(drv.loop, &l->resume, 1000);
 }
 
-/* Accepts every pending connection on a listening socket. */
-static void accept_all(int lfd)
+/* Source: accepts pending connections on a listening socket. */
+static void accept_ready(struct ev_loop *loop, struct ev_source *s,
+			 uint32_t ev)
 {
-	for (;;) {
+	struct drv_listener *l = (struct drv_listener *)s;
+
+	(void)ev;
+	/* A bounded batch: the listener stays readable if more wait. */
+	for (int i = 0; i < 64; i++) {
 		struct sockaddr_storage peer, local;
 		socklen_t plen = sizeof(peer), llen = sizeof(local);
-		int fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
+		int fd = accept4(s->fd, (struct sockaddr *)&peer, &plen,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct drv_conn *dc;
-		struct epoll_event e;
-		char laddr[80];
+		char laddr[80], paddr[80];
 		int one = 1, idle = 30, intvl = 10, cnt = 3;
 
-		if (fd < 0)
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				accept_emfile(l);
 			return;
-		if (drv.n_conns >= MAX_CONNS) {
+		}
+		addr_str(&peer, paddr, sizeof(paddr));
+		if (conn_admit(&peer, paddr)) {
 			close(fd);
 			continue;
 		}
 		dc = calloc(1, sizeof(*dc));
-		if (!dc || !(dc->rx = malloc(RX_CAP))) {
-			free(dc);
+		if (!dc) {
 			close(fd);
 			continue;
 		}
@@ -527,19 +659,24 @@ static void accept_all(int lfd)
 		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 		getsockname(fd, (struct sockaddr *)&local, &llen);
 		addr_str(&local, laddr, sizeof(laddr));
-		addr_str(&peer, dc->peer, sizeof(dc->peer));
-		dc->fd = fd;
+		memcpy(dc->peer, paddr, sizeof(dc->peer));
+		dc->addr = peer;
 		iscsi_conn_init(&dc->core, &drv.env, laddr);
-		dc->events = EPOLLIN | EPOLLRDHUP;
-		e.events = dc->events;
-		e.data.ptr = dc;
-		if (epoll_ctl(drv.epfd, EPOLL_CTL_ADD, fd, &e)) {
+		/* Before login only a login PDU fits: an unauthenticated peer
+		 * pins a small buffer, not a full-size one. */
+		if (ev_stream_init(loop, &dc->st, fd, &conn_ops,
+				   ISCSI_LOGIN_MAX_PDU + 1024)) {
 			close(fd);
-			free(dc->rx);
 			free(dc);
 			continue;
 		}
+		dc->st.src.release = conn_release;
+		dc->timer.cb = conn_timer;
+		ev_timer_set(loop, &dc->timer,
+			     drv.cfg.limits.login_timeout * 1000ull);
 		dc->next = drv.conns;
+		if (drv.conns)
+			drv.conns->prev = dc;
 		drv.conns = dc;
 		drv.n_conns++;
 	}
@@ -602,6 +739,7 @@ static void reload(void)
 		for (struct drv_conn *dc = drv.conns, *next; dc; dc = next) {
 			next = dc->next;
 			if (dc->core.target == &drv.targets[j]->core) {
+				/* Closing unlinks it: next stays valid. */
 				conn_close(dc, "target changed by reload");
 				/* Its unit pointers die with the target. */
 				iscsi_conn_release(&dc->core);
@@ -640,22 +778,26 @@ static void shutdown_all(void)
 {
 	while (drv.conns) {
 		struct drv_conn *dc = drv.conns;
+		struct timeval tv = {1, 0};
+		const uint8_t *buf;
+		size_t len;
 
-		if (!dc->dead) {
-			struct timeval tv = {1, 0};
+		/* A last bounded attempt to deliver queued responses. */
+		fcntl(dc->st.src.fd, F_SETFL,
+		      fcntl(dc->st.src.fd, F_GETFL) & ~O_NONBLOCK);
+		setsockopt(dc->st.src.fd, SOL_SOCKET, SO_SNDTIMEO, &tv,
+			   sizeof(tv));
+		while ((len = conn_tx_peek(&dc->st, &buf))) {
+			ssize_t n = send(dc->st.src.fd, buf, len, MSG_NOSIGNAL);
 
-			/* A last bounded attempt to deliver queued
-			 * responses. */
-			fcntl(dc->fd, F_SETFL,
-			      fcntl(dc->fd, F_GETFL) & ~O_NONBLOCK);
-			setsockopt(dc->fd, SOL_SOCKET, SO_SNDTIMEO, &tv,
-				   sizeof(tv));
-			conn_flush(dc);
-			shutdown(dc->fd, SHUT_RDWR);
-			conn_close(dc, "target shutting down");
+			if (n <= 0)
+				break;
+			conn_tx_done(&dc->st, (size_t)n);
 		}
-		conn_sweep();
+		shutdown(dc->st.src.fd, SHUT_RDWR);
+		conn_close(dc, "target shutting down");
 	}
+	ev_run_once(drv.loop, 0); /* frees the closed connections */
 	for (size_t i = 0; i < drv.n_targets; i++)
 		target_close(drv.targets[i]);
 	free(drv.targets);
@@ -690,8 +832,8 @@ static int open_listeners(char *err, size_t errlen)
 			specs[n++] = p;
 	}
 	for (size_t i = 0; i < n; i++) {
+		struct drv_listener *l;
 		int fd;
-		struct epoll_event e = {.events = EPOLLIN};
 
 		if (drv.n_listen == MAX_LISTEN) {
 			snprintf(err, errlen, "too many listen addresses");
@@ -708,21 +850,43 @@ static int open_listeners(char *err, size_t errlen)
 			free(specs);
 			return -1;
 		}
-		e.data.ptr = NULL;
-		e.data.u64 = (uint64_t)fd << 1 | 1; /* odd: a listener */
-		epoll_ctl(drv.epfd, EPOLL_CTL_ADD, fd, &e);
-		drv.listen_fds[drv.n_listen++] = fd;
+		l = &drv.listeners[drv.n_listen++];
+		l->src.type = EV_T_LISTENER;
+		l->src.fd = fd;
+		l->src.cb = accept_ready;
+		l->resume.cb = listener_resume;
+		if (ev_add(drv.loop, &l->src, EPOLLIN)) {
+			snprintf(err, errlen, "epoll: %s", strerror(errno));
+			free(specs);
+			return -1;
+		}
 		logf_("listening on %s", specs[i]);
 	}
 	free(specs);
 	return 0;
 }
 
+/* Source: the signals, through a signalfd. */
+static void signal_ready(struct ev_loop *loop, struct ev_source *s,
+			 uint32_t ev)
+{
+	struct signalfd_siginfo si;
+
+	(void)loop;
+	(void)ev;
+	while (read(s->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			reload();
+		else
+			drv.running = 0;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	char err[1024];
 	sigset_t mask;
-	int running = 1;
+	size_t nofile;
 
 	drv.argc = argc;
 	drv.argv = argv;
@@ -735,6 +899,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* Every connection is a descriptor: take what the hard limit
+	 * allows, and keep some for the units, listeners and a reserve. */
+	nofile = ev_raise_nofile();
+	drv.fd_cap = nofile > 64 ? nofile - 64 : 1;
+	drv.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	drv.targets = calloc(drv.cfg.n_targets, sizeof(*drv.targets));
 	if (!drv.targets)
 		return 1;
@@ -770,53 +939,32 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	drv.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	drv.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (drv.sigfd < 0 || drv.epfd < 0) {
+	drv.loop = ev_loop_new();
+	drv.sig.type = EV_T_SIGNAL;
+	drv.sig.cb = signal_ready;
+	drv.sig.fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (!drv.loop || drv.sig.fd < 0 ||
+	    ev_add(drv.loop, &drv.sig, EPOLLIN)) {
 		fprintf(stderr, "wupan-target: %s\n", strerror(errno));
 		return 1;
-	}
-	{
-		struct epoll_event e = {.events = EPOLLIN};
-
-		e.data.u64 = (uint64_t)drv.sigfd << 1 | 1;
-		epoll_ctl(drv.epfd, EPOLL_CTL_ADD, drv.sigfd, &e);
 	}
 	if (open_listeners(err, sizeof(err))) {
 		fprintf(stderr, "wupan-target: %s\n", err);
 		return 1;
 	}
+	if (drv.fd_cap < drv.cfg.limits.max_conns)
+		logf_("warning: the open-file limit (%zu) allows only %zu of "
+		      "max-connections %u",
+		      nofile, drv.fd_cap, drv.cfg.limits.max_conns);
 	logf_("serving %zu targets", drv.n_targets);
-	while (running) {
-		struct epoll_event evs[64];
-		int n = epoll_wait(drv.epfd, evs, 64, -1);
-
-		for (int i = 0; i < n; i++) {
-			if (evs[i].data.u64 & 1) {
-				int fd = (int)(evs[i].data.u64 >> 1);
-				struct signalfd_siginfo si;
-
-				if (fd != drv.sigfd) {
-					accept_all(fd);
-					continue;
-				}
-				while (read(fd, &si, sizeof(si)) == sizeof(si)) {
-					if (si.ssi_signo == SIGHUP)
-						reload();
-					else
-						running = 0;
-				}
-				/* A reload may have freed connections that
-				 * later events in this batch point at. */
-				break;
-			}
-			conn_ready(evs[i].data.ptr, evs[i].events);
-		}
-		conn_sweep();
-	}
+	drv.running = 1;
+	while (drv.running)
+		ev_run_once(drv.loop, -1);
 	logf_("shutting down");
 	shutdown_all();
 	for (size_t i = 0; i < drv.n_listen; i++)
-		close(drv.listen_fds[i]);
+		close(drv.listeners[i].src.fd);
+	close(drv.sig.fd);
+	ev_loop_free(drv.loop);
 	return 0;
 }

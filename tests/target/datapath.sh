@@ -1,0 +1,218 @@
+#!/bin/bash
+# wupan-target's data path against the built daemon (issue 10, items 1-5):
+# pipelined mixed READ/WRITE at full window, a big-window drain, a
+# half-close with output backlogged, 1000 idle connections and the login
+# timeout, the per-source cap, a 1024-descriptor limit, and sessions that
+# stop reading.  Asserts every command answered, no session dropped, idle
+# CPU under 20 %, memory growth bounded.  The same cases that find memory
+# errors run again under the ASan build of the daemon when it exists.
+# Ports 24260-24299.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/target/lib.sh
+trap t_cleanup EXIT
+t_lock datapath || exit 1
+
+work=$O/target-tests/datapath
+IQN=iqn.2025-01.org.wupan:datapath
+rm -rf "$work"
+mkdir -p "$work"
+client=$work/dp_client
+if ! ${CC:-cc} -O2 -Wall -o "$client" tests/target/dp_client.c \
+	2>"$work/cc.log"; then
+	t_fail build "cannot build the client: $(head -n 3 "$work/cc.log")"
+	t_done
+	exit 1
+fi
+img=$work/disk.img
+truncate -s 64M "$img"
+TICK=$(getconf CLK_TCK)
+
+# cpu_ticks PID: user + system time of a process, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# rss_kib PID: resident set size in KiB.
+rss_kib() { awk '$1 == "VmRSS:" {print $2}' "/proc/$1/status"; }
+# cpu_pct PID SECONDS: CPU use of PID over the next SECONDS, in percent.
+cpu_pct() {
+	local a b
+	a=$(cpu_ticks "$1")
+	sleep "$2"
+	b=$(cpu_ticks "$1")
+	echo $(((b - a) * 100 / (TICK * $2)))
+}
+
+# start NAME PORT ARGS...: starts the daemon under test on PORT.
+start() {
+	local name=$1 port=$2
+	shift 2
+	wt_start "$work/$name.log" --listen 127.0.0.1:"$port" --target "$IQN" \
+		--lun "$img" "$@"
+}
+
+# run_core LABEL PORT: items 1-3 against the daemon listening on PORT.
+run_core() {
+	local label=$1 port=$2 pid=$WT_PID out bad pct
+	for round in 1 2 3; do
+		out=$("$client" mixed "$port" "$IQN" 2>&1)
+		bad=$?
+		[ $bad -eq 0 ] || break
+	done
+	if [ $bad -eq 0 ]; then
+		t_ok "$label: 16 x 1 MiB READ + 100 x 64 KiB WRITE pipelined, 3 runs: all answered"
+	else
+		t_fail "$label: mixed pipeline" "$out"
+	fi
+	for round in 1 2 3; do
+		out=$("$client" drain "$port" "$IQN" 2>&1)
+		bad=$?
+		[ $bad -eq 0 ] || break
+	done
+	if [ $bad -eq 0 ]; then
+		t_ok "$label: 120 x 256 KiB READ drained at once, 3 runs: all answered"
+	else
+		t_fail "$label: big-window drain" "$out"
+	fi
+	"$client" halfclose "$port" "$IQN" 4 >"$work/$label-halfclose.out" 2>&1 &
+	local cl=$!
+	T_PIDS+=($cl)
+	for _ in $(seq 50); do
+		grep -q halfclosed "$work/$label-halfclose.out" && break
+		sleep 0.1
+	done
+	sleep 0.5
+	pct=$(cpu_pct "$pid" 2)
+	wait "$cl"
+	bad=$?
+	if [ $bad -eq 0 ] && [ "$pct" -lt 20 ]; then
+		t_ok "$label: half-close with output backlogged: ${pct}% CPU, all answered"
+	else
+		t_fail "$label: half-close" "${pct}% CPU; $(tail -n 1 "$work/$label-halfclose.out")"
+	fi
+	kill -0 "$pid" 2>/dev/null || t_fail "$label: daemon" "exited"
+}
+
+# 1-3: pipelines, drain, half-close.
+if start core 24260; then
+	run_core core 24260
+	wt_stop "$WT_PID" || t_fail "core: shutdown" "exit status $?"
+else
+	t_fail core "target did not start"
+fi
+
+# 4: 1000 connections that never send a byte: closed by the login timeout,
+# with the daemon idle and small meanwhile.
+if start idle 24261 --login-timeout 3 --max-per-source 2000; then
+	pid=$WT_PID
+	rss0=$(rss_kib "$pid")
+	"$client" idle 24261 1000 6 >"$work/idle.out" 2>&1 &
+	cl=$!
+	T_PIDS+=($cl)
+	sleep 1.5
+	rss1=$(rss_kib "$pid")
+	pct=$(cpu_pct "$pid" 1)
+	wait "$cl"
+	closed=$(awk '$1 == "result" {sub("closed_by_target=", "", $4); print $4}' "$work/idle.out")
+	opened=$(awk '$1 == "result" {sub("opened=", "", $3); print $3}' "$work/idle.out")
+	if [ "${opened:-0}" -eq 1000 ] && [ "${closed:-0}" -eq 1000 ]; then
+		t_ok "1000 idle connections all closed by a 3 s login timeout"
+	else
+		t_fail "login timeout" "opened ${opened:-?}, closed by the target ${closed:-?}"
+	fi
+	if [ "$pct" -lt 20 ] && [ $((rss1 - rss0)) -lt 65536 ]; then
+		t_ok "1000 idle connections: ${pct}% CPU, RSS +$((rss1 - rss0)) KiB"
+	else
+		t_fail "1000 idle connections" "${pct}% CPU, RSS +$((rss1 - rss0)) KiB"
+	fi
+	if grep -q "limit: login timeout" "$work/idle.log"; then
+		t_ok "login timeout logged"
+	else
+		t_fail "login timeout" "no log line"
+	fi
+	wt_stop "$pid"
+else
+	t_fail idle "target did not start"
+fi
+
+# 4: the per-source cap refuses the 5th connection from one address.
+if start source 24262 --max-per-source 4 --login-timeout 30; then
+	pid=$WT_PID
+	"$client" idle 24262 10 1 >"$work/source.out" 2>&1
+	closed=$(awk '$1 == "result" {sub("closed_by_target=", "", $4); print $4}' "$work/source.out")
+	if [ "${closed:-0}" -eq 6 ] && grep -q "limit: .*max-per-source" "$work/source.log"; then
+		t_ok "max-per-source 4: 6 of 10 refused, logged"
+	else
+		t_fail "max-per-source" "closed by the target: ${closed:-?}"
+	fi
+	wt_stop "$pid"
+else
+	t_fail source "target did not start"
+fi
+
+# 4: a 1024-descriptor limit and 1100 connections: no spinning, and a real
+# initiator still logs in.
+if start fdlimit 24263 --max-per-source 5000 --login-timeout 30; then
+	pid=$WT_PID
+	prlimit --pid "$pid" --nofile=1024:1024
+	"$client" idle 24263 1100 5 >"$work/fdlimit.out" 2>&1 &
+	cl=$!
+	T_PIDS+=($cl)
+	sleep 1.5
+	pct=$(cpu_pct "$pid" 2)
+	out=$("$client" login 24263 "$IQN" 2>&1)
+	bad=$?
+	wait "$cl"
+	if [ "$pct" -lt 20 ] && [ $bad -eq 0 ]; then
+		t_ok "1100 connections under a 1024-descriptor limit: ${pct}% CPU, a new login works"
+	else
+		t_fail "descriptor limit" "${pct}% CPU; $out"
+	fi
+	grep -q "limit: " "$work/fdlimit.log" && t_ok "descriptor limit logged" ||
+		t_fail "descriptor limit" "no log line"
+	wt_stop "$pid"
+else
+	t_fail fdlimit "target did not start"
+fi
+
+# 5: ten sessions queue 4 x 16 MiB READ each and stop reading.
+if start stopread 24264; then
+	pid=$WT_PID
+	rss0=$(rss_kib "$pid")
+	"$client" stopread 24264 "$IQN" 10 3 >"$work/stopread.out" 2>&1 &
+	cl=$!
+	T_PIDS+=($cl)
+	for _ in $(seq 100); do
+		grep -q queued "$work/stopread.out" && break
+		sleep 0.1
+	done
+	sleep 1.5
+	rss1=$(rss_kib "$pid")
+	wait "$cl"
+	bad=$?
+	if [ $bad -eq 0 ] && [ $((rss1 - rss0)) -lt 65536 ]; then
+		t_ok "10 sessions x 4 x 16 MiB READ not read: RSS +$((rss1 - rss0)) KiB, all answered later"
+	else
+		t_fail "sessions that stop reading" "RSS +$((rss1 - rss0)) KiB; $(grep -v '^result.*of=4 rejects=0 closed=0' "$work/stopread.out" | head -n 2)"
+	fi
+	wt_stop "$pid"
+else
+	t_fail stopread "target did not start"
+fi
+
+# The same data-path cases under AddressSanitizer.
+asan=$O/asan/bin/wupan-target
+if [ -x "$asan" ]; then
+	WUPAN_TARGET=$asan
+	if start asan 24265; then
+		run_core asan 24265
+		if wt_stop "$WT_PID" && ! grep -q "ERROR: AddressSanitizer\|runtime error" "$work/asan.log"; then
+			t_ok "asan: no report"
+		else
+			t_fail "asan" "$(grep -m 3 "ERROR\|runtime error" "$work/asan.log")"
+		fi
+	else
+		t_fail asan "target did not start"
+	fi
+else
+	t_skip asan "no $asan (make $asan)"
+fi
+t_done

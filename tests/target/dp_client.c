@@ -1,0 +1,441 @@
+/*
+ * Data-path load for wupan-target (tests/target/datapath.sh): a raw iSCSI
+ * initiator over one TCP socket per session, so the test controls exactly
+ * how PDUs are pipelined, when the client stops reading and when it
+ * half-closes.  Modes (PORT on 127.0.0.1, IQN the target):
+ *   mixed PORT IQN          16 x 1 MiB READ then 100 x 64 KiB WRITE with
+ *                           immediate data, all sent before reading
+ *   drain PORT IQN          120 x 256 KiB READ, nothing sent after them;
+ *                           read from 1 s later, so the target's output
+ *                           backlog is full and then drains at once
+ *   halfclose PORT IQN SEC  8 x 1 MiB READ, shutdown(SHUT_WR), SEC seconds
+ *                           without reading, then read every answer
+ *   stopread PORT IQN N SEC N sessions queue 4 x 16 MiB READ each and stop
+ *                           reading for SEC seconds
+ *   idle PORT N SEC [SRC]   N connections that send nothing; after SEC
+ *                           seconds prints how many the target closed
+ *   login PORT IQN          logs in and runs TEST UNIT READY
+ * Prints one "result" line and exits 0 when every command was answered.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BHS 48
+#define MAX_CMDS 512
+
+struct sess {
+	int fd;
+	uint32_t cmdsn;
+	uint32_t itt;
+	uint8_t *tx;
+	size_t tx_len, tx_off, tx_cap;
+	uint8_t *rx;
+	size_t rx_len, rx_cap;
+	int answered[MAX_CMDS];
+	int good[MAX_CMDS];
+	int n_answered;
+	int rejects;
+	int closed; /* the target closed or reset the connection */
+};
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Connects to 127.0.0.1:port, from src if given. */
+static int dial(int port, const char *src)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	if (fd < 0)
+		return -1;
+	if (src) {
+		struct sockaddr_in b = {.sin_family = AF_INET};
+
+		inet_pton(AF_INET, src, &b.sin_addr);
+		if (bind(fd, (struct sockaddr *)&b, sizeof(b))) {
+			close(fd);
+			return -1;
+		}
+	}
+	a.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -1;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+/* Queues a PDU for sending. */
+static void queue(struct sess *s, const uint8_t *bhs, const void *data,
+		  size_t len)
+{
+	size_t need = BHS + ((len + 3) & ~(size_t)3);
+
+	if (s->tx_len + need > s->tx_cap) {
+		s->tx_cap = (s->tx_len + need) * 2;
+		s->tx = realloc(s->tx, s->tx_cap);
+	}
+	memcpy(s->tx + s->tx_len, bhs, BHS);
+	s->tx[s->tx_len + 5] = (uint8_t)(len >> 16);
+	s->tx[s->tx_len + 6] = (uint8_t)(len >> 8);
+	s->tx[s->tx_len + 7] = (uint8_t)len;
+	memset(s->tx + s->tx_len + BHS, 0, need - BHS);
+	if (len)
+		memcpy(s->tx + s->tx_len + BHS, data, len);
+	s->tx_len += need;
+}
+
+/* Blocking exchange of one login PDU; returns the status or -1. */
+static int login_step(struct sess *s, uint8_t flags, const char *keys)
+{
+	uint8_t bhs[BHS] = {0}, rsp[BHS], text[1024];
+	size_t n = strlen(keys), got = 0, dlen;
+
+	memcpy(text, keys, n + 1);
+	for (size_t i = 0; i < n; i++)
+		if (text[i] == '|')
+			text[i] = 0;
+	bhs[0] = 0x43;
+	bhs[1] = flags;
+	memcpy(bhs + 8, "\x80\x12\x34\x56\x00\x00", 6);
+	put32(bhs + 16, s->itt++);
+	put32(bhs + 24, s->cmdsn);
+	s->tx_len = s->tx_off = 0;
+	queue(s, bhs, text, n + 1);
+	if (send(s->fd, s->tx, s->tx_len, MSG_NOSIGNAL) != (ssize_t)s->tx_len)
+		return -1;
+	s->tx_len = 0;
+	while (got < BHS) {
+		ssize_t r = recv(s->fd, rsp + got, BHS - got, 0);
+
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	dlen = ((size_t)rsp[5] << 16 | (size_t)rsp[6] << 8 | rsp[7]);
+	dlen = (dlen + 3) & ~(size_t)3;
+	while (dlen) {
+		ssize_t r = recv(s->fd, text, dlen < sizeof(text) ? dlen
+								: sizeof(text),
+				 0);
+
+		if (r <= 0)
+			return -1;
+		dlen -= (size_t)r;
+	}
+	return rsp[36] << 8 | rsp[37];
+}
+
+/* Opens a session on a normal (non-discovery) login; 0 or -1. */
+static int sess_open(struct sess *s, int port, const char *iqn)
+{
+	char keys[600];
+
+	memset(s, 0, sizeof(*s));
+	s->fd = dial(port, NULL);
+	if (s->fd < 0)
+		return -1;
+	snprintf(keys, sizeof(keys),
+		 "InitiatorName=iqn.2025-01.org.wupan:dp%d|TargetName=%s|"
+		 "SessionType=Normal|AuthMethod=None",
+		 getpid() % 100000, iqn);
+	if (login_step(s, 0x81, keys))
+		return -1;
+	if (login_step(s, 0x87,
+		       "HeaderDigest=None|DataDigest=None|"
+		       "MaxRecvDataSegmentLength=262144|ImmediateData=Yes|"
+		       "InitialR2T=No|FirstBurstLength=65536|"
+		       "MaxBurstLength=262144|ErrorRecoveryLevel=0|"
+		       "MaxConnections=1"))
+		return -1;
+	/* The login was immediate: the first command takes its CmdSN. */
+	s->itt = 0;
+	fcntl(s->fd, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+/* Queues a READ(10) or WRITE(10) of `blocks` 512-byte blocks at lba;
+ * writes carry all their data as immediate data. */
+static void scsi_rw(struct sess *s, int write, uint32_t lba, uint32_t blocks,
+		    const uint8_t *data)
+{
+	uint8_t bhs[BHS] = {0};
+	uint32_t len = blocks * 512;
+
+	bhs[0] = 0x01;
+	bhs[1] = (uint8_t)(0x80 | (write ? 0x20 : 0x40) | 1); /* simple */
+	bhs[9] = 0; /* LUN 0 */
+	put32(bhs + 16, s->itt++);
+	put32(bhs + 20, len);
+	put32(bhs + 24, s->cmdsn++);
+	bhs[32] = write ? 0x2a : 0x28;
+	put32(bhs + 34, lba);
+	bhs[39] = (uint8_t)(blocks >> 8);
+	bhs[40] = (uint8_t)blocks;
+	queue(s, bhs, write ? data : NULL, write ? len : 0);
+}
+
+/* Parses complete PDUs in the receive buffer. */
+static void parse(struct sess *s)
+{
+	size_t p = 0;
+
+	while (s->rx_len - p >= BHS) {
+		const uint8_t *h = s->rx + p;
+		size_t dlen = ((size_t)h[5] << 16 | (size_t)h[6] << 8 | h[7]);
+		size_t total = BHS + ((dlen + 3) & ~(size_t)3);
+		uint32_t itt = get32(h + 16);
+		int op = h[0] & 0x3f, status = -1;
+
+		if (s->rx_len - p < total)
+			break;
+		if (op == 0x25 && (h[1] & 0x01))
+			status = h[3];
+		else if (op == 0x21)
+			status = h[3];
+		else if (op == 0x3f)
+			s->rejects++;
+		if (status >= 0 && itt < MAX_CMDS && !s->answered[itt]) {
+			s->answered[itt] = 1;
+			s->good[itt] = status == 0 && (op == 0x25 || h[2] == 0);
+			s->n_answered++;
+		}
+		p += total;
+	}
+	memmove(s->rx, s->rx + p, s->rx_len - p);
+	s->rx_len -= p;
+}
+
+/* Moves bytes both ways until `want` answers came, the deadline passed or
+ * the connection ended; reading stops when read is 0. */
+static void pump(struct sess *s, int want, double deadline, int read)
+{
+	while (s->n_answered < want && !s->closed && now_s() < deadline) {
+		struct pollfd pf = {.fd = s->fd, .events = 0};
+
+		if (read)
+			pf.events |= POLLIN;
+		if (s->tx_off < s->tx_len)
+			pf.events |= POLLOUT;
+		if (!pf.events)
+			break;
+		if (poll(&pf, 1, 100) <= 0)
+			continue;
+		if (pf.revents & POLLOUT) {
+			ssize_t n = send(s->fd, s->tx + s->tx_off,
+					 s->tx_len - s->tx_off, MSG_NOSIGNAL);
+
+			if (n > 0)
+				s->tx_off += (size_t)n;
+			else if (errno != EAGAIN)
+				s->closed = 1;
+		}
+		if (pf.revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n;
+
+			if (s->rx_cap - s->rx_len < 65536) {
+				s->rx_cap = s->rx_cap * 2 + 65536;
+				s->rx = realloc(s->rx, s->rx_cap);
+			}
+			n = recv(s->fd, s->rx + s->rx_len, s->rx_cap - s->rx_len,
+				 0);
+			if (n > 0) {
+				s->rx_len += (size_t)n;
+				parse(s);
+			} else if (n == 0 || errno != EAGAIN) {
+				s->closed = 1;
+			}
+		}
+	}
+}
+
+/* Prints the outcome of n commands; returns the exit status. */
+static int report(const char *what, struct sess *s, int n)
+{
+	int good = 0;
+
+	for (int i = 0; i < n; i++)
+		good += s->good[i];
+	printf("result %s answered=%d good=%d of=%d rejects=%d closed=%d\n",
+	       what, s->n_answered, good, n, s->rejects, s->closed);
+	return s->n_answered == n && good == n && !s->rejects ? 0 : 1;
+}
+
+static int mode_mixed(int port, const char *iqn)
+{
+	static uint8_t data[65536];
+	struct sess s;
+	int n = 0;
+
+	if (sess_open(&s, port, iqn))
+		return 2;
+	memset(data, 0x5a, sizeof(data));
+	for (int i = 0; i < 16; i++, n++)
+		scsi_rw(&s, 0, (uint32_t)i * 2048, 2048, NULL);
+	for (int i = 0; i < 100; i++, n++)
+		scsi_rw(&s, 1, 40000 + (uint32_t)i * 128, 128, data);
+	/* Everything goes out before a byte is read. */
+	pump(&s, n, now_s() + 30, 0);
+	pump(&s, n, now_s() + 30, 1);
+	return report("mixed", &s, n);
+}
+
+static int mode_drain(int port, const char *iqn)
+{
+	struct sess s;
+	int n = 120;
+
+	if (sess_open(&s, port, iqn))
+		return 2;
+	for (int i = 0; i < n; i++)
+		scsi_rw(&s, 0, (uint32_t)(i % 100) * 512, 512, NULL);
+	pump(&s, n, now_s() + 10, 0);
+	sleep(1);
+	pump(&s, n, now_s() + 20, 1);
+	return report("drain", &s, n);
+}
+
+static int mode_halfclose(int port, const char *iqn, int sec)
+{
+	struct sess s;
+	int n = 8;
+
+	if (sess_open(&s, port, iqn))
+		return 2;
+	for (int i = 0; i < n; i++)
+		scsi_rw(&s, 0, (uint32_t)i * 2048, 2048, NULL);
+	pump(&s, n, now_s() + 10, 0);
+	shutdown(s.fd, SHUT_WR);
+	printf("halfclosed\n");
+	fflush(stdout);
+	sleep((unsigned)sec);
+	pump(&s, n, now_s() + 20, 1);
+	return report("halfclose", &s, n);
+}
+
+static int mode_stopread(int port, const char *iqn, int n, int sec)
+{
+	struct sess *s = calloc((size_t)n, sizeof(*s));
+	int rc = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (sess_open(&s[i], port, iqn))
+			return 2;
+		for (int k = 0; k < 4; k++)
+			scsi_rw(&s[i], 0, (uint32_t)k * 32768, 32768, NULL);
+		pump(&s[i], 4, now_s() + 10, 0);
+	}
+	printf("queued\n");
+	fflush(stdout);
+	sleep((unsigned)sec);
+	for (int i = 0; i < n; i++) {
+		pump(&s[i], 4, now_s() + 30, 1);
+		rc |= report("stopread", &s[i], 4);
+	}
+	return rc;
+}
+
+static int mode_idle(int port, int n, int sec, const char *src)
+{
+	int *fds = calloc((size_t)n, sizeof(*fds)), opened = 0, gone = 0;
+	struct rlimit rl;
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	for (int i = 0; i < n; i++) {
+		fds[i] = dial(port, src);
+		opened += fds[i] >= 0;
+	}
+	printf("opened %d\n", opened);
+	fflush(stdout);
+	sleep((unsigned)sec);
+	for (int i = 0; i < n; i++) {
+		char c;
+
+		if (fds[i] < 0)
+			continue;
+		/* Closed by the target: end of file or a reset. */
+		if (recv(fds[i], &c, 1, MSG_DONTWAIT) == 0 ||
+		    (errno != EAGAIN && errno != EWOULDBLOCK))
+			gone++;
+		close(fds[i]);
+	}
+	printf("result idle opened=%d closed_by_target=%d\n", opened, gone);
+	return 0;
+}
+
+static int mode_login(int port, const char *iqn)
+{
+	struct sess s;
+	uint8_t bhs[BHS] = {0};
+
+	if (sess_open(&s, port, iqn)) {
+		printf("result login failed\n");
+		return 1;
+	}
+	bhs[0] = 0x01;
+	bhs[1] = 0x81;
+	put32(bhs + 16, s.itt++);
+	put32(bhs + 24, s.cmdsn++);
+	queue(&s, bhs, NULL, 0);
+	pump(&s, 1, now_s() + 10, 1);
+	return report("login", &s, 1);
+}
+
+int main(int argc, char **argv)
+{
+	const char *m = argc > 1 ? argv[1] : "";
+	int port = argc > 2 ? atoi(argv[2]) : 0;
+
+	if (!strcmp(m, "mixed") && argc == 4)
+		return mode_mixed(port, argv[3]);
+	if (!strcmp(m, "drain") && argc == 4)
+		return mode_drain(port, argv[3]);
+	if (!strcmp(m, "halfclose") && argc == 5)
+		return mode_halfclose(port, argv[3], atoi(argv[4]));
+	if (!strcmp(m, "stopread") && argc == 6)
+		return mode_stopread(port, argv[3], atoi(argv[4]),
+				     atoi(argv[5]));
+	if (!strcmp(m, "idle") && (argc == 5 || argc == 6))
+		return mode_idle(port, atoi(argv[3]), atoi(argv[4]),
+				 argc == 6 ? argv[5] : NULL);
+	if (!strcmp(m, "login") && argc == 4)
+		return mode_login(port, argv[3]);
+	fprintf(stderr, "usage: see the comment at the top of dp_client.c\n");
+	return 2;
+}
