@@ -12,18 +12,18 @@ TARGET_TEST_SRCS := $(TARGET_CORE_SRCS) src/target/backend_mem.c
 $(O)/bin/wupan-target: $(patsubst %.c,$(O)/obj/%.o,$(TARGET_SRCS))
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ -pthread
 PROGS += $(O)/bin/wupan-target
 
 # The daemon under ASan+UBSan, for tests/target/datapath.sh (not installed).
 $(O)/asan/bin/wupan-target: $(patsubst %.c,$(O)/asan/%.o,$(TARGET_SRCS))
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD-SAN  $@")
-	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ -pthread
 test: $(O)/asan/bin/wupan-target
 
 # Unit tests: one binary per module, all linked with the whole core.
-TARGET_UNITS := iscsi_pdu iscsi_text iscsi_chap iscsi_login iscsi_conn \
+TARGET_UNITS := iscsi_pdu iscsi_text iscsi_chap iscsi_login iscsi_conn iscsi_async \
 	scsi_cdb target_config
 define target_unit_template
 $(O)/asan/bin/test_$(1): $(O)/asan/tests/unit/test_$(1).o $(patsubst %.c,$(O)/asan/%.o,$(TARGET_TEST_SRCS))

@@ -3,6 +3,7 @@
 #ifndef WUPAN_TARGET_BACKEND_H
 #define WUPAN_TARGET_BACKEND_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +13,10 @@
 struct backend_file {
 	int fd;
 	int punch;  /* regular file: holes can be punched */
+	/* Disk work of the worker threads takes it shared; COMPARE AND
+	 * WRITE takes it alone, so nothing lands between its compare and its
+	 * write. */
+	pthread_rwlock_t lock;
 };
 
 /*

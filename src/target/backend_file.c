@@ -123,6 +123,7 @@ int backend_file_open(struct backend_file *bf, struct scsi_lu *lu,
 			 path, (unsigned long long)size);
 		goto err_close;
 	}
+	pthread_rwlock_init(&bf->lock, NULL);
 	lu->ops = bf->punch && !ro ? &file_ops : &file_ops_thick;
 	lu->ctx = bf;
 	lu->block_size = 512;
@@ -144,4 +145,5 @@ void backend_file_close(struct backend_file *bf)
 	fdatasync(bf->fd);
 	close(bf->fd);
 	bf->fd = -1;
+	pthread_rwlock_destroy(&bf->lock);
 }

@@ -27,7 +27,44 @@ void iscsi_conn_init(struct iscsi_conn *c, struct iscsi_env *env,
 	c->params.immediate_data = 1;
 	c->params.time2wait = 2;
 	c->next_ttt = 1;
+	c->reads_tail = &c->reads;
 	snprintf(c->local_addr, sizeof(c->local_addr), "%s", local_addr);
+}
+
+/* Frees a task no longer listed, unless disk I/O still uses it: then
+ * iscsi_conn_io_done frees it. */
+static void task_destroy(struct iscsi_conn *c, struct iscsi_task *t)
+{
+	while (t->io_wait) {
+		struct iscsi_io *io = t->io_wait;
+
+		t->io_wait = io->next;
+		c->write_bytes -= io->len;
+		free(io->buf);
+		free(io);
+	}
+	if (t->io) {
+		t->aborted = 1;
+		return;
+	}
+	free(t->chunk);
+	scsi_cmd_release(&t->cmd);
+	free(t);
+}
+
+/* Takes a READ off the Data-In queue. */
+static void reads_unlink(struct iscsi_conn *c, struct iscsi_task *t)
+{
+	struct iscsi_task **link = &c->reads;
+
+	while (*link && *link != t)
+		link = &(*link)->next_read;
+	if (!*link)
+		return;
+	*link = t->next_read;
+	if (c->reads_tail == &t->next_read)
+		c->reads_tail = link;
+	c->n_reads--;
 }
 
 /* Unlinks and frees one task. */
@@ -36,9 +73,10 @@ static void task_free(struct iscsi_conn *c, struct iscsi_task **link)
 	struct iscsi_task *t = *link;
 
 	*link = t->next;
-	scsi_cmd_release(&t->cmd);
-	free(t);
 	c->n_tasks--;
+	if (t->state == ISCSI_TASK_READ)
+		reads_unlink(c, t);
+	task_destroy(c, t);
 }
 
 void iscsi_conn_release(struct iscsi_conn *c)
@@ -67,7 +105,9 @@ struct iscsi_target *iscsi_env_find(struct iscsi_env *env, const char *name)
 int iscsi_conn_wants_input(const struct iscsi_conn *c)
 {
 	return c->phase != ISCSI_PHASE_CLOSING &&
-	       c->out.len - c->out.off < ISCSI_OUT_HIGH;
+	       c->out.len - c->out.off < ISCSI_OUT_HIGH &&
+	       c->n_reads < ISCSI_MAX_READS &&
+	       c->write_bytes < ISCSI_MAX_WRITE_BYTES;
 }
 
 void iscsi_obuf_consume(struct iscsi_obuf *o, size_t n)
@@ -221,23 +261,25 @@ static int send_scsi_rsp(struct iscsi_conn *c, uint32_t itt,
 	return iscsi_send(c, bhs, sense, len);
 }
 
-/* Sends Data-In for a read, with the status in the last PDU when it is
- * GOOD (RFC 7143 §11.7.4), cut to the initiator's segment limit. */
-static int send_data_in(struct iscsi_conn *c, const uint8_t *req,
-			struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t edtl)
+/* Frames Data-In PDUs for bytes [off, off + len) of a transfer of total
+ * bytes from buf, cut to the initiator's segment and burst limits, with
+ * the status in the last PDU when it is GOOD (RFC 7143 §11.7.4).  *sn is
+ * the next DataSN.  Returns 0 or -ENOMEM. */
+static int frame_data_in(struct iscsi_conn *c, const uint8_t *lun_field,
+			 uint32_t itt, const struct scsi_cmd *cmd,
+			 uint32_t edtl, uint32_t total, uint32_t off,
+			 uint32_t len, const uint8_t *buf, uint32_t *sn)
 {
-	uint32_t itt = get_be32(req + 16);
-	uint32_t total = cmd->xfer_len < edtl ? cmd->xfer_len : edtl;
 	uint32_t seg = c->params.max_xmit, burst = c->params.max_burst;
-	uint32_t off = 0, sn = 0;
+	uint32_t end = off + len;
 
 	if (seg > burst)
 		seg = burst;
-	while (off < total) {
-		uint32_t n = total - off < seg ? total - off : seg;
+	while (off < end) {
+		uint32_t n = end - off < seg ? end - off : seg;
 		uint32_t in_burst = off % burst;
 		uint8_t bhs[ISCSI_BHS_LEN], *pdu, *d;
-		int last = off + n == total;
+		int last;
 
 		if (n > burst - in_burst)
 			n = burst - in_burst;
@@ -245,34 +287,52 @@ static int send_data_in(struct iscsi_conn *c, const uint8_t *req,
 		iscsi_pdu_init(bhs, ISCSI_OP_DATA_IN, 0, n);
 		if (last || (off + n) % burst == 0)
 			bhs[1] |= ISCSI_FLAG_FINAL;
-		memcpy(bhs + 8, req + 8, 8);
+		memcpy(bhs + 8, lun_field, 8);
 		put_be32(bhs + 16, itt);
 		put_be32(bhs + 20, ISCSI_RSVD_TAG);
 		/* iPXE takes StatSN from every PDU: give it the last one. */
 		put_be32(bhs + 24, c->stat_sn - 1);
 		put_be32(bhs + 28, c->exp_cmd_sn);
 		put_be32(bhs + 32, c->exp_cmd_sn + ISCSI_QUEUE_DEPTH - 1);
-		put_be32(bhs + 36, sn++);
+		put_be32(bhs + 36, (*sn)++);
 		put_be32(bhs + 40, off);
+		if (last && cmd->status == SCSI_STATUS_GOOD) {
+			bhs[1] |= ISCSI_DATAIN_STATUS;
+			put_residual(bhs, edtl, cmd->xfer_len);
+			put_be32(bhs + 24, c->stat_sn++);
+		}
 		d = pdu_reserve(c, bhs, n, &pdu);
 		if (!d)
 			return -ENOMEM;
-		if (scsi_cmd_read(lu, cmd, off, d, n)) {
-			/* Take the PDU back; the status goes in a response. */
-			c->out.len -= pdu_wire_len(c, n);
-			return send_scsi_rsp(c, itt, cmd, edtl, sn - 1);
-		}
-		if (last && cmd->status == SCSI_STATUS_GOOD) {
-			pdu[1] |= ISCSI_DATAIN_STATUS;
-			put_residual(pdu, edtl, cmd->xfer_len);
-			put_be32(pdu + 24, c->stat_sn++);
-			if (c->params.header_digest)
-				put_le32(pdu + ISCSI_BHS_LEN,
-					 crc32c(0, pdu, ISCSI_BHS_LEN));
-		}
+		memcpy(d, buf + (off - (end - len)), n);
 		pdu_seal(c, d, n);
 		off += n;
 	}
+	return 0;
+}
+
+/* Sends the Data-In of a command that generated it (INQUIRY, MODE SENSE:
+ * small, no disk), then the status if it did not ride on the data. */
+static int send_data_in(struct iscsi_conn *c, const uint8_t *req,
+			struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t edtl)
+{
+	uint32_t itt = get_be32(req + 16);
+	uint32_t total = cmd->xfer_len < edtl ? cmd->xfer_len : edtl;
+	uint32_t sn = 0;
+	uint8_t *buf = total ? malloc(total) : NULL;
+	int rc;
+
+	if (total && !buf)
+		return -ENOMEM;
+	if (total && scsi_cmd_read(lu, cmd, 0, buf, total)) {
+		free(buf);
+		return send_scsi_rsp(c, itt, cmd, edtl, 0);
+	}
+	rc = frame_data_in(c, req + 8, itt, cmd, edtl, total, 0, total, buf,
+			   &sn);
+	free(buf);
+	if (rc)
+		return rc;
 	if (total == 0 || cmd->status != SCSI_STATUS_GOOD)
 		return send_scsi_rsp(c, itt, cmd, edtl, sn);
 	return 0;
@@ -288,26 +348,134 @@ static struct iscsi_task **task_find(struct iscsi_conn *c, uint32_t itt)
 	return link;
 }
 
+/* Finds the link that points at task t, or NULL. */
+static struct iscsi_task **task_link(struct iscsi_conn *c,
+				     struct iscsi_task *t)
+{
+	struct iscsi_task **link = &c->tasks;
+
+	while (*link && *link != t)
+		link = &(*link)->next;
+	return *link ? link : NULL;
+}
+
+void iscsi_io_run(struct iscsi_io *io)
+{
+	struct iscsi_task *t = io->task;
+
+	switch (io->op) {
+	case ISCSI_IO_READ:
+		io->rc = scsi_cmd_read(t->lu, &t->cmd, io->off, io->buf,
+				       io->len);
+		break;
+	case ISCSI_IO_WRITE:
+		scsi_cmd_write(t->lu, &t->cmd, io->off, io->buf, io->len);
+		break;
+	case ISCSI_IO_FINISH:
+		scsi_cmd_finish(t->lu, &t->cmd);
+		break;
+	}
+}
+
+/* Hands io to the driver, or runs it now when there is no driver.  The
+ * task may be answered and freed before this returns. */
+static void io_submit(struct iscsi_conn *c, struct iscsi_task *t,
+		      struct iscsi_io *io)
+{
+	io->conn = c;
+	io->task = t;
+	io->next = NULL;
+	t->io = io;
+	c->n_io++;
+	if (c->env->submit) {
+		c->env->submit(c->env, io);
+		return;
+	}
+	iscsi_io_run(io);
+	iscsi_conn_io_done(c, io);
+}
+
+/* Answers a task whose data has all moved: its medium work goes to the
+ * driver when it touches the disk, and the answer waits for it. */
+static int task_finish(struct iscsi_conn *c, struct iscsi_task *t)
+{
+	struct iscsi_task **link;
+	int rc;
+
+	t->state = ISCSI_TASK_FINISH;
+	if (t->io)
+		return 0; /* a write is in flight: its completion comes back */
+	if (scsi_cmd_finish_io(&t->cmd)) {
+		struct iscsi_io *io = calloc(1, sizeof(*io));
+
+		if (!io) {
+			scsi_sense_set(&t->cmd, 0x04, 0x44, 0x00);
+		} else {
+			io->op = ISCSI_IO_FINISH;
+			io_submit(c, t, io);
+			return 0;
+		}
+	} else {
+		scsi_cmd_finish(t->lu, &t->cmd);
+	}
+	rc = send_scsi_rsp(c, t->itt, &t->cmd, t->edtl, t->r2t_count);
+	link = task_link(c, t);
+	if (link)
+		task_free(c, link);
+	return rc;
+}
+
+/* Takes Data-Out bytes for a task: buffered parameter data is copied at
+ * once; medium writes are copied and queued for the driver, one at a time
+ * per task.  Returns 0 or -ENOMEM. */
+static int task_write(struct iscsi_conn *c, struct iscsi_task *t,
+		      uint32_t off, const uint8_t *data, uint32_t len)
+{
+	struct iscsi_io *io, **tail;
+
+	if (!len)
+		return 0;
+	if (t->cmd.kind == SCSI_K_PARAM) {
+		scsi_cmd_write(t->lu, &t->cmd, off, data, len);
+		return 0;
+	}
+	io = calloc(1, sizeof(*io));
+	if (!io || !(io->buf = malloc(len))) {
+		free(io);
+		return -ENOMEM;
+	}
+	memcpy(io->buf, data, len);
+	io->op = ISCSI_IO_WRITE;
+	io->off = off;
+	io->len = len;
+	c->write_bytes += len;
+	if (!t->io) {
+		io_submit(c, t, io);
+		return 0;
+	}
+	for (tail = &t->io_wait; *tail; tail = &(*tail)->next)
+		;
+	*tail = io;
+	return 0;
+}
+
 /* Sends the next R2T of a task (RFC 7143 §11.8), or completes it. */
 static int task_advance(struct iscsi_conn *c, struct iscsi_task **link)
 {
 	struct iscsi_task *t = *link;
 	uint8_t bhs[ISCSI_BHS_LEN];
 	uint32_t len;
-	int rc;
 
 	if (t->unsol_open || t->r2t_open)
 		return 0;
 	if (t->next_off < t->received)
 		t->next_off = t->received;
-	if (t->next_off >= t->edtl || t->cmd.status != SCSI_STATUS_GOOD) {
-		/* A failed command still needs its data drained only when
-		 * it was solicited; we stop soliciting and answer now. */
-		scsi_cmd_finish(t->lu, &t->cmd);
-		rc = send_scsi_rsp(c, t->itt, &t->cmd, t->edtl, t->r2t_count);
-		task_free(c, link);
-		return rc;
-	}
+	/* A failed command still needs its data drained only when it was
+	 * solicited; we stop soliciting and answer now.  Its status is the
+	 * worker's while a write is in flight. */
+	if (t->next_off >= t->edtl ||
+	    (!t->io && t->cmd.status != SCSI_STATUS_GOOD))
+		return task_finish(c, t);
 	len = t->edtl - t->next_off;
 	if (len > c->params.max_burst)
 		len = c->params.max_burst;
@@ -324,6 +492,144 @@ static int task_advance(struct iscsi_conn *c, struct iscsi_task **link)
 	t->r2t_count++;
 	t->data_sn = 0;
 	return iscsi_send(c, bhs, NULL, 0);
+}
+
+/* Starts the disk read of a READ's next chunk: a full chunk for the head
+ * of the queue, a short read-ahead for the others. */
+static void read_start(struct iscsi_conn *c, struct iscsi_task *t)
+{
+	struct iscsi_io *io;
+	uint32_t len;
+
+	if (t->io || t->chunk || t->framed >= t->total ||
+	    t->cmd.status != SCSI_STATUS_GOOD)
+		return;
+	len = t->total - t->framed;
+	if (len > (t == c->reads ? ISCSI_READ_CHUNK : ISCSI_READ_AHEAD))
+		len = t == c->reads ? ISCSI_READ_CHUNK : ISCSI_READ_AHEAD;
+	io = calloc(1, sizeof(*io));
+	if (!io || !(io->buf = malloc(len))) {
+		free(io);
+		scsi_sense_set(&t->cmd, 0x04, 0x44, 0x00);
+		return;
+	}
+	io->op = ISCSI_IO_READ;
+	io->off = t->framed;
+	io->len = len;
+	io_submit(c, t, io);
+}
+
+/* Frames the head READ's chunk; returns 0, or -1 to stop for now. */
+static int read_frame(struct iscsi_conn *c, struct iscsi_task *t)
+{
+	struct iscsi_task **link;
+
+	if (t->cmd.status == SCSI_STATUS_GOOD && t->chunk) {
+		if (frame_data_in(c, t->lun_field, t->itt, &t->cmd, t->edtl,
+				  t->total, t->framed, t->chunk_len, t->chunk,
+				  &t->data_sn))
+			return -1;
+		t->framed += t->chunk_len;
+		free(t->chunk);
+		t->chunk = NULL;
+	}
+	if (t->cmd.status == SCSI_STATUS_GOOD && t->framed < t->total) {
+		read_start(c, t);
+		return 0;
+	}
+	/* Done, or failed: the status went with the last Data-In, or goes
+	 * in a response now. */
+	if (t->cmd.status != SCSI_STATUS_GOOD)
+		send_scsi_rsp(c, t->itt, &t->cmd, t->edtl, t->data_sn);
+	link = task_link(c, t);
+	if (link)
+		task_free(c, link);
+	if (c->reads)
+		read_start(c, c->reads);
+	return 0;
+}
+
+void iscsi_conn_tx_fill(struct iscsi_conn *c)
+{
+	while (c->reads && c->out.len - c->out.off < ISCSI_OUT_LOW) {
+		struct iscsi_task *t = c->reads;
+
+		if (!t->chunk && t->cmd.status == SCSI_STATUS_GOOD) {
+			read_start(c, t);
+			if (!t->chunk && t->cmd.status == SCSI_STATUS_GOOD)
+				break; /* the disk read is in flight */
+		}
+		if (read_frame(c, t))
+			break;
+	}
+}
+
+void iscsi_conn_io_done(struct iscsi_conn *c, struct iscsi_io *io)
+{
+	struct iscsi_task *t = io->task, **link;
+	enum iscsi_io_op op = io->op;
+
+	c->n_io--;
+	t->io = NULL;
+	if (op == ISCSI_IO_WRITE)
+		c->write_bytes -= io->len;
+	if (op == ISCSI_IO_READ && !t->aborted) {
+		t->chunk = io->buf;
+		t->chunk_len = io->len;
+		io->buf = NULL;
+	}
+	free(io->buf);
+	free(io);
+	if (t->aborted) {
+		task_destroy(c, t);
+		return;
+	}
+	if (t->state == ISCSI_TASK_READ)
+		return; /* framed by iscsi_conn_tx_fill as the socket drains */
+	if (t->io_wait) {
+		io = t->io_wait;
+		t->io_wait = io->next;
+		io_submit(c, t, io);
+		return;
+	}
+	if (t->state != ISCSI_TASK_FINISH)
+		return; /* more Data-Out to come */
+	if (op != ISCSI_IO_FINISH) {
+		/* The last write is on its way to the medium: now the flush
+		 * or other medium work, then the answer. */
+		task_finish(c, t);
+		return;
+	}
+	send_scsi_rsp(c, t->itt, &t->cmd, t->edtl, t->r2t_count);
+	link = task_link(c, t);
+	if (link)
+		task_free(c, link);
+}
+
+/* Makes a task for a command that outlives its PDU; NULL on ENOMEM. */
+static struct iscsi_task *task_new(struct iscsi_conn *c, const uint8_t *bhs,
+				   struct scsi_lu *lu, struct scsi_cmd *cmd,
+				   enum iscsi_task_state state)
+{
+	struct iscsi_task *t = calloc(1, sizeof(*t));
+	int lun = iscsi_lun_parse(bhs + 8);
+
+	if (!t)
+		return NULL;
+	t->state = state;
+	t->itt = get_be32(bhs + 16);
+	t->edtl = get_be32(bhs + 20);
+	t->ttt = c->next_ttt++;
+	if (c->next_ttt == ISCSI_RSVD_TAG)
+		c->next_ttt = 1;
+	t->lun = (unsigned)lun;
+	memcpy(t->lun_field, bhs + 8, 8);
+	t->lu = lu;
+	t->cmd = *cmd;
+	t->next = c->tasks;
+	c->tasks = t;
+	c->n_tasks++;
+	return t;
 }
 
 /* Handles a SCSI Command PDU (RFC 7143 §11.3). */
@@ -354,16 +660,52 @@ static int rx_scsi_cmd(struct iscsi_conn *c, const uint8_t *bhs,
 	lu = lun >= 0 && (size_t)lun < c->target->map.n
 		     ? c->target->map.luns[lun]
 		     : NULL;
-	if (cmd.status == SCSI_STATUS_GOOD && cmd.dir == SCSI_DIR_IN) {
+	if (cmd.status == SCSI_STATUS_GOOD && cmd.dir == SCSI_DIR_IN &&
+	    cmd.kind != SCSI_K_READ) {
 		rc = send_data_in(c, bhs, lu, &cmd,
 				  (bhs[1] & ISCSI_CMD_READ) ? edtl : 0);
 		scsi_cmd_release(&cmd);
 		return rc;
 	}
+	if (cmd.status == SCSI_STATUS_GOOD && cmd.dir == SCSI_DIR_IN) {
+		uint32_t want = (bhs[1] & ISCSI_CMD_READ) ? edtl : 0;
+
+		if (cmd.xfer_len == 0 || want == 0) {
+			rc = send_scsi_rsp(c, itt, &cmd, want, 0);
+			scsi_cmd_release(&cmd);
+			return rc;
+		}
+		t = task_new(c, bhs, lu, &cmd, ISCSI_TASK_READ);
+		if (!t) {
+			scsi_cmd_release(&cmd);
+			return -ENOMEM;
+		}
+		t->edtl = want;
+		t->total = cmd.xfer_len < want ? cmd.xfer_len : want;
+		t->next_read = NULL;
+		*c->reads_tail = t;
+		c->reads_tail = &t->next_read;
+		c->n_reads++;
+		/* The disk read starts now; Data-In waits for the socket. */
+		read_start(c, t);
+		return 0;
+	}
 	if (cmd.status != SCSI_STATUS_GOOD || cmd.dir != SCSI_DIR_OUT ||
 	    !write || edtl == 0) {
-		/* Nothing to receive, or refused before any data: answer now;
-		 * unsolicited Data-Out that still comes is dropped. */
+		/* Nothing to receive, or refused before any data: finish now
+		 * (a flush goes to the driver); unsolicited Data-Out that
+		 * still comes is dropped. */
+		if (cmd.status == SCSI_STATUS_GOOD && scsi_cmd_finish_io(&cmd)) {
+			t = task_new(c, bhs, lu, &cmd, ISCSI_TASK_FINISH);
+			if (!t) {
+				scsi_cmd_release(&cmd);
+				return -ENOMEM;
+			}
+			/* Nothing is sent for it: Data-Out with its tag is
+			 * dropped. */
+			t->unsol_open = 0;
+			return task_finish(c, t);
+		}
 		if (cmd.status == SCSI_STATUS_GOOD)
 			scsi_cmd_finish(lu, &cmd);
 		rc = send_scsi_rsp(c, itt, &cmd, edtl, 0);
@@ -376,30 +718,19 @@ static int rx_scsi_cmd(struct iscsi_conn *c, const uint8_t *bhs,
 		scsi_cmd_release(&cmd);
 		return rc;
 	}
-	t = calloc(1, sizeof(*t));
+	t = task_new(c, bhs, lu, &cmd, ISCSI_TASK_DATA_OUT);
 	if (!t) {
 		scsi_cmd_release(&cmd);
 		return -ENOMEM;
 	}
-	t->itt = itt;
-	t->ttt = c->next_ttt++;
-	if (c->next_ttt == ISCSI_RSVD_TAG)
-		c->next_ttt = 1;
-	t->lun = (unsigned)lun;
-	t->lu = lu;
-	t->cmd = cmd;
-	t->edtl = edtl;
-	if (len)
-		scsi_cmd_write(lu, &t->cmd, 0, data, (uint32_t)len);
+	if (len && task_write(c, t, 0, data, (uint32_t)len))
+		return -ENOMEM;
 	t->received = (uint32_t)len;
 	t->next_off = t->received;
 	/* RFC 7143 §11.3.1: F clear means unsolicited Data-Out follow, up
 	 * to FirstBurstLength, when InitialR2T=No. */
 	t->unsol_open = !(bhs[1] & ISCSI_FLAG_FINAL) && !c->params.initial_r2t &&
 			t->received < edtl && t->received < c->params.first_burst;
-	t->next = c->tasks;
-	c->tasks = t;
-	c->n_tasks++;
 	return task_advance(c, &c->tasks);
 }
 
@@ -413,7 +744,7 @@ static int rx_data_out(struct iscsi_conn *c, const uint8_t *bhs,
 
 	/* Data for a command already answered (refused early or aborted) is
 	 * dropped without comment. */
-	if (!t)
+	if (!t || t->state != ISCSI_TASK_DATA_OUT)
 		return 0;
 	if (off > t->edtl || len > t->edtl - off)
 		return send_reject(c, bhs, ISCSI_REJECT_INVALID_FIELD);
@@ -427,7 +758,8 @@ static int rx_data_out(struct iscsi_conn *c, const uint8_t *bhs,
 	 * in the unsolicited one; a gap cannot be recovered at ERL 0. */
 	if (get_be32(bhs + 36) != t->data_sn++)
 		return -EPROTO;
-	scsi_cmd_write(t->lu, &t->cmd, off, data, (uint32_t)len);
+	if (task_write(c, t, off, data, (uint32_t)len))
+		return -ENOMEM;
 	t->received += (uint32_t)len;
 	if (bhs[1] & ISCSI_FLAG_FINAL) {
 		if (ttt == ISCSI_RSVD_TAG)

@@ -21,7 +21,12 @@
 #define ISCSI_LOGIN_MAX_PDU (ISCSI_BHS_LEN + 1020 + ISCSI_LOGIN_MRDSL)
 #define ISCSI_QUEUE_DEPTH 128     /* CmdSN window */
 #define ISCSI_MAX_TASKS 256
-#define ISCSI_OUT_HIGH (4u << 20) /* stop taking PDUs above this backlog */
+#define ISCSI_OUT_HIGH (1u << 20) /* stop taking PDUs above this backlog */
+#define ISCSI_OUT_LOW (256u << 10) /* produce Data-In below this backlog */
+#define ISCSI_READ_CHUNK (256u << 10) /* Data-In read from disk at once */
+#define ISCSI_READ_AHEAD (64u << 10)  /* first chunk of a queued READ */
+#define ISCSI_MAX_READS 32        /* READs queued before input stops */
+#define ISCSI_MAX_WRITE_BYTES (8u << 20) /* Data-Out held for the disk */
 #define ISCSI_LOGIN_TEXT_MAX 16384 /* bounded before authentication */
 #define ISCSI_TEXT_RSP_MAX 65536
 
@@ -31,12 +36,18 @@ struct iscsi_target {
 	struct scsi_lun_map map;
 };
 
+struct iscsi_io;
+
 /* What the driver provides: the targets, randomness and session ids. */
 struct iscsi_env {
 	struct iscsi_target **targets;
 	size_t n_targets;
 	/* Fills buf with unpredictable bytes (getrandom(2) in the driver). */
 	void (*random)(void *buf, size_t len);
+	/* Runs io off the caller's thread and completes it later through
+	 * iscsi_conn_io_done; NULL runs it inline. */
+	void (*submit)(struct iscsi_env *env, struct iscsi_io *io);
+	void *driver; /* the driver's, for submit */
 	uint16_t next_tsih;
 };
 
@@ -53,23 +64,70 @@ struct iscsi_params {
 	uint32_t time2retain;
 };
 
-/* A write-like command waiting for its Data-Out. */
+/* What a pending command waits for. */
+enum iscsi_task_state {
+	ISCSI_TASK_DATA_OUT, /* Data-Out (and its writes) */
+	ISCSI_TASK_READ,     /* its Data-In, produced as the socket drains */
+	ISCSI_TASK_FINISH,   /* the medium work that ends it */
+};
+
+/* A command the core has not answered yet. */
 struct iscsi_task {
 	struct iscsi_task *next;
+	struct iscsi_task *next_read; /* the Data-In queue */
+	enum iscsi_task_state state;
 	uint32_t itt;
 	uint32_t ttt;
 	unsigned lun;
+	uint8_t lun_field[8]; /* as the initiator sent it */
 	struct scsi_lu *lu;
 	struct scsi_cmd cmd;
-	uint32_t edtl;      /* bytes the initiator will send */
+	uint32_t edtl;      /* bytes the initiator will send or take */
 	uint32_t received;
 	uint32_t next_off;  /* data below this is received or solicited */
 	uint32_t r2tsn;
-	uint32_t data_sn;   /* next DataSN expected */
+	uint32_t data_sn;   /* next DataSN expected, or sent (Data-In) */
 	uint32_t r2t_count; /* ExpDataSN of the response */
 	int unsol_open;     /* unsolicited Data-Out may still come */
 	int r2t_open;       /* an R2T is outstanding */
+	int aborted;        /* answered or dropped: free when I/O is done */
+	/* Disk I/O: one at a time per task, more Data-Out queued behind. */
+	struct iscsi_io *io;      /* in flight */
+	struct iscsi_io *io_wait; /* Data-Out writes not started yet */
+	/* Data-In: the transfer, what is framed, the chunk read ahead. */
+	uint32_t total;
+	uint32_t framed;
+	uint8_t *chunk;
+	uint32_t chunk_len;
 };
+
+/*
+ * Disk work the core hands to the driver (asynchronous completion API).
+ * The core fills it and calls env->submit; the driver runs iscsi_io_run on
+ * any thread, then calls iscsi_conn_io_done on the thread that owns the
+ * connection.  The core never waits: the command is answered from
+ * iscsi_conn_io_done (or later, as the socket drains).  Without a submit
+ * function the core runs the work inline (tests, fuzzers).
+ */
+enum iscsi_io_op {
+	ISCSI_IO_READ,   /* scsi_cmd_read of [off, off + len) into buf */
+	ISCSI_IO_WRITE,  /* scsi_cmd_write of buf at off */
+	ISCSI_IO_FINISH, /* scsi_cmd_finish: flush, WRITE SAME, UNMAP... */
+};
+
+struct iscsi_io {
+	struct iscsi_io *next; /* the driver's, while it holds the io */
+	struct iscsi_conn *conn;
+	struct iscsi_task *task;
+	enum iscsi_io_op op;
+	uint32_t off;
+	uint32_t len;
+	uint8_t *buf;
+	int rc; /* what scsi_cmd_read returned */
+};
+
+/* Runs the work of io (a worker thread may call it). */
+void iscsi_io_run(struct iscsi_io *io);
 
 /* Output bytes waiting for the socket. */
 struct iscsi_obuf {
@@ -134,6 +192,11 @@ struct iscsi_conn {
 	uint32_t exp_cmd_sn;
 	struct iscsi_task *tasks;
 	size_t n_tasks;
+	struct iscsi_task *reads; /* READs in order, Data-In not all framed */
+	struct iscsi_task **reads_tail;
+	size_t n_reads;
+	size_t write_bytes; /* Data-Out copied and waiting for the disk */
+	size_t n_io;        /* io submitted and not done */
 	uint32_t next_ttt;
 	struct iscsi_obuf out;
 	/* A Text response too long for one PDU (RFC 7143 §11.10.2). */
@@ -152,7 +215,8 @@ struct iscsi_conn {
 void iscsi_conn_init(struct iscsi_conn *c, struct iscsi_env *env,
 		     const char *local_addr);
 
-/* Frees everything the connection holds, dropping its pending tasks. */
+/* Frees everything the connection holds, dropping its pending tasks.  The
+ * driver calls it only when n_io is 0 (no io in flight). */
 void iscsi_conn_release(struct iscsi_conn *c);
 
 /*
@@ -164,8 +228,17 @@ void iscsi_conn_release(struct iscsi_conn *c);
 ssize_t iscsi_conn_rx(struct iscsi_conn *c, const uint8_t *buf, size_t len);
 
 /* Returns 1 if the connection wants more input now (not closing, output
- * backlog below ISCSI_OUT_HIGH). */
+ * backlog below ISCSI_OUT_HIGH, queued READs and Data-Out bounded). */
 int iscsi_conn_wants_input(const struct iscsi_conn *c);
+
+/* Produces Data-In of queued READs while the output backlog is below
+ * ISCSI_OUT_LOW, starting their disk reads; the driver calls it before it
+ * sends, so a large READ is never in memory whole. */
+void iscsi_conn_tx_fill(struct iscsi_conn *c);
+
+/* Completes io (on the connection's thread): answers its command or moves
+ * it on, and frees io.  After iscsi_conn_release it only frees. */
+void iscsi_conn_io_done(struct iscsi_conn *c, struct iscsi_io *io);
 
 /* Queues a NOP-In ping that asks the initiator for a NOP-Out (RFC 7143
  * §11.19); only in the full feature phase.  Returns 0 or -ENOMEM. */

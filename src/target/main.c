@@ -5,8 +5,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <stddef.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -49,6 +52,22 @@ struct drv_conn {
 	char peer[80];
 	int pinged;     /* a NOP-In ping is unanswered */
 	int logged_out; /* the logout is already logged */
+	int zombie;     /* closed, freed when its last io completes */
+};
+
+/* The disk worker threads: io from the loop in, completions back through
+ * an eventfd, so no disk call ever runs on the loop. */
+struct drv_workers {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct iscsi_io *todo;
+	struct iscsi_io **todo_tail;
+	struct iscsi_io *done;
+	int stop;
+	pthread_t *threads;
+	size_t n;
+	struct ev_source efd; /* EV_T_WAKE: completions are waiting */
+	size_t in_flight;     /* submitted and not completed (loop's) */
 };
 
 /* A listening socket. */
@@ -89,6 +108,7 @@ static struct {
 	size_t fd_cap;  /* connections the open-file limit leaves room for */
 	int reserve_fd; /* given up to refuse a connection at EMFILE */
 	struct drv_limit_log limit_log[DRV_LIMIT_N];
+	struct drv_workers w;
 } drv;
 
 /* Writes one log line to stderr with a UTC timestamp. */
@@ -420,6 +440,7 @@ static size_t conn_tx_peek(struct ev_stream *st, const uint8_t **buf)
 {
 	struct iscsi_obuf *o = &conn_of(st)->core.out;
 
+	iscsi_conn_tx_fill(&conn_of(st)->core);
 	*buf = o->buf + o->off;
 	return o->len - o->off;
 }
@@ -439,8 +460,9 @@ static int conn_wants_input(struct ev_stream *st)
 /* Stream: work in flight that will still produce output. */
 static int conn_busy(struct ev_stream *st)
 {
-	(void)st;
-	return 0;
+	const struct iscsi_conn *c = &conn_of(st)->core;
+
+	return c->n_io > 0 || c->n_reads > 0;
 }
 
 /* Stream: the connection ended; logs the end of its session. */
@@ -472,9 +494,177 @@ static void conn_release(struct ev_source *s)
 {
 	struct drv_conn *dc = conn_of((struct ev_stream *)s);
 
+	/* Workers still use its tasks: the last completion frees it. */
+	if (dc->core.n_io) {
+		dc->zombie = 1;
+		return;
+	}
 	iscsi_conn_release(&dc->core);
 	ev_stream_free(&dc->st);
 	free(dc);
+}
+
+/* Worker thread: runs io until told to stop. */
+static void *worker_main(void *arg)
+{
+	struct drv_workers *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		struct iscsi_io *io;
+		struct backend_file *bf;
+		uint64_t one = 1;
+		int alone;
+
+		while (!w->todo && !w->stop)
+			pthread_cond_wait(&w->wake, &w->lock);
+		if (!w->todo)
+			break;
+		io = w->todo;
+		w->todo = io->next;
+		if (!w->todo)
+			w->todo_tail = &w->todo;
+		pthread_mutex_unlock(&w->lock);
+		bf = io->task->lu->ctx;
+		alone = io->op == ISCSI_IO_FINISH &&
+			io->task->cmd.cdb[0] == 0x89;
+		if (alone)
+			pthread_rwlock_wrlock(&bf->lock);
+		else
+			pthread_rwlock_rdlock(&bf->lock);
+		iscsi_io_run(io);
+		pthread_rwlock_unlock(&bf->lock);
+		pthread_mutex_lock(&w->lock);
+		io->next = w->done;
+		w->done = io;
+		if (write(w->efd.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			abort(); /* a lost wake-up would stall sessions */
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* iscsi_env.submit: queues io for the workers. */
+static void worker_submit(struct iscsi_env *env, struct iscsi_io *io)
+{
+	struct drv_workers *w = env->driver;
+
+	w->in_flight++;
+	io->next = NULL;
+	pthread_mutex_lock(&w->lock);
+	*w->todo_tail = io;
+	w->todo_tail = &io->next;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Completes what the workers finished; returns how many. */
+static size_t worker_complete(void)
+{
+	struct drv_workers *w = &drv.w;
+	struct iscsi_io *io, *rev = NULL;
+	uint64_t n;
+	size_t count = 0;
+
+	if (read(w->efd.fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	io = w->done;
+	w->done = NULL;
+	pthread_mutex_unlock(&w->lock);
+	/* Oldest first. */
+	while (io) {
+		struct iscsi_io *next = io->next;
+
+		io->next = rev;
+		rev = io;
+		io = next;
+	}
+	for (io = rev; io;) {
+		struct iscsi_io *next = io->next;
+		struct drv_conn *dc = (struct drv_conn *)((char *)io->conn -
+				offsetof(struct drv_conn, core));
+
+		w->in_flight--;
+		count++;
+		iscsi_conn_io_done(&dc->core, io);
+		if (dc->zombie) {
+			if (!dc->core.n_io) {
+				iscsi_conn_release(&dc->core);
+				ev_stream_free(&dc->st);
+				free(dc);
+			}
+		} else {
+			ev_stream_pump(drv.loop, &dc->st);
+		}
+		io = next;
+	}
+	return count;
+}
+
+/* Source: the workers' eventfd. */
+static void worker_ready(struct ev_loop *loop, struct ev_source *s,
+			 uint32_t ev)
+{
+	(void)loop;
+	(void)s;
+	(void)ev;
+	worker_complete();
+}
+
+/* Waits (blocking the loop) until a completion comes and handles it: for
+ * reload and shutdown, which must not free units under a worker. */
+static void worker_wait(void)
+{
+	struct pollfd p = {.fd = drv.w.efd.fd, .events = POLLIN};
+
+	if (poll(&p, 1, 1000) > 0)
+		worker_complete();
+}
+
+/* Starts the worker threads: twice the CPUs, as most of their time is a
+ * wait on the disk.  Returns 0 or -1. */
+static int workers_start(void)
+{
+	struct drv_workers *w = &drv.w;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = cpus > 0 ? (size_t)cpus * 2 : 4;
+
+	if (n < 4)
+		n = 4;
+	if (n > 32)
+		n = 32;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	w->todo_tail = &w->todo;
+	w->efd.type = EV_T_WAKE;
+	w->efd.cb = worker_ready;
+	w->efd.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	w->threads = calloc(n, sizeof(*w->threads));
+	if (w->efd.fd < 0 || !w->threads || ev_add(drv.loop, &w->efd, EPOLLIN))
+		return -1;
+	for (; w->n < n; w->n++)
+		if (pthread_create(&w->threads[w->n], NULL, worker_main, w))
+			return -1;
+	drv.env.submit = worker_submit;
+	drv.env.driver = w;
+	return 0;
+}
+
+/* Lets every io finish, then stops the workers. */
+static void workers_stop(void)
+{
+	struct drv_workers *w = &drv.w;
+
+	while (w->in_flight)
+		worker_wait();
+	pthread_mutex_lock(&w->lock);
+	w->stop = 1;
+	pthread_cond_broadcast(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	for (size_t i = 0; i < w->n; i++)
+		pthread_join(w->threads[i], NULL);
+	free(w->threads);
 }
 
 static const struct ev_stream_ops conn_ops = {
@@ -741,6 +931,9 @@ static void reload(void)
 			if (dc->core.target == &drv.targets[j]->core) {
 				/* Closing unlinks it: next stays valid. */
 				conn_close(dc, "target changed by reload");
+				/* Its io must land before the units go. */
+				while (dc->core.n_io)
+					worker_wait();
 				/* Its unit pointers die with the target. */
 				iscsi_conn_release(&dc->core);
 				dc->core.target = NULL;
@@ -797,6 +990,7 @@ static void shutdown_all(void)
 		shutdown(dc->st.src.fd, SHUT_RDWR);
 		conn_close(dc, "target shutting down");
 	}
+	workers_stop();
 	ev_run_once(drv.loop, 0); /* frees the closed connections */
 	for (size_t i = 0; i < drv.n_targets; i++)
 		target_close(drv.targets[i]);
@@ -950,6 +1144,11 @@ int main(int argc, char **argv)
 	}
 	if (open_listeners(err, sizeof(err))) {
 		fprintf(stderr, "wupan-target: %s\n", err);
+		return 1;
+	}
+	if (workers_start()) {
+		fprintf(stderr, "wupan-target: cannot start disk workers: %s\n",
+			strerror(errno));
 		return 1;
 	}
 	if (drv.fd_cap < drv.cfg.limits.max_conns)

@@ -761,8 +761,8 @@ static int media_start(const struct scsi_lu *lu, struct scsi_cmd *cmd,
 				       ASC_LBA_OUT_OF_RANGE);
 			return 1;
 		}
-		if (lu->ops->sync(lu->ctx))
-			scsi_sense_set(cmd, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
+		/* The flush itself is disk I/O: scsi_cmd_finish does it. */
+		cmd->fua = 1;
 		return 1;
 	case 0x41: case 0x93:
 		write_same_start(lu, cmd, cdb);
@@ -1139,6 +1139,15 @@ void scsi_cmd_finish(struct scsi_lu *lu, struct scsi_cmd *cmd)
 	if (cmd->status == SCSI_STATUS_GOOD && cmd->fua &&
 	    lu->ops->sync(lu->ctx))
 		scsi_sense_set(cmd, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
+}
+
+int scsi_cmd_finish_io(const struct scsi_cmd *cmd)
+{
+	if (cmd->status != SCSI_STATUS_GOOD)
+		return 0;
+	/* PERSISTENT RESERVE OUT changes unit state: it stays on the thread
+	 * that starts commands. */
+	return cmd->fua || (cmd->kind == SCSI_K_PARAM && cmd->cdb[0] != 0x5f);
 }
 
 void scsi_cmd_release(struct scsi_cmd *cmd)

@@ -104,9 +104,12 @@ struct scsi_lun_map {
 };
 
 /*
- * Decodes a CDB for LUN lun and, for commands without Data-Out, executes it.
- * The outcome is in cmd: kind/dir/xfer_len say what data moves; a CHECK
- * CONDITION status means no data moves.  Returns 0 or -ENOMEM.
+ * Decodes a CDB for LUN lun and executes what needs no medium access.  The
+ * outcome is in cmd: kind/dir/xfer_len say what data moves; a CHECK
+ * CONDITION status means no data moves.  A command without Data-Out still
+ * goes through scsi_cmd_finish (SYNCHRONIZE CACHE flushes there).  Returns
+ * 0 or -ENOMEM.  Threads: the unit state (reservations) is read and changed
+ * here, so one thread starts every command of a unit.
  */
 int scsi_cmd_start(const struct scsi_lun_map *map, unsigned lun,
 		   const uint8_t *cdb, const void *nexus, const char *port,
@@ -122,8 +125,15 @@ void scsi_cmd_write(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,
 		    const uint8_t *buf, uint32_t len);
 
 /* Ends a command whose Data-Out has all arrived: runs buffered commands and
- * FUA syncs, and sets the final status. */
+ * FUA syncs, and sets the final status.  scsi_cmd_read, scsi_cmd_write and,
+ * when scsi_cmd_finish_io says so, scsi_cmd_finish may run on a worker
+ * thread: they touch only the command and the backend. */
 void scsi_cmd_finish(struct scsi_lu *lu, struct scsi_cmd *cmd);
+
+/* Returns 1 if scsi_cmd_finish will access the medium (a flush, WRITE
+ * SAME, UNMAP, COMPARE AND WRITE), 0 if it is quick and must stay on the
+ * thread that starts commands. */
+int scsi_cmd_finish_io(const struct scsi_cmd *cmd);
 
 /* Frees what a command holds. */
 void scsi_cmd_release(struct scsi_cmd *cmd);

@@ -48,7 +48,10 @@ struct sess {
 	int n_answered;
 	int rejects;
 	int closed; /* the target closed or reset the connection */
+	unsigned isid;
 };
+
+static unsigned next_isid;
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -132,6 +135,9 @@ static int login_step(struct sess *s, uint8_t flags, const char *keys)
 	bhs[0] = 0x43;
 	bhs[1] = flags;
 	memcpy(bhs + 8, "\x80\x12\x34\x56\x00\x00", 6);
+	/* One ISID per session: the same one would reinstate the last. */
+	bhs[12] = (uint8_t)(s->isid >> 8);
+	bhs[13] = (uint8_t)s->isid;
 	put32(bhs + 16, s->itt++);
 	put32(bhs + 24, s->cmdsn);
 	s->tx_len = s->tx_off = 0;
@@ -166,6 +172,7 @@ static int sess_open(struct sess *s, int port, const char *iqn)
 	char keys[600];
 
 	memset(s, 0, sizeof(*s));
+	s->isid = ++next_isid;
 	s->fd = dial(port, NULL);
 	if (s->fd < 0)
 		return -1;

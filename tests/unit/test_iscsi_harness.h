@@ -136,6 +136,7 @@ static inline int h_recv(struct harness *h)
 	int dd = h->c.phase == ISCSI_PHASE_FULL && h->c.params.data_digest;
 	size_t p;
 
+	iscsi_conn_tx_fill(&h->c);
 	if (o->len - o->off < ISCSI_BHS_LEN)
 		return -1;
 	memcpy(h->bhs, o->buf + o->off, ISCSI_BHS_LEN);

@@ -24,6 +24,9 @@ static int run(unsigned lun, const uint8_t *cdb)
 	memcpy(full, cdb, 16);
 	scsi_cmd_release(&cmd);
 	scsi_cmd_start(&map, lun, full, &map, port, &cmd);
+	/* As the connection does: a command without Data-Out ends now. */
+	if (cmd.status == SCSI_STATUS_GOOD && cmd.dir == SCSI_DIR_NONE)
+		scsi_cmd_finish(lun < 2 ? &lu[lun] : NULL, &cmd);
 	return cmd.status;
 }
 
