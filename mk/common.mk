@@ -1,5 +1,5 @@
 # src/common: small helpers shared by the servers and tools.
-COMMON_SRCS := src/common/parse.c
+COMMON_SRCS := src/common/parse.c src/common/log.c src/common/privdrop.c
 
 $(O)/asan/bin/test_parse: $(O)/asan/tests/unit/test_parse.o $(O)/asan/src/common/parse.o
 	@mkdir -p $(@D)

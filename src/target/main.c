@@ -19,6 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
+#include "common/privdrop.h"
+#include "common/version.h"
 #include "target/backend.h"
 #include "target/config.h"
 #include "target/conn.h"
@@ -64,25 +67,6 @@ static struct {
 	size_t n_conns;
 } drv;
 
-/* Writes one log line to stderr with a UTC timestamp. */
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void logf_(const char *fmt, ...)
-{
-	char ts[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	va_list ap;
-
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "%s wupan-target: ", ts);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 /* Copies an untrusted name for logging, escaping what is not printable. */
 static const char *escape(const char *s, char *out, size_t cap)
 {
@@ -112,7 +96,7 @@ static void random_bytes(void *buf, size_t len)
 			continue;
 		if (n <= 0) {
 			/* No randomness means no safe challenge: stop. */
-			logf_("getrandom: %s", strerror(errno));
+			log_line("getrandom: %s", strerror(errno));
 			abort();
 		}
 		p += n;
@@ -128,7 +112,9 @@ static void usage(FILE *f)
 		"         [--target IQN --lun PATH[,ro] [--lun PATH[,ro]]...\n"
 		"          [--chap USER:SECRET|USER:@FILE]\n"
 		"          [--mutual-chap USER:SECRET|USER:@FILE]\n"
-		"          [--allow INITIATOR-PATTERN]... [--portal ADDR:PORT]]...\n");
+		"          [--allow INITIATOR-PATTERN]... [--portal ADDR:PORT]]...\n"
+		"         [--user USER]\n"
+		"       wupan-target --help | --version\n");
 }
 
 /* Syncs and closes the units opened so far (dt->n) and frees dt. */
@@ -290,7 +276,7 @@ static void conn_close(struct drv_conn *dc, const char *why)
 	if (dc->dead)
 		return;
 	if (dc->core.phase == ISCSI_PHASE_FULL || why)
-		logf_("logout initiator=%s addr=%s target=%s result=%s",
+		log_line("logout initiator=%s addr=%s target=%s result=%s",
 		      escape(dc->core.initiator, ini, sizeof(ini)), dc->peer,
 		      dc->core.discovery ? "(discovery)"
 		      : dc->core.target  ? dc->core.target->cfg->name
@@ -348,13 +334,13 @@ static void conn_events(struct drv_conn *dc)
 
 	switch (c->event) {
 	case ISCSI_EV_LOGIN_OK:
-		logf_("login initiator=%s addr=%s target=%s result=ok",
+		log_line("login initiator=%s addr=%s target=%s result=ok",
 		      escape(c->initiator, ini, sizeof(ini)), dc->peer,
 		      c->discovery ? "(discovery)" : c->target->cfg->name);
 		reinstate(dc);
 		break;
 	case ISCSI_EV_LOGIN_FAIL:
-		logf_("login initiator=%s addr=%s target=%s result=failed "
+		log_line("login initiator=%s addr=%s target=%s result=failed "
 		      "status=0x%04x reason=%s",
 		      escape(c->initiator[0] ? c->initiator : "-", ini,
 			     sizeof(ini)),
@@ -364,7 +350,7 @@ static void conn_events(struct drv_conn *dc)
 		      c->event_status, c->event_reason);
 		break;
 	case ISCSI_EV_LOGOUT:
-		logf_("logout initiator=%s addr=%s target=%s result=ok",
+		log_line("logout initiator=%s addr=%s target=%s result=ok",
 		      escape(c->initiator, ini, sizeof(ini)), dc->peer,
 		      c->discovery ? "(discovery)" : c->target->cfg->name);
 		c->phase = ISCSI_PHASE_CLOSING;
@@ -555,7 +541,7 @@ static void reload(void)
 	size_t i;
 
 	if (tcfg_parse_args(&ncfg, drv.argc, drv.argv, err, sizeof(err))) {
-		logf_("reload failed, keeping the old configuration: %s", err);
+		log_line("reload failed, keeping the old configuration: %s", err);
 		tcfg_free(&ncfg);
 		return;
 	}
@@ -576,7 +562,7 @@ static void reload(void)
 		}
 		if (!nt[i] && !(nt[i] = target_open(ncfg.targets[i], err,
 						    sizeof(err)))) {
-			logf_("reload failed, keeping the old configuration: %s",
+			log_line("reload failed, keeping the old configuration: %s",
 			      err);
 			for (size_t k = 0; k < i; k++) {
 				int reused = 0;
@@ -632,7 +618,7 @@ static void reload(void)
 	drv.targets = nt;
 	drv.n_targets = ncfg.n_targets;
 	env_update();
-	logf_("configuration reloaded: %zu targets", drv.n_targets);
+	log_line("configuration reloaded: %zu targets", drv.n_targets);
 }
 
 /* Ends every session, flushing what is queued and syncing the units. */
@@ -702,7 +688,7 @@ static int open_listeners(char *err, size_t errlen)
 		if (fd < 0) {
 			/* An IPv6-less host still serves IPv4 by default. */
 			if (specs[i] == defaults[1] && drv.n_listen) {
-				logf_("not listening on IPv6: %s", err);
+				log_line("not listening on IPv6: %s", err);
 				continue;
 			}
 			free(specs);
@@ -712,7 +698,7 @@ static int open_listeners(char *err, size_t errlen)
 		e.data.u64 = (uint64_t)fd << 1 | 1; /* odd: a listener */
 		epoll_ctl(drv.epfd, EPOLL_CTL_ADD, fd, &e);
 		drv.listen_fds[drv.n_listen++] = fd;
-		logf_("listening on %s", specs[i]);
+		log_line("listening on %s", specs[i]);
 	}
 	free(specs);
 	return 0;
@@ -724,11 +710,16 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	int running = 1;
 
+	log_init("wupan-target");
 	drv.argc = argc;
 	drv.argv = argv;
 	if (tcfg_parse_args(&drv.cfg, argc, argv, err, sizeof(err))) {
 		if (strcmp(err, "help") == 0) {
 			usage(stdout);
+			return 0;
+		}
+		if (strcmp(err, "version") == 0) {
+			fputs(WUPAN_VERSION_LINE("wupan-target"), stdout);
 			return 0;
 		}
 		fprintf(stderr, "wupan-target: %s\n", err);
@@ -754,7 +745,7 @@ int main(int argc, char **argv)
 
 		/* Windows' initiator refuses other lengths outright. */
 		if (a < 12 || a > 16 || b < 12 || b > 16)
-			logf_("warning: target %s: Windows accepts CHAP secrets "
+			log_line("warning: target %s: Windows accepts CHAP secrets "
 			      "of 12 to 16 characters only",
 			      t->name);
 	}
@@ -786,7 +777,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "wupan-target: %s\n", err);
 		return 1;
 	}
-	logf_("serving %zu targets", drv.n_targets);
+	/* Port 3260 is bound and the backing files are open: root is no
+	 * longer needed.  A reload then opens files as that user. */
+	if (drv.cfg.user) {
+		if (priv_drop(drv.cfg.user, NULL, err, sizeof(err))) {
+			fprintf(stderr, "wupan-target: %s\n", err);
+			return 1;
+		}
+		log_line("running as user %s", drv.cfg.user);
+	}
+	log_line("serving %zu targets", drv.n_targets);
 	while (running) {
 		struct epoll_event evs[64];
 		int n = epoll_wait(drv.epfd, evs, 64, -1);
@@ -814,7 +814,7 @@ int main(int argc, char **argv)
 		}
 		conn_sweep();
 	}
-	logf_("shutting down");
+	log_line("shutting down");
 	shutdown_all();
 	for (size_t i = 0; i < drv.n_listen; i++)
 		close(drv.listen_fds[i]);
