@@ -5,13 +5,18 @@
 # appends to PROGS (binaries for `make`), UNIT_TESTS (ASan+UBSan unit test
 # binaries for `make check`), FUZZ_TARGETS (libFuzzer targets whose corpus
 # `make check` replays), TEST_SCRIPTS (slow suites for `make test`) and
-# DEB_PACKAGES (Debian packages the build or the tests need).
+# DEB_PACKAGES (Debian packages the build and the daemons need) and
+# TEST_DEB_PACKAGES (those only `make check`, `make test` and the benchmarks
+# need).
 
 O ?= build
 SITE ?= $(firstword $(wildcard config/local/site.ipxe) config/site.ipxe)
 IPXE_VERSION ?= 1.21.1+git20250501.dad20602+dfsg-1
 IPXE_BIN_DIR ?=
-SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 1764115200)
+# Computed once here (`:=`), not by every recipe that sees the exported value.
+ifeq ($(origin SOURCE_DATE_EPOCH),undefined)
+SOURCE_DATE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null || echo 1764115200)
+endif
 export SOURCE_DATE_EPOCH
 
 CC ?= cc
@@ -38,7 +43,8 @@ PROGS :=
 UNIT_TESTS :=
 FUZZ_TARGETS :=
 TEST_SCRIPTS :=
-DEB_PACKAGES := build-essential clang-14 libclang-rt-14-dev binutils
+DEB_PACKAGES := build-essential binutils
+TEST_DEB_PACKAGES := clang-14 libclang-rt-14-dev
 
 # Object rules: a normal tree, a sanitizer tree and a fuzzer tree.
 $(O)/obj/%.o: %.c
@@ -57,10 +63,12 @@ $(O)/fuzz/%.o: %.c
 	$(Q)$(CLANG) $(WFLAGS) -Isrc $(FUZZ_FLAGS) $(DEPFLAGS) -c $< -o $@
 
 # Fragments: the iPXE input first, the images (which use every other
-# fragment's variables) last.
+# fragment's variables) after the components.
 include mk/common.mk mk/ipxe.mk
-include $(filter-out mk/common.mk mk/ipxe.mk mk/images.mk,$(sort $(wildcard mk/*.mk)))
-include mk/images.mk
+# install.mk and deps.mk read every other fragment's variables, so they come
+# last.
+include $(filter-out mk/common.mk mk/ipxe.mk mk/images.mk mk/install.mk mk/deps.mk,$(sort $(wildcard mk/*.mk)))
+include mk/images.mk mk/install.mk mk/deps.mk
 
 # Fuzz targets: tests/fuzz/fuzz_NAME.c links with FUZZ_SRCS_NAME.  `make check`
 # replays tests/fuzz/corpus/NAME/ through a plain ASan build with a tiny main;
@@ -77,12 +85,9 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_template,$(t))))
 
 FUZZ_REPLAYS := $(addprefix $(O)/asan/fuzz-replay/,$(FUZZ_TARGETS))
 
-.PHONY: all deps check test fuzz clean install
+.PHONY: all check test fuzz clean
 ALL_EXTRA ?=
-all: deps $(PROGS) images $(ALL_EXTRA)
-
-deps:
-	$(Q)sh scripts/deps.sh $(sort $(DEB_PACKAGES))
+all: $(PROGS) images $(ALL_EXTRA)
 
 check: $(UNIT_TESTS) $(FUZZ_REPLAYS)
 	$(Q)O=$(O) bash tests/run-suites.sh check \
@@ -94,15 +99,6 @@ test: all check
 
 fuzz: $(addprefix $(O)/fuzz/bin/fuzz_,$(FUZZ_TARGETS))
 	@echo "fuzzers in $(O)/fuzz/bin; run e.g. $(O)/fuzz/bin/fuzz_X tests/fuzz/corpus/X"
-
-PREFIX ?= /usr/local
-DESTDIR ?=
-install: $(PROGS)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man8
-	$(if $(PROGS),install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin)
-	for m in doc/*.1; do [ -e "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man1; done; true
-	for m in doc/*.8; do [ -e "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man8; done; true
 
 clean:
 	rm -rf $(O)

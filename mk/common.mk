@@ -1,5 +1,5 @@
 # src/common: small helpers shared by the servers and tools.
-COMMON_SRCS := src/common/parse.c
+COMMON_SRCS := src/common/parse.c src/common/log.c src/common/privdrop.c
 # The event loop and buffered streams both daemons' drivers run on.
 EVLOOP_SRCS := src/common/evloop.c src/common/evstream.c
 

@@ -69,4 +69,4 @@ $(O)/report.txt: $(IMAGES)
 	@cat $@
 
 TEST_SCRIPTS += tests/build/run.sh
-DEB_PACKAGES += dnsmasq-base
+TEST_DEB_PACKAGES += dnsmasq-base

@@ -9,7 +9,7 @@
 LINUX_DIR := $(O)/linux
 LINUX_FETCHED := $(LINUX_DIR)/fetch/versions
 LINUX_IMAGE := $(LINUX_DIR)/.stamp
-DEB_PACKAGES += apt dpkg binutils e2fsprogs dosfstools mtools fdisk syslinux \
+TEST_DEB_PACKAGES += apt dpkg binutils e2fsprogs dosfstools mtools fdisk syslinux \
 	syslinux-common cpio tgt dnsmasq-base iproute2 qemu-system-x86 ovmf
 
 $(LINUX_FETCHED): tests/linux/packages tests/linux/fetch.sh

@@ -11,7 +11,7 @@ PAYLOADS := $(PAYLOAD_DIR)/mbr.bin $(PAYLOAD_DIR)/install.pxe \
 	$(PAYLOAD_DIR)/marker.efi $(PAYLOAD_DIR)/install.efi
 BIOS_AS := as
 BIOS_LD := ld
-DEB_PACKAGES += binutils gnu-efi fdisk mtools dosfstools qemu-system-x86 \
+TEST_DEB_PACKAGES += binutils gnu-efi fdisk mtools dosfstools qemu-system-x86 \
 	ovmf tgt
 
 # $(call bios_link,OUT,DEFSYM): assemble bios.S, link it flat at 0:7C00.

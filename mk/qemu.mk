@@ -1,6 +1,6 @@
 # tests/qemu: the boot matrix (make test), against tgtd and wupan-target.
 TEST_SCRIPTS += tests/qemu/run.sh
-DEB_PACKAGES += qemu-system-x86 qemu-utils ovmf tgt
+TEST_DEB_PACKAGES += qemu-system-x86 qemu-utils ovmf tgt
 test: test-payloads
 # The stub's own cases that the matrix doesn't cover (its esp and pxe cases
 # are matrix rows): iPXE's exit falls through to the next boot option, a bare

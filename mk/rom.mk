@@ -30,7 +30,7 @@ FUZZ_TARGETS += rom_parse
 FUZZ_SRCS_rom_parse := $(ROM_SRCS)
 
 TEST_SCRIPTS += tests/rom/cli.sh
-DEB_PACKAGES += jq
+TEST_DEB_PACKAGES += jq
 
 # rom/roms.list, one word per NIC: name|vendordevice|vendor:device|source|
 # legacy size|efi size|combined size.  A malformed line stops the build.

@@ -6,7 +6,7 @@ TARGET_CORE_SRCS := src/target/pdu.c src/target/crc32c.c src/target/text.c \
 	src/target/config.c \
 	src/common/parse.c
 TARGET_SRCS := $(TARGET_CORE_SRCS) $(EVLOOP_SRCS) src/target/backend_file.c \
-	src/target/main.c
+	src/target/main.c src/common/log.c src/common/privdrop.c
 TARGET_TEST_SRCS := $(TARGET_CORE_SRCS) src/target/backend_mem.c
 
 $(O)/bin/wupan-target: $(patsubst %.c,$(O)/obj/%.o,$(TARGET_SRCS))
@@ -42,7 +42,7 @@ FUZZ_SRCS_iscsi_cdb := $(TARGET_TEST_SRCS)
 TEST_SCRIPTS += tests/target/tools.sh tests/target/conformance.sh \
 	tests/target/durability.sh tests/target/ipxe-boot.sh \
 	tests/target/datapath.sh
-DEB_PACKAGES += libiscsi-bin libiscsi-dev tgt qemu-system-x86
+TEST_DEB_PACKAGES += libiscsi-bin libiscsi-dev tgt qemu-system-x86
 
 .PHONY: bench-target
 bench-target: $(O)/bin/wupan-target

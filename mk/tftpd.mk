@@ -3,7 +3,8 @@
 TFTPD_CORE := src/tftpd/tftp_pkt.c src/tftpd/tftp_opt.c \
 	src/tftpd/tftp_session.c src/common/parse.c
 TFTPD_SRCS := $(TFTPD_CORE) src/tftpd/tftp_path.c src/tftpd/tftp_map.c \
-	src/tftpd/tftp_log.c src/tftpd/tftpd_main.c
+	src/tftpd/tftp_log.c src/tftpd/tftpd_main.c src/common/log.c \
+	src/common/privdrop.c
 
 $(O)/bin/wupan-tftpd: $(patsubst %.c,$(O)/obj/%.o,$(TFTPD_SRCS))
 	@mkdir -p $(@D)
@@ -43,7 +44,7 @@ FUZZ_SRCS_tftp_req := $(TFTPD_CORE) src/tftpd/tftp_map.c src/tftpd/tftp_log.c
 FUZZ_SRCS_tftp_session := $(TFTPD_CORE)
 
 TEST_SCRIPTS += tests/tftpd/interop.sh
-DEB_PACKAGES += tftp-hpa curl busybox dnsmasq-base
+TEST_DEB_PACKAGES += tftp-hpa curl busybox dnsmasq-base
 
 .PHONY: bench-tftpd
 bench-tftpd: $(O)/bin/wupan-tftpd $(TFTPD_TOOLS)

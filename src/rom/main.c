@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/version.h"
+
 static const char usage_text[] =
 	"usage: wupan-rom info [--json] ROM...\n"
 	"       wupan-rom verify ROM...\n"
@@ -21,6 +23,7 @@ static const char usage_text[] =
 	"       wupan-rom extract legacy|efi ROM -o OUT\n"
 	"       wupan-rom fit --size SIZE ROM [-o OUT]\n"
 	"       wupan-rom table [--name NAME] ROM...\n"
+	"       wupan-rom --help | --version\n"
 	"SIZE is bytes or a number with K or M (64K, 128K, 1M).\n";
 
 /* Standard flash chip sizes shown by `table`. */
@@ -694,6 +697,10 @@ int main(int argc, char **argv)
 			return commands[i].run(argc - 2, argv + 2);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		fputs(WUPAN_VERSION_LINE("wupan-rom"), stdout);
 		return 0;
 	}
 	fprintf(stderr, "wupan-rom: unknown command '%s'\n", argv[1]);

@@ -407,8 +407,9 @@ static int known_option(const char *opt)
 {
 	static const char *const opts[] = {
 		"--config", "--listen", "--target", "--lun", "--chap",
-		"--mutual-chap", "--allow", "--portal", "--login-timeout",
-		"--idle-timeout", "--max-connections", "--max-per-source",
+		"--mutual-chap", "--allow", "--portal", "--user",
+		"--login-timeout", "--idle-timeout", "--max-connections",
+		"--max-per-source",
 	};
 
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
@@ -432,6 +433,8 @@ int tcfg_parse_args(struct tcfg *cfg, int argc, char **argv, char *err,
 		snprintf(where, sizeof(where), "argument %d (%s)", i, opt);
 		if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0)
 			return fail(err, errlen, "help");
+		if (strcmp(opt, "--version") == 0)
+			return fail(err, errlen, "version");
 		if (!known_option(opt))
 			return fail(err, errlen, "%s: unknown option", where);
 		if (!val)
@@ -451,6 +454,12 @@ int tcfg_parse_args(struct tcfg *cfg, int argc, char **argv, char *err,
 		} else if (strcmp(opt, "--listen") == 0) {
 			if (add_listen(cfg, val, err, errlen, where))
 				return -1;
+		} else if (strcmp(opt, "--user") == 0) {
+			if (cfg->user)
+				return fail(err, errlen, "%s: given twice", where);
+			cfg->user = strdup(val);
+			if (!cfg->user)
+				return fail(err, errlen, "out of memory");
 		} else if (strcmp(opt, "--target") == 0) {
 			if (cur && check_target(cur, err, errlen, where))
 				return -1;
@@ -513,6 +522,7 @@ void tcfg_free(struct tcfg *cfg)
 	free(cfg->targets);
 	free(cfg->listen);
 	free(cfg->config_file);
+	free(cfg->user);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

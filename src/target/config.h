@@ -58,12 +58,13 @@ struct tcfg {
 	char **listen;
 	size_t n_listen;
 	char *config_file;
+	char *user; /* --user: drop to it after binding, or NULL */
 };
 
 /*
  * Parses the command line (see wupan-target(8)), including the file named by
  * --config.  Returns 0, or -1 with a message naming the file or option, the
- * line and the problem in err.
+ * line and the problem in err ("help" and "version" for those options).
  */
 int tcfg_parse_args(struct tcfg *cfg, int argc, char **argv, char *err,
 		    size_t errlen);

@@ -25,6 +25,9 @@
 
 #include "common/evloop.h"
 #include "common/evstream.h"
+#include "common/log.h"
+#include "common/privdrop.h"
+#include "common/version.h"
 #include "target/backend.h"
 #include "target/config.h"
 #include "target/conn.h"
@@ -111,25 +114,6 @@ static struct {
 	struct drv_workers w;
 } drv;
 
-/* Writes one log line to stderr with a UTC timestamp. */
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void logf_(const char *fmt, ...)
-{
-	char ts[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	va_list ap;
-
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "%s wupan-target: ", ts);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 /* Copies an untrusted name for logging, escaping what is not printable. */
 static const char *escape(const char *s, char *out, size_t cap)
 {
@@ -159,7 +143,7 @@ static void random_bytes(void *buf, size_t len)
 			continue;
 		if (n <= 0) {
 			/* No randomness means no safe challenge: stop. */
-			logf_("getrandom: %s", strerror(errno));
+			log_line("getrandom: %s", strerror(errno));
 			abort();
 		}
 		p += n;
@@ -175,7 +159,9 @@ static void usage(FILE *f)
 		"         [--target IQN --lun PATH[,ro] [--lun PATH[,ro]]...\n"
 		"          [--chap USER:SECRET|USER:@FILE]\n"
 		"          [--mutual-chap USER:SECRET|USER:@FILE]\n"
-		"          [--allow INITIATOR-PATTERN]... [--portal ADDR:PORT]]...\n");
+		"          [--allow INITIATOR-PATTERN]... [--portal ADDR:PORT]]...\n"
+		"         [--user USER]\n"
+		"       wupan-target --help | --version\n");
 }
 
 /* Syncs and closes the units opened so far (dt->n) and frees dt. */
@@ -340,10 +326,10 @@ static void limit_hit(enum drv_limit kind, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (l->suppressed)
-		logf_("limit: %s (and %u more since the last report)", msg,
+		log_line("limit: %s (and %u more since the last report)", msg,
 		      l->suppressed);
 	else
-		logf_("limit: %s", msg);
+		log_line("limit: %s", msg);
 	l->last_ms = now;
 	l->suppressed = 0;
 }
@@ -386,7 +372,7 @@ static void conn_events(struct drv_conn *dc)
 
 	switch (c->event) {
 	case ISCSI_EV_LOGIN_OK:
-		logf_("login initiator=%s addr=%s target=%s result=ok",
+		log_line("login initiator=%s addr=%s target=%s result=ok",
 		      escape(c->initiator, ini, sizeof(ini)), dc->peer,
 		      c->discovery ? "(discovery)" : c->target->cfg->name);
 		reinstate(dc);
@@ -401,7 +387,7 @@ static void conn_events(struct drv_conn *dc)
 			ev_timer_cancel(drv.loop, &dc->timer);
 		break;
 	case ISCSI_EV_LOGIN_FAIL:
-		logf_("login initiator=%s addr=%s target=%s result=failed "
+		log_line("login initiator=%s addr=%s target=%s result=failed "
 		      "status=0x%04x reason=%s",
 		      escape(c->initiator[0] ? c->initiator : "-", ini,
 			     sizeof(ini)),
@@ -411,7 +397,7 @@ static void conn_events(struct drv_conn *dc)
 		      c->event_status, c->event_reason);
 		break;
 	case ISCSI_EV_LOGOUT:
-		logf_("logout initiator=%s addr=%s target=%s result=ok",
+		log_line("logout initiator=%s addr=%s target=%s result=ok",
 		      escape(c->initiator, ini, sizeof(ini)), dc->peer,
 		      c->discovery ? "(discovery)" : c->target->cfg->name);
 		dc->logged_out = 1;
@@ -473,7 +459,7 @@ static void conn_closed(struct ev_stream *st, const char *why)
 
 	if ((dc->core.phase == ISCSI_PHASE_FULL && !dc->logged_out) ||
 	    (why && dc->core.phase == ISCSI_PHASE_FULL))
-		logf_("logout initiator=%s addr=%s target=%s result=%s",
+		log_line("logout initiator=%s addr=%s target=%s result=%s",
 		      escape(dc->core.initiator, ini, sizeof(ini)), dc->peer,
 		      dc->core.discovery ? "(discovery)"
 		      : dc->core.target  ? dc->core.target->cfg->name
@@ -882,7 +868,7 @@ static void reload(void)
 	size_t i;
 
 	if (tcfg_parse_args(&ncfg, drv.argc, drv.argv, err, sizeof(err))) {
-		logf_("reload failed, keeping the old configuration: %s", err);
+		log_line("reload failed, keeping the old configuration: %s", err);
 		tcfg_free(&ncfg);
 		return;
 	}
@@ -903,7 +889,7 @@ static void reload(void)
 		}
 		if (!nt[i] && !(nt[i] = target_open(ncfg.targets[i], err,
 						    sizeof(err)))) {
-			logf_("reload failed, keeping the old configuration: %s",
+			log_line("reload failed, keeping the old configuration: %s",
 			      err);
 			for (size_t k = 0; k < i; k++) {
 				int reused = 0;
@@ -963,7 +949,7 @@ static void reload(void)
 	drv.targets = nt;
 	drv.n_targets = ncfg.n_targets;
 	env_update();
-	logf_("configuration reloaded: %zu targets", drv.n_targets);
+	log_line("configuration reloaded: %zu targets", drv.n_targets);
 }
 
 /* Ends every session, flushing what is queued and syncing the units. */
@@ -1038,7 +1024,7 @@ static int open_listeners(char *err, size_t errlen)
 		if (fd < 0) {
 			/* An IPv6-less host still serves IPv4 by default. */
 			if (specs[i] == defaults[1] && drv.n_listen) {
-				logf_("not listening on IPv6: %s", err);
+				log_line("not listening on IPv6: %s", err);
 				continue;
 			}
 			free(specs);
@@ -1054,7 +1040,7 @@ static int open_listeners(char *err, size_t errlen)
 			free(specs);
 			return -1;
 		}
-		logf_("listening on %s", specs[i]);
+		log_line("listening on %s", specs[i]);
 	}
 	free(specs);
 	return 0;
@@ -1082,11 +1068,16 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	size_t nofile;
 
+	log_init("wupan-target");
 	drv.argc = argc;
 	drv.argv = argv;
 	if (tcfg_parse_args(&drv.cfg, argc, argv, err, sizeof(err))) {
 		if (strcmp(err, "help") == 0) {
 			usage(stdout);
+			return 0;
+		}
+		if (strcmp(err, "version") == 0) {
+			fputs(WUPAN_VERSION_LINE("wupan-target"), stdout);
 			return 0;
 		}
 		fprintf(stderr, "wupan-target: %s\n", err);
@@ -1117,7 +1108,7 @@ int main(int argc, char **argv)
 
 		/* Windows' initiator refuses other lengths outright. */
 		if (a < 12 || a > 16 || b < 12 || b > 16)
-			logf_("warning: target %s: Windows accepts CHAP secrets "
+			log_line("warning: target %s: Windows accepts CHAP secrets "
 			      "of 12 to 16 characters only",
 			      t->name);
 	}
@@ -1146,20 +1137,29 @@ int main(int argc, char **argv)
 		fprintf(stderr, "wupan-target: %s\n", err);
 		return 1;
 	}
+	/* Port 3260 is bound and the backing files are open: root is no
+	 * longer needed.  A reload then opens files as that user. */
+	if (drv.cfg.user) {
+		if (priv_drop(drv.cfg.user, NULL, err, sizeof(err))) {
+			fprintf(stderr, "wupan-target: %s\n", err);
+			return 1;
+		}
+		log_line("running as user %s", drv.cfg.user);
+	}
 	if (workers_start()) {
 		fprintf(stderr, "wupan-target: cannot start disk workers: %s\n",
 			strerror(errno));
 		return 1;
 	}
 	if (drv.fd_cap < drv.cfg.limits.max_conns)
-		logf_("warning: the open-file limit (%zu) allows only %zu of "
+		log_line("warning: the open-file limit (%zu) allows only %zu of "
 		      "max-connections %u",
 		      nofile, drv.fd_cap, drv.cfg.limits.max_conns);
-	logf_("serving %zu targets", drv.n_targets);
+	log_line("serving %zu targets", drv.n_targets);
 	drv.running = 1;
 	while (drv.running)
 		ev_run_once(drv.loop, -1);
-	logf_("shutting down");
+	log_line("shutting down");
 	shutdown_all();
 	for (size_t i = 0; i < drv.n_listen; i++)
 		close(drv.listeners[i].src.fd);

@@ -3,7 +3,10 @@
  * protocol decision is made by tftp_session.c.  One epoll loop serves all
  * transfers, each on its own socket (its transfer ID, RFC 1350 §4).
  */
+#include "common/log.h"
 #include "common/parse.h"
+#include "common/privdrop.h"
+#include "common/version.h"
 #include "tftpd/tftp_log.h"
 #include "tftpd/tftp_map.h"
 #include "tftpd/tftp_opt.h"
@@ -41,6 +44,8 @@ struct config {
 	unsigned blksize_max, windowsize_max;
 	unsigned timeout_s, retries;
 	int verbose;
+	const char *user;    /* --user: drop to it after binding */
+	int chroot_root;     /* --chroot: confine the process to root */
 	struct tftp_map map;
 };
 
@@ -97,17 +102,13 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Prints one log line to stderr. */
-__attribute__((format(printf, 1, 2))) static void logmsg(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("wupan-tftpd: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
+static const char usage_text[] =
+    "usage: wupan-tftpd --root DIR [--listen ADDR[:PORT]]... "
+    "[--allow-write] [--max-clients N]\n"
+    "       [--max-per-client N] [--blksize-max N] "
+    "[--windowsize-max N] [--timeout S]\n"
+    "       [--retries N] [--map FILE] [--user USER] [--chroot] [-v]\n"
+    "       wupan-tftpd --help | --version\n";
 
 /* Prints a usage error and exits with status 2. */
 __attribute__((noreturn, format(printf, 1, 2))) static void
@@ -118,12 +119,8 @@ usage_err(const char *fmt, ...)
 	va_start(ap, fmt);
 	fputs("wupan-tftpd: ", stderr);
 	vfprintf(stderr, fmt, ap);
-	fputs("\nusage: wupan-tftpd --root DIR [--listen ADDR[:PORT]]... "
-	      "[--allow-write] [--max-clients N]\n"
-	      "       [--max-per-client N] [--blksize-max N] "
-	      "[--windowsize-max N] [--timeout S]\n"
-	      "       [--retries N] [--map FILE] [-v]\n",
-	      stderr);
+	fputc('\n', stderr);
+	fputs(usage_text, stderr);
 	va_end(ap);
 	exit(2);
 }
@@ -249,7 +246,7 @@ static void tx_flush(int fd, const struct tftp_tx *tx)
 {
 	if (tx->n == 1) {
 		if (send(fd, tx->buf, tx->len[0], 0) < 0 && cfg.verbose)
-			logmsg("send: %s", strerror(errno));
+			log_line("send: %s", strerror(errno));
 		return;
 	}
 	for (unsigned i = 0; i < tx->n; i++) {
@@ -282,7 +279,7 @@ static void xfer_close(struct xfer *x, uint64_t now)
 	else if (x->s.result == TFTP_LOCAL_ERROR)
 		snprintf(extra, sizeof(extra), " error=\"%s\"",
 			 strerror(x->s.local_errno));
-	logmsg("client=%s op=%s file=\"%s\" bytes=%llu blksize=%u "
+	log_line("client=%s op=%s file=\"%s\" bytes=%llu blksize=%u "
 	       "windowsize=%u result=%s%s duration=%.3fs",
 	       x->client, x->s.writing ? "WRQ" : "RRQ", x->file,
 	       (unsigned long long)x->s.bytes, x->s.opt.blksize,
@@ -314,8 +311,8 @@ static void refuse(int fd, const char *client, uint16_t op, const char *file,
 				    why ? why : tftp_errcode_str(code));
 
 	if (send(fd, pkt, n, 0) < 0 && cfg.verbose)
-		logmsg("send: %s", strerror(errno));
-	logmsg("client=%s op=%s file=\"%s\" result=refused error=%u (%s)",
+		log_line("send: %s", strerror(errno));
+	log_line("client=%s op=%s file=\"%s\" result=refused error=%u (%s)",
 	       client,
 	       op == TFTP_WRQ	? "WRQ"
 	       : op == TFTP_RRQ ? "RRQ"
@@ -388,7 +385,7 @@ static void note_drop(uint64_t now, const char *client, const char *why)
 	if (now - last_drop_log_ms < 1000 && last_drop_log_ms)
 		return;
 	last_drop_log_ms = now;
-	logmsg("dropping requests (%s; last from %s; %lu dropped so far)", why,
+	log_line("dropping requests (%s; last from %s; %lu dropped so far)", why,
 	       client, drops);
 }
 
@@ -475,7 +472,7 @@ static void handle_request(const uint8_t *buf, size_t len,
 	}
 	fd = xfer_socket(local, llen, peer, plen);
 	if (fd < 0) {
-		logmsg("client=%s: transfer socket: %s", client,
+		log_line("client=%s: transfer socket: %s", client,
 		       strerror(errno));
 		return;
 	}
@@ -534,7 +531,7 @@ static void handle_request(const uint8_t *buf, size_t len,
 		goto err_free;
 	}
 	if (cfg.verbose)
-		logmsg("client=%s op=%s file=\"%s\" start blksize=%u "
+		log_line("client=%s op=%s file=\"%s\" start blksize=%u "
 		       "windowsize=%u oack=%s",
 		       client, req.op == TFTP_WRQ ? "WRQ" : "RRQ", x->file,
 		       x->s.opt.blksize, x->s.opt.windowsize,
@@ -821,6 +818,9 @@ static void parse_args(int argc, char **argv)
 	    {"map", required_argument, NULL, 'm'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"chroot", no_argument, NULL, 'X'},
 	    {0},
 	};
 	const char *listen_args[MAX_LISTEN], *map = NULL;
@@ -878,7 +878,17 @@ static void parse_args(int argc, char **argv)
 			cfg.verbose = 1;
 			break;
 		case 'h':
-			usage_err("help");
+			fputs(usage_text, stdout);
+			exit(0);
+		case 'V':
+			fputs(WUPAN_VERSION_LINE("wupan-tftpd"), stdout);
+			exit(0);
+		case 'u':
+			cfg.user = optarg;
+			break;
+		case 'X':
+			cfg.chroot_root = 1;
+			break;
 		case ':':
 			usage_err("option %s needs an argument",
 				  argv[optind - 1]);
@@ -916,7 +926,7 @@ static void raise_nofile(void)
 		return;
 	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
-		logmsg("warning: open-file limit %llu is below what "
+		log_line("warning: open-file limit %llu is below what "
 		       "--max-clients %u needs",
 		       (unsigned long long)rl.rlim_cur, cfg.max_clients);
 }
@@ -943,6 +953,7 @@ int main(int argc, char **argv)
 {
 	struct sigaction sa;
 
+	log_init("wupan-tftpd");
 	parse_args(argc, argv);
 	raise_nofile();
 	alloc_tx();
@@ -963,7 +974,22 @@ int main(int argc, char **argv)
 
 		epoll_ctl(epfd, EPOLL_CTL_ADD, listeners[i].fd, &ev);
 	}
-	logmsg("serving %s on %zu socket(s)%s", cfg.root, nlisteners,
+	/* Port 69 is bound and the root is open (files are opened beneath
+	 * cfg.root_fd, which stays valid inside the chroot). */
+	if (cfg.user || cfg.chroot_root) {
+		char err[512];
+
+		if (priv_drop(cfg.user, cfg.chroot_root ? cfg.root : NULL, err,
+			      sizeof(err))) {
+			fprintf(stderr, "wupan-tftpd: %s\n", err);
+			return 1;
+		}
+		if (cfg.chroot_root)
+			log_line("confined to %s", cfg.root);
+		if (cfg.user)
+			log_line("running as user %s", cfg.user);
+	}
+	log_line("serving %s on %zu socket(s)%s", cfg.root, nlisteners,
 	       cfg.allow_write ? ", writes allowed" : ", read-only");
 
 	while (!stop) {
@@ -997,6 +1023,6 @@ int main(int argc, char **argv)
 		tftp_session_abort(&active[0]->s, TFTP_STOPPED);
 		xfer_close(active[0], now_ms());
 	}
-	logmsg("stopped");
+	log_line("stopped");
 	return 0;
 }
