@@ -160,7 +160,8 @@ static void usage(FILE *f)
 		"          [--chap USER:SECRET|USER:@FILE]\n"
 		"          [--mutual-chap USER:SECRET|USER:@FILE]\n"
 		"          [--allow INITIATOR-PATTERN]... [--portal ADDR:PORT]]...\n"
-		"         [--user USER]\n"
+		"         [--user USER] [--login-timeout SEC] [--idle-timeout SEC]\n"
+		"         [--max-connections N] [--max-per-source N]\n"
 		"       wupan-target --help | --version\n");
 }
 

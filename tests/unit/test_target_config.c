@@ -108,6 +108,37 @@ int main(void)
 		CHECK("no target", tcfg_parse_args(&cfg, 1, argv, err, 256) == -1);
 	}
 
+	{
+		char *argv[] = {"wupan-target", "--login-timeout", "5",
+				"--max-per-source", "3", "--target",
+				"iqn.2025-01.org.wupan:x", "--lun", "/a"};
+		char *bad[] = {"wupan-target", "--login-timeout", "0",
+			       "--target", "iqn.2025-01.org.wupan:x", "--lun",
+			       "/a"};
+
+		tcfg_free(&cfg);
+		CHECK("limits: options", tcfg_parse_args(&cfg, 9, argv, err, 256) == 0 &&
+						 cfg.limits.login_timeout == 5 &&
+						 cfg.limits.max_per_source == 3 &&
+						 cfg.limits.idle_timeout == TCFG_IDLE_TIMEOUT &&
+						 cfg.limits.max_conns == TCFG_MAX_CONNS);
+		tcfg_free(&cfg);
+		CHECK("limits: zero login timeout refused",
+		      tcfg_parse_args(&cfg, 7, bad, err, 256) == -1 &&
+			      strstr(err, "login-timeout"));
+		tcfg_free(&cfg);
+		CHECK("limits: file directive",
+		      tcfg_parse_text(&cfg, "l.conf",
+				      "idle-timeout 0\ntarget iqn.2025-01.org.wupan:x\n"
+				      "lun /a\nmax-connections 10\n",
+				      err, 256) == 0 &&
+			      cfg.limits.idle_timeout == 0 && cfg.limits.max_conns == 10);
+		tcfg_free(&cfg);
+		CHECK("limits: junk refused",
+		      tcfg_parse_text(&cfg, "l.conf", "max-per-source 5x\n", err, 256) == -1);
+		tcfg_free(&cfg);
+	}
+
 	parse(&cfg, "target iqn.2025-01.org.wupan:x\nlun /a\n", err);
 	tcfg_parse_text(&cfg2, "u.conf", "target iqn.2025-01.org.wupan:x\nlun /a\n", err, 256);
 	CHECK("same target", tcfg_target_same(cfg.targets[0], cfg2.targets[0]));
