@@ -23,7 +23,7 @@ $(O)/asan/bin/wupan-target: $(patsubst %.c,$(O)/asan/%.o,$(TARGET_SRCS))
 test: $(O)/asan/bin/wupan-target
 
 # Unit tests: one binary per module, all linked with the whole core.
-TARGET_UNITS := iscsi_pdu iscsi_text iscsi_chap iscsi_login iscsi_conn iscsi_async \
+TARGET_UNITS := iscsi_pdu iscsi_text iscsi_chap iscsi_login iscsi_conn iscsi_async iscsi_edge \
 	scsi_cdb target_config
 define target_unit_template
 $(O)/asan/bin/test_$(1): $(O)/asan/tests/unit/test_$(1).o $(patsubst %.c,$(O)/asan/%.o,$(TARGET_TEST_SRCS))

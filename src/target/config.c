@@ -265,6 +265,13 @@ static int limit_option(struct tcfg *cfg, const char *key, const char *val,
 		 1, 1000000},
 	};
 
+	if (strcmp(key, "reservations") == 0) {
+		if (strcmp(val, "on") && strcmp(val, "off"))
+			return fail(err, errlen,
+				    "%s: reservations must be on or off", where);
+		cfg->no_reservations = strcmp(val, "off") == 0;
+		return 1;
+	}
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		uint64_t v;
 
@@ -409,7 +416,7 @@ static int known_option(const char *opt)
 		"--config", "--listen", "--target", "--lun", "--chap",
 		"--mutual-chap", "--allow", "--portal", "--user",
 		"--login-timeout", "--idle-timeout", "--max-connections",
-		"--max-per-source",
+		"--max-per-source", "--reservations",
 	};
 
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)

@@ -53,6 +53,7 @@ struct tcfg_limits {
 /* The whole configuration. */
 struct tcfg {
 	struct tcfg_limits limits;
+	int no_reservations; /* "reservations off": none on any unit */
 	struct tcfg_target **targets;
 	size_t n_targets;
 	char **listen;

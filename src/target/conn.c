@@ -487,6 +487,8 @@ static int task_advance(struct iscsi_conn *c, struct iscsi_task **link)
 	put_be32(bhs + 36, t->r2tsn++);
 	put_be32(bhs + 40, t->next_off);
 	put_be32(bhs + 44, len);
+	t->seq_off = t->next_off;
+	t->seq_end = t->next_off + len;
 	t->next_off += len;
 	t->r2t_open = 1;
 	t->r2t_count++;
@@ -731,6 +733,8 @@ static int rx_scsi_cmd(struct iscsi_conn *c, const uint8_t *bhs,
 	 * to FirstBurstLength, when InitialR2T=No. */
 	t->unsol_open = !(bhs[1] & ISCSI_FLAG_FINAL) && !c->params.initial_r2t &&
 			t->received < edtl && t->received < c->params.first_burst;
+	t->seq_off = t->received;
+	t->seq_end = edtl < c->params.first_burst ? edtl : c->params.first_burst;
 	return task_advance(c, &c->tasks);
 }
 
@@ -758,6 +762,13 @@ static int rx_data_out(struct iscsi_conn *c, const uint8_t *bhs,
 	 * in the unsolicited one; a gap cannot be recovered at ERL 0. */
 	if (get_be32(bhs + 36) != t->data_sn++)
 		return -EPROTO;
+	/* §13.19: DataPDUInOrder=Yes (the only value we negotiate) puts the
+	 * PDUs of a sequence at increasing offsets without overlays.  An
+	 * overlay would leave part of the range unwritten while the byte
+	 * count says done: like a DataSN gap, ERL 0 cannot recover it. */
+	if (off != t->seq_off || len > t->seq_end - off)
+		return -EPROTO;
+	t->seq_off += (uint32_t)len;
 	if (task_write(c, t, off, data, (uint32_t)len))
 		return -ENOMEM;
 	t->received += (uint32_t)len;
@@ -862,14 +873,57 @@ static int text_rsp_next(struct iscsi_conn *c, const uint8_t *req)
 	return rc;
 }
 
+/* Answers the keys of a Text request into out (RFC 7143 §11.10). */
+static void text_answer(struct iscsi_conn *c, const struct iscsi_kv *kv,
+			size_t n, struct iscsi_text_out *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		char key[ISCSI_KEY_MAX + 1];
+
+		if (iscsi_kv_is(&kv[i], "SendTargets")) {
+			for (size_t j = 0; j < c->env->n_targets; j++) {
+				const struct tcfg_target *t =
+					c->env->targets[j]->cfg;
+
+				if (!tcfg_allows(t, c->initiator))
+					continue;
+				if (send_targets_match(c, &kv[i], t))
+					send_targets_one(c, t, out);
+			}
+			continue;
+		}
+		snprintf(key, sizeof(key), "%.*s", (int)kv[i].key_len,
+			 kv[i].key);
+		/* RFC 7143 §13: in the full feature phase only the segment
+		 * size may change; the leading-only keys are refused. */
+		if (iscsi_kv_is(&kv[i], "MaxRecvDataSegmentLength")) {
+			iscsi_negotiate_key(c, &kv[i], out);
+			continue;
+		}
+		if (iscsi_kv_is(&kv[i], "InitiatorAlias"))
+			continue;
+		{
+			struct iscsi_params saved = c->params;
+			uint8_t scratch[256];
+			struct iscsi_text_out probe = {scratch, 0,
+						       sizeof(scratch), 0};
+			int known = iscsi_negotiate_key(c, &kv[i], &probe);
+
+			c->params = saved;
+			iscsi_text_add(out, key,
+				       known ? "Reject" : "NotUnderstood");
+		}
+	}
+}
+
 /* Handles a Text request: SendTargets and renegotiation (RFC 7143 §11.10). */
 static int rx_text(struct iscsi_conn *c, const uint8_t *bhs,
 		   const uint8_t *data, size_t len)
 {
 	uint32_t ttt = get_be32(bhs + 20);
 	struct iscsi_kv kv[ISCSI_TEXT_MAX_PAIRS];
-	struct iscsi_text_out out;
-	size_t n;
+	struct iscsi_text_out out = {NULL, 0, 0, 1};
+	size_t n, cap = ISCSI_TEXT_RSP_MAX;
 
 	if (ttt != ISCSI_RSVD_TAG) {
 		if (!c->text_rsp || ttt != c->text_ttt)
@@ -883,48 +937,26 @@ static int rx_text(struct iscsi_conn *c, const uint8_t *bhs,
 		return send_reject(c, bhs, ISCSI_REJECT_UNSUPPORTED);
 	if (iscsi_text_parse(data, len, kv, ISCSI_TEXT_MAX_PAIRS, &n))
 		return send_reject(c, bhs, ISCSI_REJECT_PROTOCOL);
-	out.buf = malloc(ISCSI_TEXT_RSP_MAX);
-	if (!out.buf)
-		return -ENOMEM;
-	out.len = 0;
-	out.cap = ISCSI_TEXT_RSP_MAX;
-	out.overflow = 0;
-	for (size_t i = 0; i < n; i++) {
-		char key[ISCSI_KEY_MAX + 1];
+	/* SendTargets=All over thousands of targets outgrows any fixed
+	 * buffer: answer again into a larger one until it fits. */
+	while (out.overflow) {
+		uint8_t *nb;
 
-		if (iscsi_kv_is(&kv[i], "SendTargets")) {
-			for (size_t j = 0; j < c->env->n_targets; j++) {
-				const struct tcfg_target *t =
-					c->env->targets[j]->cfg;
-
-				if (!tcfg_allows(t, c->initiator))
-					continue;
-				if (send_targets_match(c, &kv[i], t))
-					send_targets_one(c, t, &out);
-			}
-			continue;
+		if (cap > ISCSI_TEXT_RSP_LIMIT) {
+			free(out.buf);
+			return send_reject(c, bhs, ISCSI_REJECT_PROTOCOL);
 		}
-		snprintf(key, sizeof(key), "%.*s", (int)kv[i].key_len,
-			 kv[i].key);
-		/* RFC 7143 §13: in the full feature phase only the segment
-		 * size may change; the leading-only keys are refused. */
-		if (iscsi_kv_is(&kv[i], "MaxRecvDataSegmentLength")) {
-			iscsi_negotiate_key(c, &kv[i], &out);
-			continue;
+		nb = realloc(out.buf, cap);
+		if (!nb) {
+			free(out.buf);
+			return -ENOMEM;
 		}
-		if (iscsi_kv_is(&kv[i], "InitiatorAlias"))
-			continue;
-		{
-			struct iscsi_params saved = c->params;
-			uint8_t scratch[256];
-			struct iscsi_text_out probe = {scratch, 0,
-						       sizeof(scratch), 0};
-			int known = iscsi_negotiate_key(c, &kv[i], &probe);
-
-			c->params = saved;
-			iscsi_text_add(&out, key,
-				       known ? "Reject" : "NotUnderstood");
-		}
+		out.buf = nb;
+		out.cap = cap;
+		out.len = 0;
+		out.overflow = 0;
+		text_answer(c, kv, n, &out);
+		cap *= 2;
 	}
 	c->text_rsp = out.buf;
 	c->text_rsp_len = out.len;
@@ -988,6 +1020,12 @@ static int rx_tmf(struct iscsi_conn *c, const uint8_t *bhs)
 		break;
 	case ISCSI_TMF_ABORT_TASK_SET:
 	case ISCSI_TMF_CLEAR_TASK_SET:
+		/* A LUN we cannot parse names no task set: dropping "all"
+		 * would abort every other LUN's commands. */
+		if (!lun_ok) {
+			result = ISCSI_TMF_RSP_NO_LUN;
+			break;
+		}
 		tasks_drop(c, lun);
 		break;
 	case ISCSI_TMF_LUN_RESET:

@@ -28,7 +28,8 @@
 #define ISCSI_MAX_READS 32        /* READs queued before input stops */
 #define ISCSI_MAX_WRITE_BYTES (8u << 20) /* Data-Out held for the disk */
 #define ISCSI_LOGIN_TEXT_MAX 16384 /* bounded before authentication */
-#define ISCSI_TEXT_RSP_MAX 65536
+#define ISCSI_TEXT_RSP_MAX 65536       /* first try of a Text response */
+#define ISCSI_TEXT_RSP_LIMIT (8u << 20) /* SendTargets of 4096 targets */
 
 /* A target as the core sees it: its definition and its opened units. */
 struct iscsi_target {
@@ -88,6 +89,8 @@ struct iscsi_task {
 	uint32_t r2tsn;
 	uint32_t data_sn;   /* next DataSN expected, or sent (Data-In) */
 	uint32_t r2t_count; /* ExpDataSN of the response */
+	uint32_t seq_off;   /* offset the next Data-Out must carry */
+	uint32_t seq_end;   /* end of the current sequence */
 	int unsol_open;     /* unsolicited Data-Out may still come */
 	int r2t_open;       /* an R2T is outstanding */
 	int aborted;        /* answered or dropped: free when I/O is done */

@@ -162,6 +162,7 @@ static void usage(FILE *f)
 		"          [--allow INITIATOR-PATTERN]... [--portal ADDR:PORT]]...\n"
 		"         [--user USER] [--login-timeout SEC] [--idle-timeout SEC]\n"
 		"         [--max-connections N] [--max-per-source N]\n"
+		"         [--reservations on|off]\n"
 		"       wupan-target --help | --version\n");
 }
 
@@ -211,6 +212,7 @@ static struct drv_target *target_open(const struct tcfg_target *t, char *err,
 		for (int k = 0; k < 8; k++)
 			lu->id = lu->id << 8 | h[k];
 		lu->target = t->name;
+		lu->no_reservations = drv.cfg.no_reservations;
 		dt->core.map.luns[i] = lu;
 	}
 	dt->n = t->n_luns;

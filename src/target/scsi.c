@@ -835,6 +835,12 @@ int scsi_cmd_start(const struct scsi_lun_map *map, unsigned lun,
 		scsi_sense_set(cmd, SK_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED);
 		return 0;
 	}
+	/* A read-only unit is a base image a whole room shares: one PC's
+	 * reservation would lock out every other. */
+	if ((op == 0x16 || op == 0x5f) && (lu->ro || lu->no_reservations)) {
+		scsi_sense_set(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
+		return 0;
+	}
 	if (lu->reserved_by && lu->reserved_by != nexus &&
 	    !allowed_when_reserved(op)) {
 		cmd->status = SCSI_STATUS_RESERVATION_CONFLICT;

@@ -56,6 +56,7 @@ struct scsi_lu {
 	uint64_t blocks;
 	uint32_t block_size;
 	int ro;
+	int no_reservations; /* refuse RESERVE(6) and PR OUT (also when ro) */
 	uint64_t id;          /* unique 60-bit identifier (NAA, serial) */
 	const char *target;   /* target name for VPD 0x83 */
 	int prevent;          /* PREVENT ALLOW MEDIUM REMOVAL state */
