@@ -56,7 +56,12 @@ struct drv_conn {
 	int pinged;     /* a NOP-In ping is unanswered */
 	int logged_out; /* the logout is already logged */
 	int zombie;     /* closed, freed when its last io completes */
+	int hold;       /* a failed CHAP answer waits out AUTH_DELAY_MS */
 };
+
+/* A wrong CHAP response is answered this late, so a peer guesses secrets
+ * at max-per-source tries a second, not thousands. */
+#define AUTH_DELAY_MS 1000
 
 /* The disk worker threads: io from the loop in, completions back through
  * an eventfd, so no disk call ever runs on the loop. */
@@ -390,6 +395,10 @@ static void conn_events(struct drv_conn *dc)
 			ev_timer_cancel(drv.loop, &dc->timer);
 		break;
 	case ISCSI_EV_LOGIN_FAIL:
+		if (c->event_status == 0x0201) { /* authentication failure */
+			dc->hold = 1;
+			ev_timer_set(drv.loop, &dc->timer, AUTH_DELAY_MS);
+		}
 		log_line("login initiator=%s addr=%s target=%s result=failed "
 		      "status=0x%04x reason=%s",
 		      escape(c->initiator[0] ? c->initiator : "-", ini,
@@ -429,6 +438,8 @@ static size_t conn_tx_peek(struct ev_stream *st, const uint8_t **buf)
 {
 	struct iscsi_obuf *o = &conn_of(st)->core.out;
 
+	if (conn_of(st)->hold)
+		return 0;
 	iscsi_conn_tx_fill(&conn_of(st)->core);
 	*buf = o->buf + o->off;
 	return o->len - o->off;
@@ -451,7 +462,7 @@ static int conn_busy(struct ev_stream *st)
 {
 	const struct iscsi_conn *c = &conn_of(st)->core;
 
-	return c->n_io > 0 || c->n_reads > 0;
+	return c->n_io > 0 || c->n_reads > 0 || conn_of(st)->hold;
 }
 
 /* Stream: the connection ended; logs the end of its session. */
@@ -675,6 +686,12 @@ static void conn_timer(struct ev_loop *loop, struct ev_timer *t)
 	uint64_t idle_ms = drv.cfg.limits.idle_timeout * 1000ull;
 	uint64_t quiet = ev_now(loop) - dc->st.last_rx_ms;
 
+	if (dc->hold) {
+		dc->hold = 0;
+		ev_timer_set(loop, t, 5000); /* then a closing timeout */
+		ev_stream_pump(loop, &dc->st);
+		return;
+	}
 	if (dc->core.phase == ISCSI_PHASE_CLOSING) {
 		conn_close(dc, "closing timeout");
 		return;

@@ -198,6 +198,21 @@ else
 	t_fail stopread "target did not start"
 fi
 
+# 7: online CHAP guessing is slowed to about one try a second per
+# connection.
+if start chap 24266 --chap user:secretsecret12; then
+	out=$("$client" chapfail 24266 "$IQN" 3 2>&1)
+	rate=$(echo "$out" | sed -n 's/.*rate=\([0-9]*\).*/\1/p')
+	if echo "$out" | grep -q "refused=3 of=3" && [ "${rate:-999}" -lt 5 ]; then
+		t_ok "wrong CHAP responses answered after a delay: ${rate}/s"
+	else
+		t_fail "CHAP delay" "$out"
+	fi
+	wt_stop "$WT_PID"
+else
+	t_fail chap "target did not start"
+fi
+
 # The same data-path cases under AddressSanitizer.
 asan=$O/asan/bin/wupan-target
 if [ -x "$asan" ]; then

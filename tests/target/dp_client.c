@@ -15,6 +15,8 @@
  *   idle PORT N SEC [SRC]   N connections that send nothing; after SEC
  *                           seconds prints how many the target closed
  *   login PORT IQN          logs in and runs TEST UNIT READY
+ *   chapfail PORT IQN N     N logins with a wrong CHAP response, one after
+ *                           the other; prints the tries per second
  * Prints one "result" line and exits 0 when every command was answered.
  */
 #include <arpa/inet.h>
@@ -424,6 +426,38 @@ static int mode_login(int port, const char *iqn)
 	return report("login", &s, 1);
 }
 
+static int mode_chapfail(int port, const char *iqn, int n)
+{
+	double t0 = now_s();
+	int refused = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct sess s;
+		char keys[600];
+
+		memset(&s, 0, sizeof(s));
+		s.fd = dial(port, NULL);
+		if (s.fd < 0)
+			break;
+		snprintf(keys, sizeof(keys),
+			 "InitiatorName=iqn.2025-01.org.wupan:guess|"
+			 "TargetName=%s|SessionType=Normal|AuthMethod=CHAP",
+			 iqn);
+		if (login_step(&s, 0x00, keys) == 0 &&
+		    login_step(&s, 0x00, "CHAP_A=5") == 0 &&
+		    login_step(&s, 0x81,
+			       "CHAP_N=user|"
+			       "CHAP_R=0x00000000000000000000000000000000") ==
+			    0x0201)
+			refused++;
+		close(s.fd);
+		free(s.tx);
+	}
+	printf("result chapfail refused=%d of=%d rate=%.1f/s\n", refused, n,
+	       n / (now_s() - t0));
+	return refused == n ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "";
@@ -441,6 +475,8 @@ int main(int argc, char **argv)
 	if (!strcmp(m, "idle") && (argc == 5 || argc == 6))
 		return mode_idle(port, atoi(argv[3]), atoi(argv[4]),
 				 argc == 6 ? argv[5] : NULL);
+	if (!strcmp(m, "chapfail") && argc == 5)
+		return mode_chapfail(port, argv[3], atoi(argv[4]));
 	if (!strcmp(m, "login") && argc == 4)
 		return mode_login(port, argv[3]);
 	fprintf(stderr, "usage: see the comment at the top of dp_client.c\n");
