@@ -51,8 +51,13 @@ void tftp_opt_negotiate(const struct tftp_req *req,
 				continue;
 			out->windowsize = (uint16_t)v;
 		} else if (strcasecmp(o->name, "timeout") == 0) {
-			/* RFC 2349: 1..255 seconds, acknowledged unchanged. */
-			if (opt_num(o, 1, 255, &v) != 0)
+			/* RFC 2349: 1..255 seconds, acknowledged unchanged
+			 * or not at all.  255 s times the retries holds a
+			 * transfer slot for half an hour: above the server's
+			 * limit the option is left out. */
+			if (opt_num(o, 1,
+				    lim->timeout_max ? lim->timeout_max : 255,
+				    &v) != 0)
 				continue;
 			out->timeout_s = (uint8_t)v;
 		} else if (strcasecmp(o->name, "tsize") == 0) {

@@ -14,6 +14,9 @@
 struct tftp_opt_limits {
 	uint16_t blksize_max;	 /* --blksize-max, further capped by path MTU */
 	uint16_t windowsize_max; /* --windowsize-max */
+	/* --timeout-max: a larger timeout request is not acknowledged (RFC
+	 * 2349 lets the server ignore it); 0 allows the RFC's 255. */
+	uint8_t timeout_max;
 };
 
 /* The negotiated transfer parameters and which options go into the OACK. */

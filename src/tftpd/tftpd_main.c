@@ -42,20 +42,27 @@ struct config {
 	int allow_write;
 	unsigned max_clients, max_per_client;
 	unsigned blksize_max, windowsize_max;
-	unsigned timeout_s, retries;
+	unsigned timeout_s, retries, timeout_max;
 	int verbose;
 	const char *user;    /* --user: drop to it after binding */
 	int chroot_root;     /* --chroot: confine the process to root */
 	struct tftp_map map;
 };
 
+/* What an epoll event's data.ptr points at: both kinds of source begin
+ * with this tag, so the loop tells them apart without comparing pointers
+ * into unrelated objects (undefined behaviour). */
+enum src_kind { SRC_LISTENER = 1, SRC_XFER };
+
 struct listener {
+	enum src_kind kind; /* first */
 	int fd;
 	int family;
 };
 
 /* One transfer: the session core plus what the driver holds for it. */
 struct xfer {
+	enum src_kind kind; /* first */
 	int fd, file_fd, dir_fd;
 	const char *wbase; /* WRQ: name in dir_fd to remove on failure */
 	char wname[TFTP_PATH_MAX];
@@ -107,7 +114,7 @@ static const char usage_text[] =
     "[--allow-write] [--max-clients N]\n"
     "       [--max-per-client N] [--blksize-max N] "
     "[--windowsize-max N] [--timeout S]\n"
-    "       [--retries N] [--map FILE] [--user USER] [--chroot] [-v]\n"
+    "       [--timeout-max S] [--retries N] [--map FILE] [--user USER] [--chroot] [-v]\n"
     "       wupan-tftpd --help | --version\n";
 
 /* Prints a usage error and exits with status 2. */
@@ -481,6 +488,7 @@ static void handle_request(const uint8_t *buf, size_t len,
 		close(fd);
 		return;
 	}
+	x->kind = SRC_XFER;
 	x->fd = fd;
 	x->file_fd = x->dir_fd = -1;
 	x->peer = *peer;
@@ -520,6 +528,7 @@ static void handle_request(const uint8_t *buf, size_t len,
 	lim.blksize_max =
 	    (uint16_t)(cfg.blksize_max < cap ? cfg.blksize_max : cap);
 	lim.windowsize_max = (uint16_t)cfg.windowsize_max;
+	lim.timeout_max = (uint8_t)cfg.timeout_max;
 	scfg.timeout_ms = cfg.timeout_s * 1000;
 	scfg.rto_min_ms = RTO_MIN_MS;
 	scfg.retries = cfg.retries;
@@ -730,6 +739,7 @@ static void add_listen(const char *arg)
 		if (nlisteners >= MAX_LISTEN)
 			usage_err("too many --listen addresses");
 		l = &listeners[nlisteners];
+		l->kind = SRC_LISTENER;
 		l->family = ss.ss_family;
 		l->fd = socket(ss.ss_family,
 			       SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -815,6 +825,7 @@ static void parse_args(int argc, char **argv)
 	    {"windowsize-max", required_argument, NULL, 'W'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"retries", required_argument, NULL, 'R'},
+	    {"timeout-max", required_argument, NULL, 'T'},
 	    {"map", required_argument, NULL, 'm'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
@@ -833,6 +844,7 @@ static void parse_args(int argc, char **argv)
 	cfg.blksize_max = TFTP_BLKSIZE_MAX;
 	cfg.windowsize_max = 64;
 	cfg.timeout_s = 1;
+	cfg.timeout_max = 10;
 	cfg.retries = 5;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
@@ -867,6 +879,9 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 't':
 			cfg.timeout_s = num_arg("timeout", optarg, 1, 255);
+			break;
+		case 'T':
+			cfg.timeout_max = num_arg("timeout-max", optarg, 1, 255);
 			break;
 		case 'R':
 			cfg.retries = num_arg("retries", optarg, 1, 100);
@@ -962,6 +977,9 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A hang-up (a closed terminal, a reload habit of init scripts) must
+	 * not stop every PC's boot: there is nothing to reload. */
+	signal(SIGHUP, SIG_IGN);
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0) {
@@ -1007,15 +1025,14 @@ int main(int argc, char **argv)
 		batch = evs;
 		batch_n = n;
 		for (int i = 0; i < n; i++) {
-			void *p = evs[i].data.ptr;
+			enum src_kind *p = evs[i].data.ptr;
 
 			if (!p)
 				continue;
-			if (p >= (void *)listeners &&
-			    p < (void *)(listeners + MAX_LISTEN))
-				listener_ready(p, now);
+			if (*p == SRC_LISTENER)
+				listener_ready((struct listener *)p, now);
 			else
-				xfer_ready(p, now);
+				xfer_ready((struct xfer *)p, now);
 		}
 		batch_n = 0;
 	}

@@ -366,6 +366,13 @@ printf 'strip /\nfrobnicate x\n' >"$T/badmap"
 badargs "bad map line" --root "$R" --map "$T/badmap" --listen 127.0.0.1:16950
 badargs "port in use" --root "$R" --listen 127.0.0.1:$P_MAIN
 
+section "signals"
+# A hang-up must not stop the server (it has nothing to reload).
+kill -HUP "${PIDS[0]}"
+sleep 0.2
+check "SIGHUP leaves the server running" kill -0 "${PIDS[0]}"
+check "a download after SIGHUP" "$CLIENT" --out /dev/null 127.0.0.1 $P_MAIN f1
+
 section "transfer log"
 check "one line per transfer with every field" grep -qE \
 	'client=127\.0\.0\.1:[0-9]+ op=RRQ file="f1m" bytes=1048576 blksize=1468 windowsize=4 result=ok duration=[0-9.]+s' \

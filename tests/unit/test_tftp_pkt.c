@@ -20,7 +20,7 @@ static size_t mkreq(uint8_t *buf, uint16_t op, const char *fields, size_t flen)
 
 #define REQ(buf, op, lit) mkreq(buf, op, lit, sizeof(lit) - 1)
 
-static const struct tftp_opt_limits lim_default = {TFTP_BLKSIZE_MAX, 64};
+static const struct tftp_opt_limits lim_default = {TFTP_BLKSIZE_MAX, 64, 0};
 
 /* Negotiates a literal request; returns 0 if it parsed. */
 static int nego(const char *lit, size_t litlen,
@@ -150,7 +150,7 @@ int main(void)
 	      NEGO("f\0octet\0BlkSize\0001024\0", &lim_default, 5) == 0 &&
 		  OACK_IS("BlkSize\0001024\0"));
 	{
-		struct tftp_opt_limits l = {1468, 4};
+		struct tftp_opt_limits l = {1468, 4, 0};
 
 		CHECK("blksize capped by limit (path MTU), never above asked",
 		      NEGO("f\0octet\0blksize\00065464\0windowsize\00016\0", &l,
@@ -178,6 +178,16 @@ int main(void)
 		  o.nacked == 0 &&
 		  NEGO("f\0octet\0timeout\000256\0", &lim_default, 5) == 0 &&
 		  o.nacked == 0);
+	{
+		struct tftp_opt_limits l = {1468, 4, 10};
+
+		CHECK("timeout above the server's limit not acknowledged",
+		      NEGO("f\0octet\0timeout\000255\0", &l, 5) == 0 &&
+			  o.nacked == 0 && o.timeout_s == 0);
+		CHECK("timeout at the server's limit echoed",
+		      NEGO("f\0octet\0timeout\00010\0", &l, 5) == 0 &&
+			  o.timeout_s == 10 && OACK_IS("timeout\00010\0"));
+	}
 	CHECK("tsize of unknown size not acknowledged",
 	      NEGO("f\0octet\0tsize\0000\0", &lim_default, UINT64_MAX) == 0 &&
 		  o.nacked == 0);

@@ -87,7 +87,7 @@ static int setup(struct tftp_session *s, struct memfile *m, uint16_t op,
 		 uint16_t ws_max)
 {
 	static uint8_t pkt[512];
-	struct tftp_opt_limits lim = {bs_max, ws_max};
+	struct tftp_opt_limits lim = {bs_max, ws_max, 0};
 	struct tftp_session_cfg cfg = {1000, 50, 5};
 	struct tftp_io io = {mf_read, mf_write, m};
 	struct tftp_req req;
