@@ -288,28 +288,32 @@ static void sender_ack(struct tftp_session *s, uint16_t block, uint64_t now_ms,
 	send_window(s, now_ms, tx, 1);
 }
 
-/* Decodes netascii in place (CR LF to LF, CR NUL to CR); returns the length. */
-static size_t from_netascii(struct tftp_session *s, uint8_t *buf, size_t len)
+/* Decodes netascii from src into dst (CR LF to LF, CR NUL to CR); returns
+ * the length, at most len + 1.  Not in place: a CR carried over from the
+ * last block followed by another byte yields two bytes from one, and would
+ * overwrite input not read yet. */
+static size_t from_netascii(struct tftp_session *s, uint8_t *dst,
+			    const uint8_t *src, size_t len)
 {
 	size_t out = 0;
 
 	for (size_t i = 0; i < len; i++) {
-		uint8_t c = buf[i];
+		uint8_t c = src[i];
 
 		if (s->cr) {
 			s->cr = 0;
 			if (c == '\n') {
-				buf[out++] = '\n';
+				dst[out++] = '\n';
 				continue;
 			}
-			buf[out++] = '\r';
+			dst[out++] = '\r';
 			if (c == 0)
 				continue;
 		}
 		if (c == '\r')
 			s->cr = 1;
 		else
-			buf[out++] = c;
+			dst[out++] = c;
 	}
 	return out;
 }
@@ -351,15 +355,20 @@ static void receiver_data(struct tftp_session *s, const struct tftp_pkt *p,
 	}
 	final = len < s->opt.blksize;
 	if (s->netascii) {
+		/* scratch holds slot_len >= blksize + 4 bytes. */
 		uint8_t *buf = tx->scratch;
 
-		memcpy(buf, data, len);
-		len = from_netascii(s, buf, len);
+		len = from_netascii(s, buf, data, len);
 		if (final && s->cr) {
 			buf[len++] = '\r';
 			s->cr = 0;
 		}
 		data = buf;
+	}
+	/* An upload is bounded: a client must not fill the server's disk. */
+	if (s->cfg.max_upload && len > s->cfg.max_upload - s->woff) {
+		fail_local(s, EFBIG, tx);
+		return;
 	}
 	if (len) {
 		int rc = s->io.write(s->io.ctx, s->woff, data, len);

@@ -24,6 +24,7 @@ struct tftp_session_cfg {
 	uint32_t timeout_ms; /* longest retransmit interval (--timeout) */
 	uint32_t rto_min_ms; /* shortest adaptive retransmit interval */
 	unsigned retries;    /* retransmissions at the longest interval */
+	uint64_t max_upload; /* bytes one WRQ may write (--max-upload); 0: any */
 };
 
 /* Packets a call asks the driver to send, in order.  The driver provides max

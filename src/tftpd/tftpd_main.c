@@ -43,6 +43,7 @@ struct config {
 	unsigned max_clients, max_per_client;
 	unsigned blksize_max, windowsize_max;
 	unsigned timeout_s, retries, timeout_max;
+	uint64_t max_upload;
 	int verbose;
 	const char *user;    /* --user: drop to it after binding */
 	int chroot_root;     /* --chroot: confine the process to root */
@@ -114,7 +115,7 @@ static const char usage_text[] =
     "[--allow-write] [--max-clients N]\n"
     "       [--max-per-client N] [--blksize-max N] "
     "[--windowsize-max N] [--timeout S]\n"
-    "       [--timeout-max S] [--retries N] [--map FILE] [--user USER] [--chroot] [-v]\n"
+    "       [--timeout-max S] [--max-upload MIB] [--retries N] [--map FILE] [--user USER] [--chroot] [-v]\n"
     "       wupan-tftpd --help | --version\n";
 
 /* Prints a usage error and exits with status 2. */
@@ -532,6 +533,7 @@ static void handle_request(const uint8_t *buf, size_t len,
 	scfg.timeout_ms = cfg.timeout_s * 1000;
 	scfg.rto_min_ms = RTO_MIN_MS;
 	scfg.retries = cfg.retries;
+	scfg.max_upload = cfg.max_upload;
 	io.read = xfer_read;
 	io.write = xfer_write;
 	io.ctx = x;
@@ -826,6 +828,7 @@ static void parse_args(int argc, char **argv)
 	    {"timeout", required_argument, NULL, 't'},
 	    {"retries", required_argument, NULL, 'R'},
 	    {"timeout-max", required_argument, NULL, 'T'},
+	    {"max-upload", required_argument, NULL, 'U'},
 	    {"map", required_argument, NULL, 'm'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
@@ -845,6 +848,7 @@ static void parse_args(int argc, char **argv)
 	cfg.windowsize_max = 64;
 	cfg.timeout_s = 1;
 	cfg.timeout_max = 10;
+	cfg.max_upload = 64ull << 20;
 	cfg.retries = 5;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
@@ -882,6 +886,10 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'T':
 			cfg.timeout_max = num_arg("timeout-max", optarg, 1, 255);
+			break;
+		case 'U':
+			cfg.max_upload = (uint64_t)num_arg("max-upload", optarg, 1,
+							   UINT32_MAX) << 20;
 			break;
 		case 'R':
 			cfg.retries = num_arg("retries", optarg, 1, 100);

@@ -81,6 +81,8 @@ static int is_pkt(unsigned i, uint16_t op, uint16_t block)
 	       get_be16(txp(i) + 2) == block;
 }
 
+static uint64_t setup_max_upload; /* the --max-upload of setup() */
+
 /* Sets up a session for a request literal (NUL-separated fields). */
 static int setup(struct tftp_session *s, struct memfile *m, uint16_t op,
 		 const char *lit, size_t litlen, uint16_t bs_max,
@@ -88,7 +90,7 @@ static int setup(struct tftp_session *s, struct memfile *m, uint16_t op,
 {
 	static uint8_t pkt[512];
 	struct tftp_opt_limits lim = {bs_max, ws_max, 0};
-	struct tftp_session_cfg cfg = {1000, 50, 5};
+	struct tftp_session_cfg cfg = {1000, 50, 5, setup_max_upload};
 	struct tftp_io io = {mf_read, mf_write, m};
 	struct tftp_req req;
 
@@ -535,6 +537,33 @@ int main(void)
 					       memcmp(m.data, in, m.len) == 0);
 		free(m.data);
 	}
+
+	/* A bare CR (not followed by NUL, as sloppy clients send it) at a
+	 * block end: the bytes after it in the next block stay intact. */
+	m.data = NULL;
+	m.len = m.cap = 0;
+	SETUP(&s, &m, TFTP_WRQ, "f\0netascii\0blksize\0008\0");
+	tftp_session_start(&s, 0, txr());
+	data(&s, 1, "abcdefg\r", 8, 1);
+	data(&s, 2, "AB", 2, 2);
+	CHECK("netascii: bare CR at a block end",
+	      s.state == TFTP_ST_DALLY && m.len == 10 &&
+		  memcmp(m.data, "abcdefg\rAB", 10) == 0);
+	free(m.data);
+
+	/* An upload past --max-upload ends with "disk full". */
+	m.data = NULL;
+	m.len = m.cap = 0;
+	setup_max_upload = 10;
+	SETUP(&s, &m, TFTP_WRQ, "f\0octet\0blksize\0008\0");
+	setup_max_upload = 0;
+	tftp_session_start(&s, 0, txr());
+	data(&s, 1, "12345678", 8, 1);
+	data(&s, 2, "12345678", 8, 2);
+	CHECK("upload limit: disk full, nothing past the limit",
+	      s.result == TFTP_LOCAL_ERROR && m.len == 8 &&
+		  is_pkt(0, TFTP_ERROR, TFTP_ENOSPACE));
+	free(m.data);
 
 	/* WRQ: ACK 0, data, dally on the final block. */
 	m.data = NULL;
