@@ -556,9 +556,12 @@ void iscsi_conn_tx_fill(struct iscsi_conn *c)
 	while (c->reads && c->out.len - c->out.off < ISCSI_OUT_LOW) {
 		struct iscsi_task *t = c->reads;
 
+		/* While a worker reads, the command is the worker's. */
+		if (t->io)
+			break;
 		if (!t->chunk && t->cmd.status == SCSI_STATUS_GOOD) {
 			read_start(c, t);
-			if (!t->chunk && t->cmd.status == SCSI_STATUS_GOOD)
+			if (t->io)
 				break; /* the disk read is in flight */
 		}
 		if (read_frame(c, t))
