@@ -93,6 +93,11 @@ run_core() {
 
 # 1-3: pipelines, drain, half-close.
 if start core 24260; then
+	if grep -q "on $(nproc) threads" "$work/core.log"; then
+		t_ok "one event loop per CPU ($(nproc))"
+	else
+		t_fail "event loops" "$(grep serving "$work/core.log")"
+	fi
 	run_core core 24260
 	wt_stop "$WT_PID" || t_fail "core: shutdown" "exit status $?"
 else
