@@ -1013,19 +1013,29 @@ static void listener_resume(struct ev_loop *loop, struct ev_timer *t)
 	ev_set_events(loop, &l->src, EPOLLIN);
 }
 
-/* Out of file descriptors: the pending connection is taken with the
- * reserve descriptor and closed at once, so the listener does not stay
- * readable and spin the loop; without a reserve the listener pauses. */
+/* Out of file descriptors (an open-file limit lowered under us, or
+ * descriptors the connection count does not see): the oldest connection
+ * that has not logged in makes room, and the listener pauses until it is
+ * gone.  With none to spare the pending connection is taken with the
+ * reserve descriptor and closed, so the listener never spins the loop. */
 static void accept_emfile(struct ev_loop *loop, struct drv_listener *l)
 {
+	struct drv_conn *oldest = NULL;
 	int err = errno;
 
 	pthread_mutex_lock(&drv.lock);
+	for (struct drv_conn *dc = drv.conns; dc; dc = dc->next)
+		if (!dc->closed && !dc->kill &&
+		    dc->core.phase == ISCSI_PHASE_LOGIN)
+			oldest = dc;
 	limit_hit(DRV_LIMIT_FILES,
-		  "out of file descriptors (%s), refusing new connections",
-		  strerror(err));
+		  "out of file descriptors (%s): %s", strerror(err),
+		  oldest ? "closing the oldest connection not logged in"
+			 : "refusing new connections");
+	if (oldest)
+		conn_mark(oldest, "out of file descriptors");
 	pthread_mutex_unlock(&drv.lock);
-	if (drv.reserve_fd >= 0) {
+	if (!oldest && drv.reserve_fd >= 0) {
 		int fd;
 
 		close(drv.reserve_fd);
@@ -1037,7 +1047,7 @@ static void accept_emfile(struct ev_loop *loop, struct drv_listener *l)
 			return;
 	}
 	ev_set_events(loop, &l->src, 0);
-	ev_timer_set(loop, &l->resume, 1000);
+	ev_timer_set(loop, &l->resume, oldest ? 20 : 1000);
 }
 
 /* Source: accepts pending connections on a listening socket and hands
