@@ -52,22 +52,18 @@ start() {
 # run_core LABEL PORT: items 1-3 against the daemon listening on PORT.
 run_core() {
 	local label=$1 port=$2 pid=$WT_PID out bad pct
-	for round in 1 2 3; do
-		out=$("$client" mixed "$port" "$IQN" 2>&1)
-		bad=$?
-		[ $bad -eq 0 ] || break
-	done
-	if [ $bad -eq 0 ]; then
+	# repeat3 MODE: three runs of a client mode; fails at the first bad.
+	repeat3() {
+		for _ in 1 2 3; do
+			out=$("$client" "$1" "$port" "$IQN" 2>&1) || return 1
+		done
+	}
+	if repeat3 mixed; then
 		t_ok "$label: 16 x 1 MiB READ + 100 x 64 KiB WRITE pipelined, 3 runs: all answered"
 	else
 		t_fail "$label: mixed pipeline" "$out"
 	fi
-	for round in 1 2 3; do
-		out=$("$client" drain "$port" "$IQN" 2>&1)
-		bad=$?
-		[ $bad -eq 0 ] || break
-	done
-	if [ $bad -eq 0 ]; then
+	if repeat3 drain; then
 		t_ok "$label: 120 x 256 KiB READ drained at once, 3 runs: all answered"
 	else
 		t_fail "$label: big-window drain" "$out"
