@@ -92,8 +92,8 @@ struct drv_reactor {
 	pthread_t thread;
 	size_t idx;
 	struct ev_source wake; /* EV_T_WAKE */
-	pthread_mutex_t lock;  /* inbox and done */
-	struct drv_newconn *inbox;
+	pthread_mutex_t lock;  /* done */
+	struct drv_newconn *inbox; /* drv.lock */
 	struct iscsi_io *done;
 	size_t n_conns; /* drv.lock */
 	size_t kills;   /* drv.lock: marked connections to close */
@@ -870,10 +870,10 @@ static void reactor_ready(struct ev_loop *loop, struct ev_source *s,
 	(void)ev;
 	if (read(s->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return;
-	pthread_mutex_lock(&r->lock);
+	pthread_mutex_lock(&drv.lock);
 	nc = r->inbox;
 	r->inbox = NULL;
-	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_unlock(&drv.lock);
 	while (nc) {
 		struct drv_newconn *next = nc->next;
 
@@ -972,6 +972,10 @@ static struct drv_reactor *conn_admit(const struct sockaddr_storage *peer,
 		if (dc->core.phase == ISCSI_PHASE_LOGIN)
 			oldest = dc; /* the list is newest first */
 	}
+	/* And those on their way to a reactor. */
+	for (size_t i = 0; i < drv.n_r; i++)
+		for (struct drv_newconn *nc = drv.r[i].inbox; nc; nc = nc->next)
+			same += same_host(&nc->peer, peer);
 	if (same >= lim->max_per_source) {
 		limit_hit(DRV_LIMIT_SOURCE,
 			  "%u connections from one address (max-per-source), "
@@ -1108,10 +1112,10 @@ static void accept_ready(struct ev_loop *loop, struct ev_source *s,
 			free(nc);
 			continue;
 		}
-		pthread_mutex_lock(&r->lock);
+		pthread_mutex_lock(&drv.lock);
 		nc->next = r->inbox;
 		r->inbox = nc;
-		pthread_mutex_unlock(&r->lock);
+		pthread_mutex_unlock(&drv.lock);
 		reactor_wake(r);
 	}
 }
