@@ -1,7 +1,7 @@
 /* Target definitions from the command line and the config file, with the
  * errors that name the file, line and problem (wupan-target(8)). */
-#ifndef WUPAN_TARGET_CONFIG_H
-#define WUPAN_TARGET_CONFIG_H
+#ifndef WUPAN_ISCSI_CONFIG_H
+#define WUPAN_ISCSI_CONFIG_H
 
 #include <stddef.h>
 

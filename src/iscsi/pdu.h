@@ -1,7 +1,7 @@
 /* iSCSI PDU layout (RFC 7143 §11): opcodes, field offsets and the small
  * helpers that frame, parse and build Basic Header Segments. */
-#ifndef WUPAN_TARGET_PDU_H
-#define WUPAN_TARGET_PDU_H
+#ifndef WUPAN_ISCSI_PDU_H
+#define WUPAN_ISCSI_PDU_H
 
 #include <stddef.h>
 #include <stdint.h>

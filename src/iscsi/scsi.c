@@ -2,15 +2,15 @@
  * RESERVE (6); see scsi.h.  What a unit says about itself is in
  * scsi_info.c, medium access in scsi_media.c, persistent reservations in
  * scsi_pr.c.  Sense codes follow SPC-4 Annex D (scsi_sense.h). */
-#include "target/scsi.h"
+#include "iscsi/scsi.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/bytes.h"
-#include "target/scsi_int.h"
-#include "target/scsi_sense.h"
+#include "iscsi/scsi_int.h"
+#include "iscsi/scsi_sense.h"
 
 void scsi_sense_set(struct scsi_cmd *cmd, uint8_t key, uint8_t asc,
 		    uint8_t ascq)

@@ -7,9 +7,9 @@
 
 #include "common/bytes.h"
 #include "common/parse.h"
-#include "target/conn.h"
-#include "target/hash.h"
-#include "target/text.h"
+#include "iscsi/conn.h"
+#include "iscsi/hash.h"
+#include "iscsi/text.h"
 
 /* Login status class and detail (RFC 7143 §11.13.5). */
 #define LS_SUCCESS 0x0000

@@ -1,13 +1,13 @@
 /* Storage backends for scsi_lu: a file or block device (the driver's) and
  * memory (tests and fuzzers). */
-#ifndef WUPAN_TARGET_BACKEND_H
-#define WUPAN_TARGET_BACKEND_H
+#ifndef WUPAN_ISCSI_BACKEND_H
+#define WUPAN_ISCSI_BACKEND_H
 
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "target/scsi.h"
+#include "iscsi/scsi.h"
 
 /* A backing file or block device. */
 struct backend_file {

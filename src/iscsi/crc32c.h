@@ -1,6 +1,6 @@
 /* CRC32C (Castagnoli), the iSCSI header and data digest (RFC 7143 §13.1). */
-#ifndef WUPAN_TARGET_CRC32C_H
-#define WUPAN_TARGET_CRC32C_H
+#ifndef WUPAN_ISCSI_CRC32C_H
+#define WUPAN_ISCSI_CRC32C_H
 
 #include <stddef.h>
 #include <stdint.h>

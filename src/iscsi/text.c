@@ -1,5 +1,5 @@
 /* iSCSI text key parsing and building: see text.h. */
-#include "target/text.h"
+#include "iscsi/text.h"
 
 #include <errno.h>
 #include <stdio.h>

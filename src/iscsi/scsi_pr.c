@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "common/bytes.h"
-#include "target/scsi.h"
-#include "target/scsi_sense.h"
+#include "iscsi/scsi.h"
+#include "iscsi/scsi_sense.h"
 
 /* Reservation types (SPC-4 Table 169). */
 #define PR_WE 1

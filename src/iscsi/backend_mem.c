@@ -1,5 +1,5 @@
 /* Memory storage for tests and fuzzers: see backend.h. */
-#include "target/backend.h"
+#include "iscsi/backend.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* CHAP for iSCSI (RFC 7143 §12.1.3, RFC 1994): algorithm choice, response
  * computation and the 0x/0b binary encodings of CHAP_C and CHAP_R. */
-#ifndef WUPAN_TARGET_CHAP_H
-#define WUPAN_TARGET_CHAP_H
+#ifndef WUPAN_ISCSI_CHAP_H
+#define WUPAN_ISCSI_CHAP_H
 
 #include <stddef.h>
 #include <stdint.h>

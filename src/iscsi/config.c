@@ -1,5 +1,5 @@
 /* Configuration parsing: see config.h. */
-#include "target/config.h"
+#include "iscsi/config.h"
 
 #include <ctype.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 /* Connection framing and the full feature phase (RFC 7143 §11): SCSI
  * commands with Data-In, R2T and Data-Out, NOP, Text, Logout, task
  * management and Reject.  See conn.h. */
-#include "target/conn.h"
+#include "iscsi/conn.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -10,9 +10,9 @@
 #include <strings.h>
 
 #include "common/bytes.h"
-#include "target/crc32c.h"
-#include "target/scsi_sense.h"
-#include "target/text.h"
+#include "iscsi/crc32c.h"
+#include "iscsi/scsi_sense.h"
+#include "iscsi/text.h"
 
 #define ISCSI_MAX_AHS 1020
 

@@ -1,5 +1,5 @@
 /* MD5 and SHA-256 over scattered input: see hash.h. */
-#include "target/hash.h"
+#include "iscsi/hash.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* iSCSI BHS framing helpers: see pdu.h. */
-#include "target/pdu.h"
+#include "iscsi/pdu.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* CRC32C by slicing-by-8 tables built on first use: see crc32c.h. */
-#include "target/crc32c.h"
+#include "iscsi/crc32c.h"
 
 static uint32_t crc32c_table[8][256];
 static int crc32c_ready;

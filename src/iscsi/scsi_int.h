@@ -1,11 +1,11 @@
 /* Shared inside the SCSI command set (scsi.c, scsi_info.c,
  * scsi_media.c): not part of its interface (scsi.h). */
-#ifndef WUPAN_TARGET_SCSI_INT_H
-#define WUPAN_TARGET_SCSI_INT_H
+#ifndef WUPAN_ISCSI_SCSI_INT_H
+#define WUPAN_ISCSI_SCSI_INT_H
 
 #include <stdint.h>
 
-#include "target/scsi.h"
+#include "iscsi/scsi.h"
 
 #define SCSI_VPD_MAX_UNMAP_BLOCKS 0x00100000u /* libiscsi caps it at 1 Mi */
 #define SCSI_VPD_MAX_WS_BLOCKS (SCSI_MAX_XFER / 512)

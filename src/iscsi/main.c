@@ -30,10 +30,10 @@
 #include "common/log.h"
 #include "common/privdrop.h"
 #include "common/version.h"
-#include "target/backend.h"
-#include "target/config.h"
-#include "target/conn.h"
-#include "target/hash.h"
+#include "iscsi/backend.h"
+#include "iscsi/config.h"
+#include "iscsi/conn.h"
+#include "iscsi/hash.h"
 
 #define RX_CAP (ISCSI_MAX_PDU + 65536)
 #define MAX_LISTEN 64

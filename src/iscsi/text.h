@@ -1,7 +1,7 @@
 /* iSCSI text keys (RFC 7143 §6): key=value pairs separated by NUL bytes, as
  * carried by Login and Text PDUs. */
-#ifndef WUPAN_TARGET_TEXT_H
-#define WUPAN_TARGET_TEXT_H
+#ifndef WUPAN_ISCSI_TEXT_H
+#define WUPAN_ISCSI_TEXT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* SCSI status codes, sense keys and additional sense codes (SAM-5 §5.3,
  * SPC-4 §4.5.6 and Annex D) used by the command set and the connection:
  * named here so no module writes raw numbers. */
-#ifndef WUPAN_TARGET_SCSI_SENSE_H
-#define WUPAN_TARGET_SCSI_SENSE_H
+#ifndef WUPAN_ISCSI_SCSI_SENSE_H
+#define WUPAN_ISCSI_SCSI_SENSE_H
 
 /* Status (SAM-5 §5.3.1); GOOD, CHECK CONDITION and RESERVATION CONFLICT
  * are in scsi.h, which every user includes. */

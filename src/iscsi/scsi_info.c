@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "common/bytes.h"
-#include "target/scsi_int.h"
-#include "target/scsi_sense.h"
+#include "iscsi/scsi_int.h"
+#include "iscsi/scsi_sense.h"
 
 /* Standard INQUIRY data (SPC-4 §6.6.2). */
 int scsi_inquiry_std(const struct scsi_lu *lu, struct scsi_cmd *cmd,

@@ -1,5 +1,5 @@
 /* File and block-device storage: see backend.h. */
-#include "target/backend.h"
+#include "iscsi/backend.h"
 
 #include <errno.h>
 #include <fcntl.h>

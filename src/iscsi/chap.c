@@ -1,10 +1,10 @@
 /* CHAP helpers: see chap.h. */
-#include "target/chap.h"
+#include "iscsi/chap.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "target/hash.h"
+#include "iscsi/hash.h"
 
 size_t chap_digest_len(int alg)
 {

@@ -1,17 +1,17 @@
 /* One iSCSI connection (and its single-connection session): stream framing,
  * login, and the full feature phase.  Pure: bytes in through iscsi_conn_rx,
  * PDUs out in c->out; the driver owns sockets, clocks and logging. */
-#ifndef WUPAN_TARGET_CONN_H
-#define WUPAN_TARGET_CONN_H
+#ifndef WUPAN_ISCSI_CONN_H
+#define WUPAN_ISCSI_CONN_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "target/chap.h"
-#include "target/config.h"
-#include "target/pdu.h"
-#include "target/scsi.h"
+#include "iscsi/chap.h"
+#include "iscsi/config.h"
+#include "iscsi/pdu.h"
+#include "iscsi/scsi.h"
 
 #define ISCSI_OUR_MRDSL 262144u   /* MaxRecvDataSegmentLength we declare */
 #define ISCSI_MAX_PDU (ISCSI_BHS_LEN + 1020 + 4 + ISCSI_OUR_MRDSL + 8)

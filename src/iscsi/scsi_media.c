@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "common/bytes.h"
-#include "target/scsi_int.h"
-#include "target/scsi_sense.h"
+#include "iscsi/scsi_int.h"
+#include "iscsi/scsi_sense.h"
 
 /* Blocks-to-bytes with the range and size checks every media command
  * needs; returns 0 or sets the sense and returns -1. */

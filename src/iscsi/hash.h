@@ -1,7 +1,7 @@
 /* MD5 (RFC 1321) and SHA-256 (FIPS 180-4) for CHAP, one-shot over a list of
  * buffers, plus the constant-time compare CHAP responses need. */
-#ifndef WUPAN_TARGET_HASH_H
-#define WUPAN_TARGET_HASH_H
+#ifndef WUPAN_ISCSI_HASH_H
+#define WUPAN_ISCSI_HASH_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* The SCSI command set of a direct-access block device (SPC-4/SBC-3 subset)
  * over a backend interface.  Pure: storage is reached only through
  * struct scsi_backend_ops, so tests and fuzzers use a memory backend. */
-#ifndef WUPAN_TARGET_SCSI_H
-#define WUPAN_TARGET_SCSI_H
+#ifndef WUPAN_ISCSI_SCSI_H
+#define WUPAN_ISCSI_SCSI_H
 
 #include <stddef.h>
 #include <stdint.h>
