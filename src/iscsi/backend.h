@@ -35,6 +35,7 @@ struct backend_mem {
 	uint8_t *data;
 	size_t size;
 	int fail;   /* make every call fail, to test error paths */
+	int cached; /* read_nowait succeeds (else it says -EAGAIN) */
 	int syncs;  /* number of sync calls seen */
 };
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* pread or pwrite until done: a short read of a regular file means its
@@ -35,6 +36,28 @@ static int file_io(struct backend_file *bf, uint8_t *p, size_t len,
 static int file_read(void *ctx, void *buf, size_t len, uint64_t off)
 {
 	return file_io(ctx, buf, len, off, 0);
+}
+
+/* Backend read_nowait: preadv2(RWF_NOWAIT) reads from the page cache only
+ * and fails with EAGAIN where it would wait for the disk; the unit's lock
+ * is only tried, so a COMPARE AND WRITE in progress also sends the read to
+ * a worker. */
+static int file_read_nowait(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	struct backend_file *bf = ctx;
+	struct iovec iov = {buf, len};
+	ssize_t n;
+	int rc = 0;
+
+	if (pthread_rwlock_tryrdlock(&bf->lock))
+		return -EAGAIN;
+	n = preadv2(bf->fd, &iov, 1, (off_t)off, RWF_NOWAIT);
+	if (n < 0)
+		rc = errno == EAGAIN || errno == EOPNOTSUPP ? -EAGAIN : -errno;
+	else if ((size_t)n < len)
+		rc = -EAGAIN; /* partly cached: the worker reads it all */
+	pthread_rwlock_unlock(&bf->lock);
+	return rc;
 }
 
 /* Backend write: lands in the page cache until file_sync. */
@@ -83,6 +106,7 @@ static const struct scsi_backend_ops file_ops = {
 	.write = file_write,
 	.sync = file_sync,
 	.punch = file_punch,
+	.read_nowait = file_read_nowait,
 };
 
 static const struct scsi_backend_ops file_ops_thick = {
@@ -90,6 +114,7 @@ static const struct scsi_backend_ops file_ops_thick = {
 	.write = file_write,
 	.sync = file_sync,
 	.punch = NULL,
+	.read_nowait = file_read_nowait,
 };
 
 int backend_file_open(struct backend_file *bf, struct scsi_lu *lu,

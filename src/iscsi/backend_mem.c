@@ -54,12 +54,20 @@ static int mem_punch(void *ctx, uint64_t off, uint64_t len)
 	return rc;
 }
 
+/* Backend read_nowait: a read, when the test says the data is cached. */
+static int mem_read_nowait(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	struct backend_mem *bm = ctx;
+
+	return bm->cached ? mem_read(ctx, buf, len, off) : -EAGAIN;
+}
+
 static const struct scsi_backend_ops mem_ops_thin = {
-	mem_read, mem_write, mem_sync, mem_punch,
+	mem_read, mem_write, mem_sync, mem_punch, mem_read_nowait,
 };
 
 static const struct scsi_backend_ops mem_ops_thick = {
-	mem_read, mem_write, mem_sync, NULL,
+	mem_read, mem_write, mem_sync, NULL, mem_read_nowait,
 };
 
 void backend_mem_attach(struct backend_mem *bm, struct scsi_lu *lu, int thin)

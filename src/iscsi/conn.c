@@ -516,6 +516,15 @@ static void read_start(struct iscsi_conn *c, struct iscsi_task *t)
 		scsi_sense_set(&t->cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_FAILURE);
 		return;
 	}
+	/* Cached data is read right here: a worker's round trip costs more
+	 * than the copy (most of a boot image is in the page cache). */
+	if (scsi_cmd_read_nowait(t->lu, &t->cmd, t->framed, io->buf, len) !=
+	    -EAGAIN) {
+		t->chunk = io->buf;
+		t->chunk_len = len;
+		free(io);
+		return;
+	}
 	io->op = ISCSI_IO_READ;
 	io->off = t->framed;
 	io->len = len;

@@ -27,6 +27,9 @@ struct scsi_backend_ops {
 	/* Deallocates a byte range so it reads back as zeros; NULL when the
 	 * storage cannot (the unit is then fully provisioned). */
 	int (*punch)(void *ctx, uint64_t off, uint64_t len);
+	/* Reads only if that cannot block (the data is cached): -EAGAIN
+	 * otherwise.  NULL when the storage cannot tell. */
+	int (*read_nowait)(void *ctx, void *buf, size_t len, uint64_t off);
 };
 
 #define SCSI_PR_MAX_REGS 32
@@ -120,6 +123,12 @@ int scsi_cmd_start(const struct scsi_lun_map *map, unsigned lun,
  * -EIO after setting a MEDIUM ERROR status. */
 int scsi_cmd_read(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,
 		  uint8_t *buf, uint32_t len);
+
+/* Like scsi_cmd_read for a medium READ, but only when it cannot block:
+ * -EAGAIN (command untouched) when the data is not at hand, so the caller
+ * hands the read to a worker instead. */
+int scsi_cmd_read_nowait(struct scsi_lu *lu, struct scsi_cmd *cmd,
+			 uint32_t off, uint8_t *buf, uint32_t len);
 
 /* Takes len bytes of Data-Out at byte offset off (bounded by xfer_len). */
 void scsi_cmd_write(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,

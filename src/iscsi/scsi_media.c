@@ -270,6 +270,25 @@ int scsi_cmd_read(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,
 	return 0;
 }
 
+int scsi_cmd_read_nowait(struct scsi_lu *lu, struct scsi_cmd *cmd,
+			 uint32_t off, uint8_t *buf, uint32_t len)
+{
+	int rc;
+
+	if (!lu->ops->read_nowait || cmd->kind != SCSI_K_READ ||
+	    off > cmd->xfer_len || len > cmd->xfer_len - off)
+		return -EAGAIN;
+	rc = lu->ops->read_nowait(lu->ctx, buf, len,
+				  cmd->lba * lu->block_size + off);
+	if (rc == -EAGAIN)
+		return rc;
+	if (rc) {
+		scsi_sense_set(cmd, SK_MEDIUM_ERROR, ASC_READ_ERROR);
+		return -EIO;
+	}
+	return 0;
+}
+
 void scsi_cmd_write(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,
 		    const uint8_t *buf, uint32_t len)
 {

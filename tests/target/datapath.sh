@@ -26,6 +26,8 @@ if ! ${CC:-cc} -O2 -Wall -o "$client" tests/target/dp_client.c \
 fi
 img=$work/disk.img
 truncate -s 64M "$img"
+pat=$work/pattern.img
+"$client" pattern "$pat" 64
 TICK=$(getconf CLK_TCK)
 
 # cpu_ticks PID: user + system time of a process, in clock ticks.
@@ -46,7 +48,7 @@ start() {
 	local name=$1 port=$2
 	shift 2
 	wt_start "$work/$name.log" --listen 127.0.0.1:"$port" --target "$IQN" \
-		--lun "$img" "$@"
+		--lun "$img" --target "$IQN-pattern" --lun "$pat,ro" "$@"
 }
 
 # run_core LABEL PORT: items 1-3 against the daemon listening on PORT.
@@ -67,6 +69,12 @@ run_core() {
 		t_ok "$label: 120 x 256 KiB READ drained at once, 3 runs: all answered"
 	else
 		t_fail "$label: big-window drain" "$out"
+	fi
+	if out=$("$client" verify "$port" "$IQN-pattern" 64 2>&1) &&
+		out=$("$client" verify "$port" "$IQN-pattern" 64 2>&1); then
+		t_ok "$label: 64 MiB read back intact twice (1 MiB READs)"
+	else
+		t_fail "$label: Data-In content" "$out"
 	fi
 	"$client" halfclose "$port" "$IQN" 4 >"$work/$label-halfclose.out" 2>&1 &
 	local cl=$!
