@@ -28,6 +28,7 @@
 #include "common/evloop.h"
 #include "common/evstream.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "common/privdrop.h"
 #include "common/version.h"
 #include "iscsi/backend.h"
@@ -327,31 +328,6 @@ err_sock:
 	snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
 	freeaddrinfo(ai);
 	return -1;
-}
-
-/* Formats a socket address as HOST:PORT with IPv6 in brackets. */
-static void addr_str(const struct sockaddr_storage *ss, char *out, size_t cap)
-{
-	char host[INET6_ADDRSTRLEN];
-
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)ss;
-
-		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], host,
-				  sizeof(host));
-			snprintf(out, cap, "%s:%u", host, ntohs(s6->sin6_port));
-		} else {
-			inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-			snprintf(out, cap, "[%s]:%u", host,
-				 ntohs(s6->sin6_port));
-		}
-	} else {
-		const struct sockaddr_in *s4 = (const void *)ss;
-
-		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-		snprintf(out, cap, "%s:%u", host, ntohs(s4->sin_port));
-	}
 }
 
 /* How often one kind of limit may reach the log. */
@@ -938,22 +914,6 @@ static int reactors_init(void)
 	return 0;
 }
 
-/* Compares the addresses (not ports) of two peers. */
-static int same_host(const struct sockaddr_storage *a,
-		     const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return 0;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	if (a->ss_family == AF_INET6)
-		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-			       &((const struct sockaddr_in6 *)b)->sin6_addr,
-			       16);
-	return 0;
-}
-
 /* Makes room for one more connection under the caps and picks the
  * reactor with the fewest; returns it, or NULL to refuse.  Under
  * drv.lock. */
@@ -968,14 +928,14 @@ static struct drv_reactor *conn_admit(const struct sockaddr_storage *peer,
 	for (struct drv_conn *dc = drv.conns; dc; dc = dc->next) {
 		if (dc->closed || dc->kill)
 			continue;
-		same += same_host(&dc->addr, peer);
+		same += net_addr_same(&dc->addr, peer, 0);
 		if (dc->core.phase == ISCSI_PHASE_LOGIN)
 			oldest = dc; /* the list is newest first */
 	}
 	/* And those on their way to a reactor. */
 	for (size_t i = 0; i < drv.n_r; i++)
 		for (struct drv_newconn *nc = drv.r[i].inbox; nc; nc = nc->next)
-			same += same_host(&nc->peer, peer);
+			same += net_addr_same(&nc->peer, peer, 0);
 	if (same >= lim->max_per_source) {
 		limit_hit(DRV_LIMIT_SOURCE,
 			  "%u connections from one address (max-per-source), "
@@ -1085,7 +1045,7 @@ static void accept_ready(struct ev_loop *loop, struct ev_source *s,
 			close(fd);
 			continue;
 		}
-		addr_str(&peer, nc->paddr, sizeof(nc->paddr));
+		net_addr_str(&peer, nc->paddr, sizeof(nc->paddr));
 		pthread_mutex_lock(&drv.lock);
 		r = conn_admit(&peer, nc->paddr);
 		pthread_mutex_unlock(&drv.lock);
@@ -1104,7 +1064,7 @@ static void accept_ready(struct ev_loop *loop, struct ev_source *s,
 			   sizeof(intvl));
 		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 		getsockname(fd, (struct sockaddr *)&local, &llen);
-		addr_str(&local, nc->laddr, sizeof(nc->laddr));
+		net_addr_str(&local, nc->laddr, sizeof(nc->laddr));
 		nc->fd = fd;
 		nc->peer = peer;
 		if (r == &drv.r[0] && loop == r->loop) {

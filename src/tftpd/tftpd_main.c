@@ -6,6 +6,7 @@
  */
 #include "common/evloop.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "common/parse.h"
 #include "common/privdrop.h"
 #include "common/version.h"
@@ -131,45 +132,6 @@ usage_err(const char *fmt, ...)
 	fputs(usage_text, stderr);
 	va_end(ap);
 	exit(2);
-}
-
-/* Formats a socket address as ADDR:PORT or [ADDR]:PORT. */
-static void addr_str(const struct sockaddr_storage *ss, char *out, size_t cap)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *)ss;
-
-		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
-		snprintf(out, cap, "%s:%u", a, ntohs(s4->sin_port));
-	} else {
-		const struct sockaddr_in6 *s6 = (const void *)ss;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
-		snprintf(out, cap, "[%s]:%u", a, ntohs(s6->sin6_port));
-	}
-}
-
-/* Compares the addresses (port too if with_port) of two peers. */
-static int same_peer(const struct sockaddr_storage *a,
-		     const struct sockaddr_storage *b, int with_port)
-{
-	if (a->ss_family != b->ss_family)
-		return 0;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a,
-					 *y = (const void *)b;
-
-		return x->sin_addr.s_addr == y->sin_addr.s_addr &&
-		       (!with_port || x->sin_port == y->sin_port);
-	} else {
-		const struct sockaddr_in6 *x = (const void *)a,
-					  *y = (const void *)b;
-
-		return memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0 &&
-		       (!with_port || x->sin6_port == y->sin6_port);
-	}
 }
 
 /* FNV-1a over a request, to tell a retransmitted request from a new one. */
@@ -393,10 +355,10 @@ static unsigned count_peer(const struct sockaddr_storage *peer,
 
 	*same_port = NULL;
 	for (size_t i = 0; i < nactive; i++) {
-		if (!same_peer(&active[i]->peer, peer, 0))
+		if (!net_addr_same(&active[i]->peer, peer, 0))
 			continue;
 		n++;
-		if (same_peer(&active[i]->peer, peer, 1))
+		if (net_addr_same(&active[i]->peer, peer, 1))
 			*same_port = active[i];
 	}
 	return n;
@@ -478,7 +440,7 @@ static void handle_request(const uint8_t *buf, size_t len,
 	if (len < 2 || buf[0] != 0 ||
 	    (buf[1] != TFTP_RRQ && buf[1] != TFTP_WRQ))
 		return;
-	addr_str(peer, client, sizeof(client));
+	net_addr_str(peer, client, sizeof(client));
 	h = req_hash(buf, len);
 	if (count_peer(peer, &dup) && dup) {
 		/* The same request again from the same port is the client
