@@ -75,6 +75,7 @@ cat >"$W/bin/id" <<'EOF'
 [ "$1" = -u ] && { echo 0; exit 0; }
 exec /usr/bin/id "$@"
 EOF
+printf '#!/bin/sh\necho "git $*" >>"%s"\nexec %s "$@"\n' "$W/git.log" "$(command -v git)" >"$W/bin/git"
 for c in cc gcc clang-14; do
 	real=$(command -v $c)
 	printf '#!/bin/sh\necho "compile %s" >>"%s"\nexec %s "$@"\n' "$c" "$LOG" "$real" >"$W/bin/$c"
@@ -127,6 +128,13 @@ for p in $TEST_PKGS; do
 done
 expect "make asks for no test-only package${leaked:+ (asked for:$leaked)}" test -z "$leaked"
 expect "make disables no service (no test server installed)" bash -c "! grep -q '^systemctl' '$LOG'"
+
+# A one-file rebuild asks git for SOURCE_DATE_EPOCH once, not per recipe.
+: >"$W/git.log"
+touch "$W/tree/efi/stub.c"
+(cd "$W/tree" && PATH=$SP make --no-print-directory O="$W/o-j4") >"$W/rebuild.log" 2>&1
+n_git=$(grep -c 'log -1' "$W/git.log")
+expect "a one-file rebuild runs git log once ($n_git times)" test "$n_git" -eq 1
 
 # --- a single file target, another O ---------------------------------------
 fresh_make one -j2 "$W/o-one/efi/stub.efi"
