@@ -9,24 +9,8 @@
 # test-only package, that the test goals do ask for them, that a held dpkg
 # lock is waited for, and that a test server's service is left disabled and
 # was never started (policy-rc.d in place while apt-get runs).
-set -u -o pipefail
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$TOP" || exit 1
-O=${O:-build}
-mkdir -p "$O"
-O=$(cd "$O" && pwd)
-W=$O/deps-order
-unset MAKEFLAGS MFLAGS MAKELEVEL
-rm -rf "$W"
+. "$(dirname "$0")/../suite.sh" deps-order
 mkdir -p "$W/bin" "$W/tree"
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-expect() { # NAME COMMAND...
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else bad "$name"; fi
-}
 
 IPXE_DIR=$(ls -d "$O"/ipxe/* 2>/dev/null | head -n 1)
 if [ -z "$IPXE_DIR" ]; then
@@ -157,5 +141,4 @@ expect "services cannot start while the test packages install (policy-rc.d)" \
 expect "our policy-rc.d is removed afterwards" test ! -e "$policy"
 expect "tgt.service is left disabled" grep -qx 'systemctl disable --quiet tgt.service' "$LOG"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+suite_end
