@@ -235,8 +235,18 @@ fi
 asan=$O/asan/bin/wupan-target
 if [ -x "$asan" ]; then
 	WUPAN_TARGET=$asan
-	if start asan 24265; then
+	if start asan 24265 --login-timeout 2; then
 		run_core asan 24265
+		# Sessions that stop reading, and idle connections the login
+		# timeout ends: memory errors only (ASan's own memory makes
+		# RSS figures meaningless here).
+		out=$("$client" stopread 24265 "$IQN" 4 2 2>&1) &&
+			t_ok "asan: sessions that stop reading all answered" ||
+			t_fail "asan: sessions that stop reading" "$(tail -n 2 <<<"$out")"
+		out=$("$client" idle 24265 50 4 2>&1)
+		grep -q "closed_by_target=50" <<<"$out" &&
+			t_ok "asan: 50 idle connections closed by the login timeout" ||
+			t_fail "asan: login timeout" "$out"
 		if wt_stop "$WT_PID" && ! grep -q "ERROR: AddressSanitizer\|runtime error" "$work/asan.log"; then
 			t_ok "asan: no report"
 		else
