@@ -105,12 +105,27 @@ struct iscsi_task {
 };
 
 /*
- * Disk work the core hands to the driver (asynchronous completion API).
- * The core fills it and calls env->submit; the driver runs iscsi_io_run on
- * any thread, then calls iscsi_conn_io_done on the thread that owns the
- * connection.  The core never waits: the command is answered from
- * iscsi_conn_io_done (or later, as the socket drains).  Without a submit
- * function the core runs the work inline (tests, fuzzers).
+ * The asynchronous completion API: a SCSI command may finish later.
+ *
+ * When a command needs the medium (a READ chunk, a Data-Out write, or the
+ * work that ends it: a flush, FUA, WRITE SAME, UNMAP, COMPARE AND WRITE),
+ * the core allocates a struct iscsi_io, sets op/off/len/buf and calls
+ * env->submit(env, io).  The core then goes on with other PDUs; it never
+ * waits.  The driver:
+ *  1. runs iscsi_io_run(io) on any thread (a worker; or it hands the same
+ *     work to io_uring, a network store, ...: iscsi_io_run only calls
+ *     scsi_cmd_read/scsi_cmd_write/scsi_cmd_finish on io->task's command,
+ *     which touch nothing but that command and its backend);
+ *  2. calls iscsi_conn_io_done(io->conn, io) on the thread that owns the
+ *     connection, which answers the command (or queues its Data-In to be
+ *     framed as the socket drains, iscsi_conn_tx_fill) and frees io.
+ * Rules: one io per task at a time (more Data-Out waits in task->io_wait);
+ * c->n_io counts io in flight, and the driver frees a connection only at 0
+ * (iscsi_conn_release before that is the driver's bug).  A task aborted or
+ * dropped meanwhile is only marked: its io still completes, then it is
+ * freed without an answer.  Cached READ data is read inline through the
+ * backend's read_nowait (scsi_cmd_read_nowait) with no io at all.  Without
+ * env->submit the core runs every io inline (tests, fuzzers).
  */
 enum iscsi_io_op {
 	ISCSI_IO_READ,   /* scsi_cmd_read of [off, off + len) into buf */
