@@ -855,7 +855,8 @@ static void settings_end(struct lint_state *st)
 			idx[k] = find_setting(name[k], strlen(name[k]));
 			any |= st->set_line[idx[k]] != 0;
 		}
-		for (int k = 0; k < 3; k++)
+		/* The text defaults to the label (embed/30-defaults.ipxe). */
+		for (int k = 0; k < 3; k += 2)
 			if (any && !st->set_line[idx[k]]) {
 				st->line = st->set_line[idx[0]] ?
 						   st->set_line[idx[0]] :
@@ -864,7 +865,7 @@ static void settings_end(struct lint_state *st)
 						   st->set_line[idx[2]];
 				report(st, LINT_ERROR,
 				       "menu item %d: %s is not set (an item "
-				       "needs a label, a text and what it runs)",
+				       "needs a label and what it runs)",
 				       n, name[k]);
 			}
 	}

@@ -135,6 +135,12 @@ static void test_settings(void)
 	CHECK("item without run",
 	      one(S, "set item-2-label mt\nset item-2-text Memtest\n",
 		  LINT_ERROR, "item-2-run is not set"));
+	CHECK("item text is optional",
+	      run(S, "set item-3-label mt\nset item-3-run chain x\n").errors ==
+		      0);
+	CHECK("item text without label",
+	      one(S, "set item-4-text Memtest\nset item-4-run chain x\n",
+		  LINT_ERROR, "item-4-label is not set"));
 	CHECK("item runs a misspelt command",
 	      one(S, "set item-1-label mt\nset item-1-text M\n"
 		     "set item-1-run chian x\n",
