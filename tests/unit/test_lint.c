@@ -97,6 +97,10 @@ static void test_commands(void)
 	CHECK("sanboot is a command", lint_is_command("sanboot", 7));
 	CHECK("chain is a command", lint_is_command("chain", 5));
 	CHECK("iseq is a command", lint_is_command("iseq", 4));
+	CHECK("iflinkwait is in the pinned build", lint_is_command("iflinkwait",
+								 10));
+	CHECK("nslookup is left out of Debian's build",
+	      !lint_is_command("nslookup", 8));
 	CHECK("prefix of a command is not", !lint_is_command("san", 3));
 	CHECK("sanbot is not", !lint_is_command("sanbot", 6));
 	CHECK("distance kitten sitting", lint_distance("kitten", 6,
