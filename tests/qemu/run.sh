@@ -310,6 +310,8 @@ run_case() {
 				elif ! screen_shows "$dir/screen-hint.txt" "$want" ||
 					! screen_shows "$dir/screen-hint.txt" "$HINT_PROMPT"; then
 					result=FAIL detail="VGA screen (screen-hint.txt) lacks '$want' or the key prompt"
+				elif screen_shows "$dir/screen-hint.txt" "$MENU_TEXT"; then
+					result=FAIL detail="VGA screen (screen-hint.txt) shows the menu, not the hint"
 				elif [ "$menus_after" -le "$menus_key" ]; then
 					result=FAIL detail="no menu after a key was pressed"
 				fi ;;

@@ -4,7 +4,8 @@
 #   screen_dump SOCK OUT         screendump to OUT (.ppm, or .png with -f png)
 #   screen_ocr SOCK BASE         screendump to BASE.ppm, tesseract text to
 #                                BASE.txt, squeezed to lower-case words
-#   screen_shows FILE TEXT       true if the squeezed FILE holds TEXT
+#   screen_shows FILE TEXT       true if the squeezed FILE holds TEXT, give
+#                                or take OCR's usual mistakes
 # tesseract reads VGA text and iPXE's EFI font well; the highlighted menu bar
 # may come out garbled, so checks match words, not layout.
 
@@ -51,8 +52,23 @@ screen_ocr() {
 	[ -s "$2.txt" ]
 }
 
+# OCR confuses a few letters (w read as u, 0 as o) and splits words, so the
+# text is compared without blanks, and a stretch of the screen that matches
+# TEXT to 85% (difflib's ratio) counts.  A screen without the text scores far
+# lower: the menu against a hint's words scores below 60%.
 screen_shows() {
 	local want
 	want=$(printf '%s' "$2" | screen_squeeze)
-	grep -qF -- "$want" "$1"
+	[ -n "${want// /}" ] || return 1
+	python3 - "$1" "$want" <<'PY'
+import difflib, sys
+text = open(sys.argv[1]).read().replace(" ", "")
+want = sys.argv[2].replace(" ", "")
+best = 0.0
+for i in range(max(1, len(text) - len(want) + 3)):
+    for n in range(len(want) - 2, len(want) + 3):
+        r = difflib.SequenceMatcher(None, text[i:i + n], want).ratio()
+        best = max(best, r)
+sys.exit(0 if best >= 0.85 else 1)
+PY
 }
