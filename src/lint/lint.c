@@ -59,7 +59,6 @@ enum lint_type {
 	T_USER,		/* a CHAP name */
 	T_SECRET,	/* a CHAP secret */
 	T_LABEL,	/* a custom menu item's label */
-	T_RUN,		/* a custom menu item's command line */
 };
 
 /* A setting wupan knows; dflt: embed/30-defaults.ipxe fills it in. */
@@ -92,16 +91,16 @@ static const struct lint_setting lint_settings[] = {
 	{ "dns", T_HOST, 0 },
 	{ "item-1-label", T_LABEL, 0 },
 	{ "item-1-text", T_TEXT, 0 },
-	{ "item-1-run", T_RUN, 0 },
+	{ "item-1-url", T_URL, 0 },
 	{ "item-2-label", T_LABEL, 0 },
 	{ "item-2-text", T_TEXT, 0 },
-	{ "item-2-run", T_RUN, 0 },
+	{ "item-2-url", T_URL, 0 },
 	{ "item-3-label", T_LABEL, 0 },
 	{ "item-3-text", T_TEXT, 0 },
-	{ "item-3-run", T_RUN, 0 },
+	{ "item-3-url", T_URL, 0 },
 	{ "item-4-label", T_LABEL, 0 },
 	{ "item-4-text", T_TEXT, 0 },
-	{ "item-4-run", T_RUN, 0 },
+	{ "item-4-url", T_URL, 0 },
 };
 #define LINT_NSETTINGS (sizeof(lint_settings) / sizeof(lint_settings[0]))
 
@@ -669,16 +668,6 @@ static void check_value(struct lint_state *st, int idx, const char *v,
 			       "%s '%.*s' is a built-in menu item already",
 			       s->name, (int)len, v);
 		break;
-	case T_RUN: {
-		struct lint_word w[1];
-
-		if (split_words(v, len, w, 1) == 1 && w[0].p[0] != '$' &&
-		    !lint_is_command(w[0].p, w[0].len))
-			report(st, LINT_ERROR,
-			       "%s runs '%.*s', which is not an iPXE command",
-			       s->name, (int)w[0].len, w[0].p);
-		break;
-	}
 	}
 }
 
@@ -730,7 +719,7 @@ static void settings_line(struct lint_state *st, const char *s, size_t len)
 			report(st, LINT_ERROR,
 			       "only 'set NAME VALUE' lines, comments and "
 			       "#!ipxe belong here, not '%.*s' (a menu item "
-			       "can run commands: item-N-run)",
+			       "can chain a script: item-N-url)",
 			       (int)w[0].len, w[0].p);
 		return;
 	}
@@ -847,7 +836,7 @@ static void settings_end(struct lint_state *st)
 
 		snprintf(name[0], sizeof(name[0]), "item-%d-label", n);
 		snprintf(name[1], sizeof(name[1]), "item-%d-text", n);
-		snprintf(name[2], sizeof(name[2]), "item-%d-run", n);
+		snprintf(name[2], sizeof(name[2]), "item-%d-url", n);
 		for (int k = 0; k < 3; k++) {
 			idx[k] = find_setting(name[k], strlen(name[k]));
 			any |= st->set_line[idx[k]] != 0;
@@ -862,7 +851,7 @@ static void settings_end(struct lint_state *st)
 						   st->set_line[idx[2]];
 				report(st, LINT_ERROR,
 				       "menu item %d: %s is not set (an item "
-				       "needs a label and what it runs)",
+				       "needs a label and a URL to chain)",
 				       n, name[k]);
 			}
 	}

@@ -16,6 +16,7 @@ mkdir -p "$work"
 "$O/bin/wupan-lint" --site doc/examples/menu-site.ipxe || exit 1
 sh scripts/mkscript.sh doc/examples/menu-site.ipxe embed "$work/boot.ipxe" || exit 1
 printf '\370\003' >"$work/sercon.bin"
+: >"$work/serial.log"
 qemu-system-x86_64 -accel tcg -m 256 -display none -no-reboot \
 	-monitor "unix:$work/mon.sock,server,nowait" -serial "file:$work/serial.log" \
 	-fw_cfg "name=etc/sercon-port,file=$work/sercon.bin" \

@@ -66,7 +66,7 @@ fail_setup() {
 	exit 1
 }
 
-for f in "$O/boot.ipxe" "$O/ipxe.lkrn" "$O/ipxe.efi" "$O/ipxe.iso" "$O/ipxe.usb" \
+for f in "$O/bin/wupan-lint" "$O/boot.ipxe" "$O/ipxe.lkrn" "$O/ipxe.efi" "$O/ipxe.iso" "$O/ipxe.usb" \
 	"$O/tftp/boot.ipxe" "$PAYLOAD/mbr.bin" "$PAYLOAD/marker.efi" \
 	"$PAYLOAD/install.pxe" "$PAYLOAD/install.efi"; do
 	[ -e "$f" ] || fail_setup "$f missing: run make (and make test-payloads) first"
@@ -204,7 +204,7 @@ prepare_case() {
 		custom)
 			echo "set item-1-label mytool"
 			echo "set item-1-text My own tool"
-			echo "set item-1-run chain tftp://\${next-server}/custom.ipxe"
+			echo "set item-1-url tftp://\${next-server}/custom.ipxe"
 			echo "set menu-default mytool"
 			printf '#!ipxe\necho WUPAN-CUSTOM-OK tag=%s\necho\npoweroff\n' "$name" >"$dir/tftp/custom.ipxe" ;;
 		install)
@@ -216,6 +216,8 @@ prepare_case() {
 			fi ;;
 		esac
 	} >"$hostfile"
+	# Every per-host file the matrix boots passes the checker first.
+	"$O/bin/wupan-lint" --host "$hostfile"
 }
 
 # Runs one prepared case; writes "RESULT SECONDS DETAIL" to $dir/result.

@@ -134,24 +134,24 @@ static void test_settings(void)
 		  "site's item"));
 	CHECK("default names a custom item",
 	      run(S, "set menu-default mt\nset item-1-label mt\n"
-		     "set item-1-text Memtest\nset item-1-run chain x\n")
+		     "set item-1-text Memtest\nset item-1-url http://x/m.efi\n")
 			      .errors == 0);
 	CHECK("item without run",
 	      one(S, "set item-2-label mt\nset item-2-text Memtest\n",
-		  LINT_ERROR, "item-2-run is not set"));
+		  LINT_ERROR, "item-2-url is not set"));
 	CHECK("item text is optional",
-	      run(S, "set item-3-label mt\nset item-3-run chain x\n").errors ==
-		      0);
+	      run(S, "set item-3-label mt\nset item-3-url tftp://s/m\n")
+			      .errors == 0);
 	CHECK("item text without label",
-	      one(S, "set item-4-text Memtest\nset item-4-run chain x\n",
+	      one(S, "set item-4-text Memtest\nset item-4-url tftp://s/m\n",
 		  LINT_ERROR, "item-4-label is not set"));
-	CHECK("item runs a misspelt command",
+	CHECK("item URL without a scheme",
 	      one(S, "set item-1-label mt\nset item-1-text M\n"
-		     "set item-1-run chian x\n",
-		  LINT_ERROR, "not an iPXE command"));
+		     "set item-1-url memtest.efi\n",
+		  LINT_ERROR, "not a URL"));
 	CHECK("item label shadows a built-in",
 	      one(S, "set item-1-label shell\nset item-1-text M\n"
-		     "set item-1-run shell\n",
+		     "set item-1-url tftp://s/m\n",
 		  LINT_ERROR, "built-in"));
 	CHECK("IQN with a space",
 	      one(S, "set iscsi-target iqn.2026-01.org.x:my disk\n",
