@@ -206,7 +206,9 @@ prepare_case() {
 			echo "set item-1-text My own tool"
 			echo "set item-1-url tftp://\${next-server}/custom.ipxe"
 			echo "set menu-default mytool"
-			printf '#!ipxe\necho WUPAN-CUSTOM-OK tag=%s\necho\npoweroff\n' "$name" >"$dir/tftp/custom.ipxe" ;;
+			# The serial console may lose the last characters before
+			# poweroff: a spare line and a second to drain.
+			printf '#!ipxe\necho WUPAN-CUSTOM-OK tag=%s\necho\nsleep 1\npoweroff\n' "$name" >"$dir/tftp/custom.ipxe" ;;
 		install)
 			echo "set menu-default install"
 			if [ "$fw" = bios ]; then
