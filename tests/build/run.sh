@@ -82,6 +82,11 @@ check "make SITE=FILE rebuilds with that site" grep -qx 'set site-name other-sit
 check "make SITE=FILE reaches the ISO" bash -c "xorriso -indev $W/a/ipxe.iso -osirrox on -extract /boot.ipxe $W/iso-boot.ipxe >/dev/null 2>&1 && grep -qx 'set site-name other-site' $W/iso-boot.ipxe"
 check "make SITE=FILE reaches the EFI stub" grep -qa 'set site-name other-site' "$W/a/ipxe.efi"
 check "make SITE=FILE reaches the USB stick" bash -c "mtype -i $W/a/ipxe.usb@@1M ::/boot.ipxe | grep -q 'other-site'"
+check "make SITE=missing says so and fails" bash -c "! $M O=$W/a SITE=$W/nonexistent.ipxe images >$W/nosite.log 2>&1 &&
+	grep -q 'SITE=$W/nonexistent.ipxe: no such file' $W/nosite.log"
+printf '#!ipxe\nset iscsi-port 4126O\n' >"$W/bad-site.ipxe"
+check "a site error stops make, naming the user's file:line" bash -c "! $M O=$W/a SITE=$W/bad-site.ipxe images >$W/badsite.log 2>&1 &&
+	grep -q '^$W/bad-site.ipxe:2: error: iscsi-port' $W/badsite.log"
 check "ISO holds the EFI System Partition" bash -c "xorriso -indev $W/a/ipxe.iso -report_el_torito plain 2>/dev/null | grep -q 'UEFI'"
 check "USB stick holds BOOTX64.EFI" bash -c "mdir -i $W/a/ipxe.usb@@1M ::/EFI/BOOT | grep -q BOOTX64"
 check "USB stick has syslinux" bash -c "mdir -a -i $W/a/ipxe.usb@@1M :: | grep -qi ldlinux"
