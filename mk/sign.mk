@@ -20,8 +20,9 @@ endif
 ifeq ($(SIGN_CERT),)
 $(error SIGN_KEY is set but SIGN_CERT is not: give both, or neither for unsigned images)
 endif
-# Only a signing build needs the signing tools.
-DEB_PACKAGES += sbsigntool openssl
+# Only a signing build needs the signing tools (faketime pins sbsign's
+# signing time, so signed images are reproducible too).
+DEB_PACKAGES += sbsigntool openssl faketime
 endif
 EFI_SIGN_DEPS := $(O)/.sign scripts/efi-sign.sh
 

@@ -14,6 +14,12 @@
 # readable files, a key that is not encrypted, an RSA key (firmware verifies
 # RSA signatures only), a certificate that is valid today and holds the
 # key's public half.  The signed image is checked with sbverify.
+#
+# sbsign stamps the clock into the signature (its signing time), so two
+# builds would differ.  With faketime (Debian package faketime) the clock
+# stands still at SOURCE_DATE_EPOCH, or at the certificate's start if that is
+# later, and the same inputs give the same bytes.  Firmware ignores the
+# signing time.
 set -eu
 
 die() {
@@ -95,8 +101,16 @@ sign)
 	[ -f "$in" ] && [ "$(head -c 2 "$in")" = MZ ] || die "$in: not a PE image (no MZ header)"
 	tmpdir=$(mktemp -d "$out.sign.XXXXXX")
 	check_pair "$1" "$2"
-	sbsign --key "$key" --cert "$cert_pem" --output "$tmpdir/out.efi" "$in" \
-		>"$tmpdir/sbsign.log" 2>&1 ||
+	# The signing time: a fixed one where faketime can pin it.
+	pin=""
+	if command -v faketime >/dev/null 2>&1; then
+		when=${SOURCE_DATE_EPOCH:-0}
+		[ "$start_s" -le "$when" ] || when=$start_s
+		pin=$(date -u -d "@$when" '+%Y-%m-%d %H:%M:%S')
+	fi
+	# shellcheck disable=SC2086 # no faketime: an empty prefix
+	TZ=UTC ${pin:+faketime -f} ${pin:+"$pin"} sbsign --key "$key" --cert "$cert_pem" \
+		--output "$tmpdir/out.efi" "$in" >"$tmpdir/sbsign.log" 2>&1 ||
 		{ cat "$tmpdir/sbsign.log" >&2; die "sbsign failed on $in"; }
 	sbverify --cert "$cert_pem" "$tmpdir/out.efi" >"$tmpdir/sbverify.log" 2>&1 ||
 		{ cat "$tmpdir/sbverify.log" >&2; die "the signature on $out does not verify"; }

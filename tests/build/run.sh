@@ -128,6 +128,13 @@ if command -v sbsign >/dev/null && command -v sbverify >/dev/null; then
 	keyline=$(sed -n 2p "$K/site.key")
 	leak=$(grep -rlF -e "$keyline" -e 'PRIVATE KEY' "$W/s" 2>/dev/null | head -n 3)
 	check "the key is never copied into the build tree${leak:+ (found in: $leak)}" test -z "$leak"
+	if command -v faketime >/dev/null; then
+		sleep 1.1
+		$M O="$W/s-again" $S images >"$W/s-again.log" 2>&1
+		for f in ipxe.efi snponly.efi ipxe.iso ipxe.usb; do
+			check "reproducible when signed: $f" cmp "$W/s/$f" "$W/s-again/$f"
+		done
+	fi
 	$M O="$W/s" images >"$W/s2.log" 2>&1
 	check "dropping SIGN_KEY rebuilds unsigned" bash -c "sbverify --list $W/s/ipxe.efi 2>&1 | grep -q 'No signature table'"
 
