@@ -115,7 +115,7 @@ prepare() {
 	machyp=${mac//:/-}
 	mkdir -p "$dir/tftp/hosts" "$dir/esp/EFI/BOOT"
 	echo "$mac" >"$dir/mac"
-	MKDISK_EFI=$loader sh tests/qemu/mkdisk.sh uefi "sb-$name" "$dir/disk.img" || return 1
+	MKDISK_EFI=$loader sh tests/qemu/mkdisk.sh uefi "$name" "$dir/disk.img" || return 1
 	{
 		echo "#!ipxe"
 		echo "set iscsi-port $PORT"
@@ -187,7 +187,7 @@ run() {
 	fi
 	secs=$(($(date +%s) - start))
 	tr -d '\r' <"$dir/serial.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' >"$dir/console.txt"
-	local c=$dir/console.txt marker="WUPAN-UEFI-BOOT-OK tag=sb-$name"
+	local c=$dir/console.txt marker="WUPAN-UEFI-BOOT-OK tag=$name"
 	if [ "$result" = TIMEOUT ]; then
 		detail="no decision after ${TIMEOUT}s; last line: $(grep -a . "$c" | tail -n 1 | cut -c1-100)"
 	else
@@ -203,10 +203,10 @@ run() {
 				detail="qemu status ${rc:-killed}, want 33"
 			fi ;;
 		refused)
-			if grep -qa '^wupan' "$c"; then
-				detail="the unsigned ipxe.efi ran: $(grep -a '^wupan' "$c" | head -n 1)"
-			elif ! grep -qaiE 'access denied|security violation' "$c"; then
-				detail="the firmware did not report a refusal"
+			if grep -qaE '^wupan: |iPXE initialising' "$c"; then
+				detail="the unsigned ipxe.efi ran: $(grep -aE '^wupan: |iPXE' "$c" | head -n 1)"
+			elif ! grep -qaE 'failed to load Boot0001 .*: (Access Denied|Security Violation)' "$c"; then
+				detail="the firmware did not report refusing the ESP (Boot0001)"
 			elif ! grep -qaF 'wupan-payload: SecureBoot=1 SetupMode=0' "$c" ||
 				! grep -qaF "$marker" "$c"; then
 				detail="the next boot option did not boot with SecureBoot=1"
