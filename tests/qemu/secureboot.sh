@@ -37,6 +37,8 @@ HINT_SETTLE=3
 IQN=iqn.2026-11.org.wupan.secureboot
 BASE_IQN=iqn.2026-01.org.wupan.client
 JOBS=${WUPAN_QEMU_JOBS:-2}
+# What OVMF prints when it will not start a boot option's program.
+REFUSED='failed to load Boot[0-9A-F]* .*: (Access Denied|Security Violation)'
 # The scratch build is a make of its own, not a sub-make of `make test`.
 unset MAKEFLAGS MFLAGS MAKELEVEL
 passed=0 failed=0 skipped=0
@@ -172,6 +174,10 @@ run() {
 			result=TIMEOUT
 			break
 		fi
+		# A refused signed image: no need to wait for the timeout.
+		[ "$expect" != refused ] && grep -qaE "$REFUSED" "$dir/serial.log" && break
+		# Refused twice: the signed next option was refused as well.
+		[ "$(grep -caE "$REFUSED" "$dir/serial.log")" -ge 2 ] && break
 		if [ "$expect" = hint ] && grep -qa 'wupan: hint: ' "$dir/serial.log"; then
 			[ "$hint_at" -eq 0 ] && hint_at=$now
 			[ $((now - hint_at)) -ge "$HINT_SETTLE" ] && break
@@ -188,7 +194,9 @@ run() {
 	secs=$(($(date +%s) - start))
 	tr -d '\r' <"$dir/serial.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' >"$dir/console.txt"
 	local c=$dir/console.txt marker="WUPAN-UEFI-BOOT-OK tag=$name"
-	if [ "$result" = TIMEOUT ]; then
+	if [ "$expect" != refused ] && grep -qaE "$REFUSED" "$c"; then
+		result=FAIL detail="the firmware refused the signed image: $(grep -aE "$REFUSED" "$c" | head -n 1)"
+	elif [ "$result" = TIMEOUT ]; then
 		detail="no decision after ${TIMEOUT}s; last line: $(grep -a . "$c" | tail -n 1 | cut -c1-100)"
 	else
 		case $expect in
