@@ -30,13 +30,25 @@ $(O)/boot.ipxe: $(SITE) $(wildcard embed/*.ipxe) scripts/mkscript.sh $(O)/.site
 	@echo "  SCRIPT  $@ (site: $(SITE))"
 	$(Q)sh scripts/mkscript.sh $(SITE) embed $@
 
-$(O)/ipxe.lkrn $(O)/undionly.kpxe $(O)/snponly.efi: $(O)/%: $(IPXE_BIN)/%
+$(O)/ipxe.lkrn $(O)/undionly.kpxe: $(O)/%: $(IPXE_BIN)/%
 	@mkdir -p $(@D)
 	$(Q)cp $< $@
 
-$(O)/ipxe.efi: $(EFI_STUB) $(IPXE_EFI_SRC) $(O)/boot.ipxe scripts/efi-embed.sh
+# EFI programs are signed when SIGN_KEY is given (mk/sign.mk).  The iPXE
+# inside ipxe.efi is signed before it is embedded, since the firmware checks
+# it too when the stub starts it with LoadImage; the result is signed after.
+$(O)/snponly.efi: $(IPXE_BIN)/snponly.efi $(EFI_SIGN_DEPS)
+	$(call efi_sign,$<,$@)
+
+$(O)/efi/ipxe-amd64.efi: $(IPXE_EFI_SRC) $(EFI_SIGN_DEPS)
+	$(call efi_sign,$<,$@)
+
+$(O)/efi/ipxe-embedded.efi: $(EFI_STUB) $(O)/efi/ipxe-amd64.efi $(O)/boot.ipxe scripts/efi-embed.sh
 	@echo "  EMBED   $@"
-	$(Q)sh scripts/efi-embed.sh $(EFI_STUB) $(IPXE_EFI_SRC) $(O)/boot.ipxe $@
+	$(Q)sh scripts/efi-embed.sh $(EFI_STUB) $(O)/efi/ipxe-amd64.efi $(O)/boot.ipxe $@
+
+$(O)/ipxe.efi: $(O)/efi/ipxe-embedded.efi $(EFI_SIGN_DEPS)
+	$(call efi_sign,$<,$@)
 
 $(O)/img/esp.img: $(O)/ipxe.efi scripts/mkimage.sh
 	@mkdir -p $(@D)

@@ -6,7 +6,8 @@
 #         entry; prints "WUPAN-BIOS-BOOT-OK tag=TAG drive=80".
 #   uefi: 64 MiB GPT disk with a FAT ESP holding \EFI\BOOT\BOOTX64.EFI =
 #         $O/test/payload/marker.efi and \wupan-tag.txt = TAG; prints
-#         "WUPAN-UEFI-BOOT-OK tag=TAG".
+#         "WUPAN-UEFI-BOOT-OK tag=TAG".  MKDISK_EFI=FILE puts FILE there
+#         instead (e.g. marker.efi signed for Secure Boot).
 # TAG: 1 to 16 characters from [A-Za-z0-9._-].  $O is the build directory
 # (default build; `make test-payloads` fills $O/test/payload).  No root, no
 # loop devices, no mounting.  Reproducible: fixed disk GUIDs and serials; file
@@ -56,7 +57,8 @@ bios)
 	printf '%s' "$tag" | dd of="$tmp" bs=1 seek=$TAG_OFF conv=notrunc 2>/dev/null
 	;;
 uefi)
-	[ -f "$payload/marker.efi" ] || die "$payload/marker.efi missing (make test-payloads)"
+	efi=${MKDISK_EFI:-$payload/marker.efi}
+	[ -f "$efi" ] || die "$efi missing (make test-payloads)"
 	for tool in mkfs.vfat mmd mcopy; do
 		command -v $tool >/dev/null 2>&1 || die "$tool not found (Debian: dosfstools, mtools)"
 	done
@@ -69,7 +71,7 @@ uefi)
 	rm -f "$esp"
 	mkfs.vfat --invariant -C -i 57555041 -n WUPAN-ESP "$esp" 63488 >/dev/null
 	mmd -i "$esp" ::/EFI ::/EFI/BOOT
-	mcopy -i "$esp" "$payload/marker.efi" ::/EFI/BOOT/BOOTX64.EFI
+	mcopy -i "$esp" "$efi" ::/EFI/BOOT/BOOTX64.EFI
 	printf '%s\n' "$tag" | mcopy -i "$esp" - ::/wupan-tag.txt
 	dd if="$esp" of="$tmp" bs=512 seek=2048 conv=notrunc 2>/dev/null
 	;;

@@ -12,6 +12,10 @@
  *   "WUPAN-UEFI-INSTALL-OK tag=<TAG>" (status 35, 0x11), or
  *   "WUPAN-UEFI-INSTALL-FAIL" (status 37, 0x12) if none has it.
  *
+ * Both first print "wupan-payload: SecureBoot=N SetupMode=N" from the
+ * firmware's global variables (N is "-" when a variable is missing), so a
+ * test can tell that Secure Boot really was enforced when they ran.
+ *
  * On failure marker.efi prints "WUPAN-UEFI-BOOT-FAIL" (status 37).  Lines go
  * to ConOut, which OVMF mirrors to the serial port; a spare line follows,
  * since the last characters before QEMU exits can be lost.
@@ -86,6 +90,31 @@ static EFI_STATUS tag_from(EFI_HANDLE handle, CHAR8 *tag)
 	return st;
 }
 
+/* Reads the one-byte global variable NAME: 0 or 1, or -1 if it is missing
+ * or not one byte. */
+static int global_flag(CHAR16 *name)
+{
+	UINT8 val = 0;
+	UINTN len = sizeof(val);
+	EFI_STATUS st;
+
+	st = uefi_call_wrapper(RT->GetVariable, 5, name, &EfiGlobalVariable,
+			       NULL, &len, &val);
+	if (EFI_ERROR(st) || len != 1 || val > 1)
+		return -1;
+	return val;
+}
+
+/* Prints whether Secure Boot is on, as the firmware reports it. */
+static void print_secure_boot(void)
+{
+	int sb = global_flag(L"SecureBoot"), setup = global_flag(L"SetupMode");
+
+	Print(L"wupan-payload: SecureBoot=%s SetupMode=%s\r\n",
+	      sb < 0 ? L"-" : sb ? L"1" : L"0",
+	      setup < 0 ? L"-" : setup ? L"1" : L"0");
+}
+
 #ifdef WUPAN_INSTALL
 /* Asks the firmware to bind drivers (partition, FAT) to every block device.
  * iPXE's sanhook already does this for its SAN disk (efi_block.c,
@@ -112,6 +141,7 @@ EFI_STATUS efi_main(EFI_HANDLE self, EFI_SYSTEM_TABLE *systab)
 	UINTN n = 0, i;
 
 	InitializeLib(self, systab);
+	print_secure_boot();
 	connect_block_devices();
 	if (!EFI_ERROR(LibLocateHandle(ByProtocol, &FileSystemProtocol, NULL,
 				       &n, &h))) {
@@ -138,6 +168,7 @@ EFI_STATUS efi_main(EFI_HANDLE self, EFI_SYSTEM_TABLE *systab)
 	EFI_STATUS st;
 
 	InitializeLib(self, systab);
+	print_secure_boot();
 	st = uefi_call_wrapper(BS->HandleProtocol, 3, self,
 			       &LoadedImageProtocol, (void **)&li);
 	if (!EFI_ERROR(st))
