@@ -21,6 +21,7 @@
 #   WUPAN_ARM64_CASES    extended regex: run only the cases (TARGET-MEDIUM,
 #                        e.g. tgtd-usb) whose name matches
 #   WUPAN_ARM64_JOBS     guests at once (default 2)
+#   WUPAN_ARM64_TIMEOUT  seconds a guest may take (default 180; ~20 s seen)
 # Ports 37260-37279 (tgtd 37260, wupan-target 37261), tgtd control port 61.
 # Logs stay in $O/qemu-arm64/CASE/, those of dnsmasq and wupan-tftpd in
 # $O/qemu-arm64/.
@@ -37,7 +38,7 @@ FILTER=${WUPAN_ARM64_CASES:-}
 AAVMF=/usr/share/AAVMF
 BASE_IQN=iqn.2026-01.org.wupan.client
 TEST_IQN=iqn.2026-01.org.wupan.test-aa64
-TIMEOUT=300
+TIMEOUT=${WUPAN_ARM64_TIMEOUT:-180}
 TGTD_PORT=37260 TGTD_CTL=61 WUPAN_PORT=37261
 # The namespace's bridge: dnsmasq, wupan-tftpd and both targets listen here.
 SERVER=192.168.78.1
