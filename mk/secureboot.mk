@@ -15,9 +15,3 @@ secureboot-keys:
 
 TEST_DEB_PACKAGES += sbsigntool efitools openssl ovmf
 TEST_SCRIPTS += tests/qemu/secureboot.sh
-# Until the top-level Makefile installs TEST_DEB_PACKAGES for `make test`,
-# the suite's own tools are installed here.
-.PHONY: secureboot-test-deps
-secureboot-test-deps:
-	$(Q)sh scripts/deps.sh sbsigntool efitools openssl ovmf
-test: secureboot-test-deps

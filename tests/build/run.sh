@@ -70,7 +70,7 @@ $M O="$W/a" images >"$W/a.log" 2>&1
 check "make images into a scratch tree" test -s "$W/a/ipxe.iso"
 $M O="$W/b" images >"$W/b.log" 2>&1
 for f in boot.ipxe ipxe.efi ipxe.iso ipxe.usb img/esp.img tftp/boot.ipxe tftp/ipxe.efi \
-	tftp/pxelinux.cfg/default dnsmasq.conf dnsmasq-proxy.conf; do
+	tftp/pxelinux.cfg/default dnsmasq.conf dnsmasq-proxy.conf arm64/ipxe.efi tftp/arm64/ipxe.efi; do
 	check "reproducible: $f" cmp "$W/a/$f" "$W/b/$f"
 done
 second=$($M O="$W/a" images 2>&1 | grep -v 'Nothing to be done')
@@ -89,8 +89,13 @@ check "a site error stops make, naming the user's file:line" bash -c "! $M O=$W/
 	grep -q '^$W/bad-site.ipxe:2: error: iscsi-port' $W/badsite.log"
 check "ISO holds the EFI System Partition" bash -c "xorriso -indev $W/a/ipxe.iso -report_el_torito plain 2>/dev/null | grep -q 'UEFI'"
 check "USB stick holds BOOTX64.EFI" bash -c "mdir -i $W/a/ipxe.usb@@1M ::/EFI/BOOT | grep -q BOOTX64"
+check "USB stick holds BOOTAA64.EFI = arm64/ipxe.efi" bash -c "mtype -i $W/a/ipxe.usb@@1M ::/EFI/BOOT/BOOTAA64.EFI | cmp - $W/a/arm64/ipxe.efi"
+check "ISO's ESP holds BOOTAA64.EFI = arm64/ipxe.efi" bash -c "mtype -i $W/a/img/esp.img ::/EFI/BOOT/BOOTAA64.EFI | cmp - $W/a/arm64/ipxe.efi"
+check "arm64/ipxe.efi is an aarch64 PE image" bash -c "head -c 1024 $W/a/arm64/ipxe.efi | od -An -tx1 -v | tr -d ' \n' | grep -q '5045000064aa'"
+check "arm64/ipxe.efi carries the script" grep -qa 'set site-name other-site' "$W/a/arm64/ipxe.efi"
 check "USB stick has syslinux" bash -c "mdir -a -i $W/a/ipxe.usb@@1M :: | grep -qi ldlinux"
-for f in undionly.kpxe ipxe.efi snponly.efi boot.ipxe lpxelinux.0 ldlinux.c32 pxelinux.cfg/default ipxe.lkrn undionly.0; do
+for f in undionly.kpxe ipxe.efi snponly.efi boot.ipxe lpxelinux.0 ldlinux.c32 pxelinux.cfg/default ipxe.lkrn undionly.0 \
+	arm64/ipxe.efi arm64/snponly.efi; do
 	check "TFTP root has $f" test -s "$W/a/tftp/$f"
 done
 
@@ -219,8 +224,11 @@ if command -v dnsmasq >/dev/null; then
 		check "dnsmasq accepts $f" dnsmasq --test --conf-file="$W/a/$f"
 	done
 fi
-check "BIOS PXE gets undionly.kpxe" grep -qx 'dhcp-boot=tag:!wupan-ipxe,tag:!wupan-efi64,undionly.kpxe' "$W/a/dnsmasq.conf"
+check "BIOS PXE gets undionly.kpxe" grep -qx 'dhcp-boot=tag:!wupan-ipxe,tag:!wupan-efi64,tag:!wupan-arm64,undionly.kpxe' "$W/a/dnsmasq.conf"
 check "UEFI PXE gets ipxe.efi" grep -qx 'dhcp-boot=tag:!wupan-ipxe,tag:wupan-efi64,ipxe.efi' "$W/a/dnsmasq.conf"
+check "arm64 UEFI PXE is client-arch 11" grep -qx 'dhcp-match=set:wupan-arm64,option:client-arch,11' "$W/a/dnsmasq.conf"
+check "arm64 UEFI PXE gets arm64/ipxe.efi" grep -qx 'dhcp-boot=tag:!wupan-ipxe,tag:wupan-arm64,arm64/ipxe.efi' "$W/a/dnsmasq.conf"
+check "proxy: arm64 UEFI PXE gets arm64/ipxe.efi" grep -qx 'pxe-service=tag:!wupan-ipxe,ARM64_EFI,"wupan: network boot",arm64/ipxe.efi' "$W/a/dnsmasq-proxy.conf"
 check "iPXE gets boot.ipxe" grep -qx 'dhcp-boot=tag:wupan-ipxe,boot.ipxe' "$W/a/dnsmasq.conf"
 
 # --- the other supported iPXE: 2.0.0 from Debian sid ----------------------

@@ -19,11 +19,30 @@
  * On failure marker.efi prints "WUPAN-UEFI-BOOT-FAIL" (status 37).  Lines go
  * to ConOut, which OVMF mirrors to the serial port; a spare line follows,
  * since the last characters before QEMU exits can be lost.
+ *
+ * Built for aarch64 (mk/arm64.mk) the markers read "WUPAN-AA64-..." and the
+ * program ends QEMU by ResetSystem(EfiResetShutdown) (status 0, the virt
+ * machine has no isa-debug-exit), after printing "wupan: exit code N".
  */
 #include <efi.h>
 #include <efilib.h>
 
 #define TAG_MAX 64
+
+#if defined(__aarch64__)
+#define FW L"AA64"
+
+/* Ends QEMU by powering the machine off; the code goes to the console. */
+static void debug_exit(UINT8 code)
+{
+	Print(L"wupan: exit code %d\r\n\r\n", (int)code);
+	uefi_call_wrapper(RT->ResetSystem, 4, EfiResetShutdown, EFI_SUCCESS, 0,
+			  NULL);
+	for (;;)
+		__asm__ volatile("wfi");
+}
+#else
+#define FW L"UEFI"
 #define DEBUG_EXIT_PORT 0xf4
 
 /* Ends QEMU (isa-debug-exit): exit status is (CODE << 1) | 1. */
@@ -39,6 +58,7 @@ static void debug_exit(UINT8 code)
 	for (;;)
 		__asm__ volatile("hlt");
 }
+#endif
 
 /* Reads the first line of \wupan-tag.txt under ROOT into TAG as printable
  * ASCII; returns EFI_SUCCESS or why not. */
@@ -148,13 +168,13 @@ EFI_STATUS efi_main(EFI_HANDLE self, EFI_SYSTEM_TABLE *systab)
 		for (i = 0; i < n; i++) {
 			if (EFI_ERROR(tag_from(h[i], tag)))
 				continue;
-			Print(L"WUPAN-UEFI-INSTALL-OK tag=%a\r\n", tag);
+			Print(L"WUPAN-" FW L"-INSTALL-OK tag=%a\r\n", tag);
 			Print(L"wupan: from %s\r\n",
 			      DevicePathToStr(DevicePathFromHandle(h[i])));
 			debug_exit(0x11);
 		}
 	}
-	Print(L"WUPAN-UEFI-INSTALL-FAIL (%d file systems, none with "
+	Print(L"WUPAN-" FW L"-INSTALL-FAIL (%d file systems, none with "
 	      L"\\wupan-tag.txt)\r\n", (int)n);
 	debug_exit(0x12);
 	return EFI_NOT_FOUND;
@@ -174,10 +194,10 @@ EFI_STATUS efi_main(EFI_HANDLE self, EFI_SYSTEM_TABLE *systab)
 	if (!EFI_ERROR(st))
 		st = tag_from(li->DeviceHandle, tag);
 	if (EFI_ERROR(st)) {
-		Print(L"WUPAN-UEFI-BOOT-FAIL (\\wupan-tag.txt: %r)\r\n", st);
+		Print(L"WUPAN-" FW L"-BOOT-FAIL (\\wupan-tag.txt: %r)\r\n", st);
 		debug_exit(0x12);
 	}
-	Print(L"WUPAN-UEFI-BOOT-OK tag=%a\r\n", tag);
+	Print(L"WUPAN-" FW L"-BOOT-OK tag=%a\r\n", tag);
 	debug_exit(0x10);
 	return EFI_SUCCESS;
 }
