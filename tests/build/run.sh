@@ -132,6 +132,14 @@ if command -v sbsign >/dev/null && command -v sbverify >/dev/null; then
 		sed -n 's/.* start= *\([0-9]*\),.*type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B.*/\1/p')
 	mcopy -n -i "$W/s/ipxe.iso@@$((${esp_start:-0} * 512))" ::/EFI/BOOT/BOOTX64.EFI "$W/s-iso.efi" 2>/dev/null
 	check "signed: BOOTX64.EFI on the ISO's ESP" sv "$W/s-iso.efi"
+	if [ -f "$W/s/arm64/ipxe.efi" ]; then
+		check "signed: arm64/ipxe.efi and arm64/snponly.efi" bash -c \
+			"sbverify --cert $K/site.crt $W/s/arm64/ipxe.efi && sbverify --cert $K/site.crt $W/s/arm64/snponly.efi"
+		aarch64-linux-gnu-objcopy -O binary --only-section=.ipxe "$W/s/arm64/ipxe.efi" "$W/s-aa64-embedded.efi"
+		check "signed: the iPXE inside arm64/ipxe.efi" sv "$W/s-aa64-embedded.efi"
+		mcopy -n -i "$W/s/ipxe.usb@@1M" ::/EFI/BOOT/BOOTAA64.EFI "$W/s-usb-aa64.efi"
+		check "signed: BOOTAA64.EFI on the USB stick" sv "$W/s-usb-aa64.efi"
+	fi
 	check "signed: another certificate does not verify it" bash -c \
 		"! sbverify --cert $K/other.crt $W/s/ipxe.efi >/dev/null 2>&1"
 	check "unsigned is the default" bash -c "sbverify --list $W/a/ipxe.efi 2>&1 | grep -q 'No signature table'"
