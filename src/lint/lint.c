@@ -984,6 +984,11 @@ static void script_line(struct lint_state *st, const char *s, size_t len)
 	}
 	if (scan_refs(st, s, len) < 0)
 		return;
+	/* iPXE 1.21 keeps quotes as text; later versions parse them. */
+	if (memchr(s, '"', len) || memchr(s, '\'', len))
+		report(st, LINT_WARNING,
+		       "quote characters: iPXE versions differ on them (1.21 "
+		       "prints them, 2.0 parses them); leave them out");
 	n = split_words(s, len, w, 64);
 	for (size_t i = 0; i <= n; i++) {
 		if (i == n || word_is(&w[i], "&&") || word_is(&w[i], "||")) {

@@ -265,6 +265,8 @@ static void test_scripts(void)
 	CHECK("typed set", run(K, "#!ipxe\nset n:int32 0\ninc n\necho ${n:"
 				  "hexraw}\n")
 				   .warnings == 0);
+	CHECK("quotes in a script",
+	      one(K, "#!ipxe\necho DHCP's answer\n", LINT_WARNING, "quote"));
 	CHECK("script without #!ipxe",
 	      one(K, "echo a\n", LINT_ERROR, "#!ipxe"));
 }
