@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/version.h"
 #include "lint/lint.h"
 
 /* What the emit callback needs to name a file. */
@@ -97,8 +98,8 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else if (strcmp(a, "--version") == 0) {
-			printf("wupan-lint (wupan), commands of iPXE %s\n",
-			       LINT_IPXE_VERSION);
+			fputs(WUPAN_VERSION_LINE("wupan-lint"), stdout);
+			printf("commands of iPXE %s\n", LINT_IPXE_VERSION);
 			return 0;
 		} else if (strcmp(a, "--") == 0) {
 			first++;
