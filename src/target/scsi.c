@@ -27,6 +27,7 @@
 #define ASC_SAVING_NOT_SUPPORTED 0x39, 0x00
 #define ASC_READ_ERROR 0x11, 0x00
 #define ASC_WRITE_ERROR 0x0c, 0x00
+#define ASC_SPACE_ALLOC_FAILED 0x27, 0x07
 #define ASC_MISCOMPARE_VERIFY 0x1d, 0x00
 #define ASC_REMOVAL_PREVENTED 0x53, 0x02
 
@@ -47,6 +48,17 @@ void scsi_sense_set(struct scsi_cmd *cmd, uint8_t key, uint8_t asc,
 	cmd->kind = SCSI_K_NONE;
 	cmd->dir = SCSI_DIR_NONE;
 	cmd->xfer_len = 0;
+}
+
+/* A failed write: a full overlay or file system says so (SBC-3 §4.7.3.6,
+ * SPACE ALLOCATION FAILED WRITE PROTECT), anything else is a medium
+ * error. */
+static void write_failed(struct scsi_cmd *cmd, int rc)
+{
+	if (rc == -ENOSPC)
+		scsi_sense_set(cmd, SK_DATA_PROTECT, ASC_SPACE_ALLOC_FAILED);
+	else
+		scsi_sense_set(cmd, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
 }
 
 /* Reserves len zeroed bytes of generated Data-In; NULL on ENOMEM. */
@@ -933,10 +945,13 @@ void scsi_cmd_write(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,
 		len = cmd->xfer_len - off;
 	at = cmd->lba * lu->block_size + off;
 	switch (cmd->kind) {
-	case SCSI_K_WRITE:
-		if (lu->ops->write(lu->ctx, buf, len, at))
-			scsi_sense_set(cmd, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
+	case SCSI_K_WRITE: {
+		int rc = lu->ops->write(lu->ctx, buf, len, at);
+
+		if (rc)
+			write_failed(cmd, rc);
 		break;
+	}
 	case SCSI_K_ORWRITE: {
 		uint8_t tmp[4096];
 
@@ -1037,10 +1052,11 @@ static void write_same_run(struct scsi_lu *lu, struct scsi_cmd *cmd)
 	}
 	for (uint32_t done = 0; done < cmd->blocks;) {
 		uint32_t n = cmd->blocks - done < per ? cmd->blocks - done : per;
+		int rc = lu->ops->write(lu->ctx, run, (size_t)n * bs,
+					(cmd->lba + done) * bs);
 
-		if (lu->ops->write(lu->ctx, run, (size_t)n * bs,
-				   (cmd->lba + done) * bs)) {
-			scsi_sense_set(cmd, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
+		if (rc) {
+			write_failed(cmd, rc);
 			break;
 		}
 		done += n;
