@@ -3,9 +3,10 @@
 TARGET_CORE_SRCS := src/target/pdu.c src/target/crc32c.c src/target/text.c \
 	src/target/hash.c src/target/chap.c src/target/login.c \
 	src/target/conn.c src/target/scsi.c src/target/scsi_pr.c \
-	src/target/config.c src/target/overlay.c \
+	src/target/config.c src/target/overlay.c src/target/fleet_rules.c \
 	src/common/parse.c
 TARGET_SRCS := $(TARGET_CORE_SRCS) $(EVLOOP_SRCS) src/target/backend_file.c \
+	src/target/fleet.c \
 	src/target/main.c src/common/log.c src/common/privdrop.c
 TARGET_TEST_SRCS := $(TARGET_CORE_SRCS) src/target/backend_mem.c
 
@@ -24,7 +25,7 @@ test: $(O)/asan/bin/wupan-target
 
 # Unit tests: one binary per module, all linked with the whole core.
 TARGET_UNITS := iscsi_pdu iscsi_text iscsi_chap iscsi_login iscsi_conn iscsi_async iscsi_edge \
-	scsi_cdb target_config overlay
+	scsi_cdb target_config overlay fleet_rules
 define target_unit_template
 $(O)/asan/bin/test_$(1): $(O)/asan/tests/unit/test_$(1).o $(patsubst %.c,$(O)/asan/%.o,$(TARGET_TEST_SRCS))
 	@mkdir -p $$(@D)

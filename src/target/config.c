@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "common/parse.h"
+#include "target/fleet_rules.h"
 
 /* Formats an error message into err. */
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -172,6 +173,20 @@ static int add_lun(struct tcfg_target *t, const char *arg, int line,
 {
 	struct tcfg_lun l = {.line = line};
 	size_t len = strlen(arg);
+
+	if (strncmp(arg, "golden=", 7) == 0) {
+		if (t->n_luns >= 256)
+			return fail(err, errlen, "%s: more than 256 LUNs", where);
+		int rc = fleet_lun_parse(&l, arg, err, errlen, where);
+
+		if (rc == 0 && push(&t->luns, &t->n_luns, sizeof(l), &l))
+			rc = fail(err, errlen, "out of memory");
+		if (rc) {
+			free(l.path);
+			free(l.overlays);
+		}
+		return rc;
+	}
 
 	if (len > 3 && strcmp(arg + len - 3, ",ro") == 0) {
 		l.ro = 1;
@@ -339,7 +354,14 @@ int tcfg_parse_text(struct tcfg *cfg, const char *name, const char *text,
 		if (!key)
 			continue;
 		val = strtok_r(NULL, " \t\r", &save);
-		extra = strtok_r(NULL, " \t\r", &save);
+		/* An overlay LUN takes the rest of the line (fleet_rules.h). */
+		if (val && strcmp(key, "lun") == 0 &&
+		    strncmp(val, "golden=", 7) == 0 && save && *save) {
+			val[strlen(val)] = ' ';
+			val[strcspn(val, "\r")] = 0;
+			save = NULL;
+		}
+		extra = save ? strtok_r(NULL, " \t\r", &save) : NULL;
 		if (!val)
 			return fail(err, errlen, "%s: '%s' needs a value", where,
 				    key);
@@ -510,8 +532,10 @@ void tcfg_free(struct tcfg *cfg)
 	for (size_t i = 0; i < cfg->n_targets; i++) {
 		struct tcfg_target *t = cfg->targets[i];
 
-		for (size_t j = 0; j < t->n_luns; j++)
+		for (size_t j = 0; j < t->n_luns; j++) {
 			free(t->luns[j].path);
+			free(t->luns[j].overlays);
+		}
 		for (size_t j = 0; j < t->n_allow; j++)
 			free(t->allow[j]);
 		free(t->luns);
@@ -584,7 +608,13 @@ int tcfg_target_same(const struct tcfg_target *a, const struct tcfg_target *b)
 		return 0;
 	for (size_t i = 0; i < a->n_luns; i++)
 		if (strcmp(a->luns[i].path, b->luns[i].path) ||
-		    a->luns[i].ro != b->luns[i].ro)
+		    a->luns[i].ro != b->luns[i].ro ||
+		    !a->luns[i].overlays != !b->luns[i].overlays ||
+		    (a->luns[i].overlays &&
+		     (strcmp(a->luns[i].overlays, b->luns[i].overlays) ||
+		      a->luns[i].mode != b->luns[i].mode ||
+		      a->luns[i].limit != b->luns[i].limit ||
+		      a->luns[i].dir_limit != b->luns[i].dir_limit)))
 			return 0;
 	for (size_t i = 0; i < a->n_allow; i++)
 		if (strcmp(a->allow[i], b->allow[i]))

@@ -31,6 +31,7 @@
 #include "target/backend.h"
 #include "target/config.h"
 #include "target/conn.h"
+#include "target/fleet.h"
 #include "target/hash.h"
 
 #define RX_CAP (ISCSI_MAX_PDU + 65536)
@@ -41,6 +42,7 @@ struct drv_target {
 	struct iscsi_target core;
 	struct scsi_lu *lus;
 	struct backend_file *files;
+	struct fleet_lun **fleet; /* overlay LUNs (fleet.h), else NULL */
 	size_t n;
 };
 
@@ -174,10 +176,14 @@ static void usage(FILE *f)
 /* Syncs and closes the units opened so far (dt->n) and frees dt. */
 static void target_close(struct drv_target *dt)
 {
-	for (size_t i = 0; i < dt->n; i++)
+	for (size_t i = 0; i < dt->n; i++) {
+		if (dt->fleet)
+			fleet_lun_close(dt->fleet[i]);
 		backend_file_close(&dt->files[i]);
+	}
 	free(dt->lus);
 	free(dt->files);
+	free(dt->fleet);
 	free(dt->core.map.luns);
 	free(dt);
 }
@@ -194,7 +200,8 @@ static struct drv_target *target_open(const struct tcfg_target *t, char *err,
 	dt->lus = calloc(t->n_luns, sizeof(*dt->lus));
 	dt->files = calloc(t->n_luns, sizeof(*dt->files));
 	dt->core.map.luns = calloc(t->n_luns, sizeof(*dt->core.map.luns));
-	if (!dt->lus || !dt->files || !dt->core.map.luns)
+	dt->fleet = calloc(t->n_luns, sizeof(*dt->fleet));
+	if (!dt->lus || !dt->files || !dt->core.map.luns || !dt->fleet)
 		goto err_alloc;
 	dt->core.cfg = t;
 	for (size_t i = 0; i < t->n_luns; i++) {
@@ -203,12 +210,17 @@ static struct drv_target *target_open(const struct tcfg_target *t, char *err,
 		struct hash_part parts[2] = {{t->name, strlen(t->name) + 1},
 					     {&i, sizeof(i)}};
 
+		dt->n = i; /* units opened so far, for target_close */
+		/* An overlay LUN shares its golden image read-only. */
 		if (backend_file_open(&dt->files[i], lu, t->luns[i].path,
-				      t->luns[i].ro, msg, sizeof(msg))) {
-			snprintf(err, errlen, "%s:%d: LUN %zu: %s", t->file,
-				 t->luns[i].line, i, msg);
-			dt->n = i;
-			goto err_open;
+				      t->luns[i].ro || t->luns[i].overlays,
+				      msg, sizeof(msg)))
+			goto err_lun;
+		if (t->luns[i].overlays &&
+		    !(dt->fleet[i] = fleet_lun_open(&t->luns[i], &dt->files[i],
+						    lu, msg, sizeof(msg)))) {
+			backend_file_close(&dt->files[i]);
+			goto err_lun;
 		}
 		/* A stable identity per target and LUN: Windows tells disks
 		 * apart by the NAA designator built from it. */
@@ -223,6 +235,10 @@ static struct drv_target *target_open(const struct tcfg_target *t, char *err,
 	dt->n = t->n_luns;
 	dt->core.map.n = t->n_luns;
 	return dt;
+err_lun:
+	snprintf(err, errlen, "%s:%d: LUN %zu: %s", t->file,
+		 t->luns[dt->n].line, dt->n, msg);
+	goto err_open;
 err_alloc:
 	snprintf(err, errlen, "out of memory");
 err_open:
@@ -1133,6 +1149,8 @@ int main(int argc, char **argv)
 			      t->name);
 	}
 	drv.env.random = random_bytes;
+	drv.env.session_open = fleet_session_open;
+	drv.env.session_close = fleet_session_close;
 	random_bytes(&drv.env.next_tsih, sizeof(drv.env.next_tsih));
 	if (!drv.env.next_tsih)
 		drv.env.next_tsih = 1;
