@@ -1,6 +1,7 @@
 # src/target: wupan-target, the iSCSI target (issue 3).  A pure core (PDU
 # codec, text keys, login/CHAP, SCSI command set) and a thin socket driver.
 TARGET_CORE_SRCS := src/target/pdu.c src/target/crc32c.c src/target/text.c \
+	src/target/scsi_info.c src/target/scsi_media.c \
 	src/target/hash.c src/target/chap.c src/target/login.c \
 	src/target/conn.c src/target/scsi.c src/target/scsi_pr.c \
 	src/target/config.c src/target/overlay.c src/target/fleet_rules.c \

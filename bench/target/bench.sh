@@ -6,7 +6,10 @@
 #   4 KiB random read latency at queue depth 1 (tgtd's over wupan's: >1 is
 #     better, this is what iPXE's one-command-at-a-time boot sees),
 #   4 KiB random read IOPS over 64 sessions (queue depth 4 each),
-# plus target CPU time per byte moved (tgtd's over wupan's).
+# plus target CPU time per byte moved (tgtd's over wupan's), the raw
+# ceiling of the machine (a bare loopback TCP pump with 64 KiB and 4 KiB
+# writes, in the same run) with wupan's share of it, and wupan's RSS with
+# 1000 idle connections and during the 64-session run.
 # Goal (issue 3): >= 2x on sequential read and QD1 latency, >= 1.5x on the
 # rest.  Ports 23262 (wupan) and 23272 (tgtd -C 12).  SECONDS=N per run.
 set -u
@@ -20,11 +23,14 @@ IQN=iqn.2025-01.org.wupan:bench
 secs=${SECONDS_PER_RUN:-5}
 mkdir -p "$work"
 ${CC:-cc} -O2 -Wall -o "$work/iscsi_bench" bench/target/iscsi_bench.c -liscsi || exit 1
+${CC:-cc} -O2 -Wall -o "$work/tcp_pump" bench/target/tcp_pump.c || exit 1
+${CC:-cc} -O2 -Wall -o "$work/dp_client" tests/target/dp_client.c || exit 1
 img=$work/lun.img
 # A written (not sparse) file, so both targets read real pages.
 [ -s "$img" ] || dd if=/dev/zero of="$img" bs=1M count=256 status=none
 
-wt_start "$work/wupan.log" --listen 127.0.0.1:23262 --target "$IQN" --lun "$img" || exit 1
+wt_start "$work/wupan.log" --listen 127.0.0.1:23262 --target "$IQN" --lun "$img" \
+	--max-per-source 2000 || exit 1
 wpid=$WT_PID
 tgtd_start 12 23272 "$IQN" "$img" "$work/tgtd.log" || exit 1
 tpid=$TGTD_PID
@@ -48,6 +54,9 @@ line() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 
+# rss_kib PID: resident set size in KiB.
+rss_kib() { awk '$1 == "VmRSS:" {print $2}' "/proc/$1/status"; }
+
 wu=iscsi://127.0.0.1:23262/$IQN/0
 tu=iscsi://127.0.0.1:23272/$IQN/1
 cpu_w=0 cpu_t=0
@@ -58,7 +67,15 @@ for spec in "seq-read-64k read seq 128 8 1 mbps" \
 	"rand-read-4k-64-sessions read rand 8 4 64 iops"; do
 	set -- $spec
 	name=$1 metric=$7
+	# The largest RSS while wupan runs this case.
+	( peak=0; while kill -0 "$wpid" 2>/dev/null; do
+		r=$(rss_kib "$wpid"); [ "${r:-0}" -gt $peak ] && peak=$r
+		echo $peak >"$work/rss.peak"; sleep 0.2; done ) &
+	sampler=$!
 	read -r wi wm wl wc < <(run "$wu" "$wpid" "$2" "$3" "$4" "$5" "$6")
+	kill $sampler 2>/dev/null; wait $sampler 2>/dev/null
+	eval "rss_$(tr -- - _ <<<"$name")=$(cat "$work/rss.peak")"
+	eval "w_$(tr -- - _ <<<"$name")='$wi $wm'"
 	read -r ti tm tl tc < <(run "$tu" "$tpid" "$2" "$3" "$4" "$5" "$6")
 	case $metric in
 	mbps) line "$name (MB/s)" "$wm" "$tm" "$(ratio "$wm" "$tm")" ;;
@@ -67,6 +84,22 @@ for spec in "seq-read-64k read seq 128 8 1 mbps" \
 	esac
 	line "  CPU ticks per byte, $name" "$wc" "$tc" "$(ratio "$tc" "$wc")"
 done
+# The raw ceiling, measured now, next to wupan's figures.
+read -r _ raw64 _ _ < <("$work/tcp_pump" 65536 "$secs")
+read -r _ _ _ raw4 < <("$work/tcp_pump" 4096 "$secs")
+set -- $w_seq_read_64k
+line "raw loopback 64 KiB writes (MB/s)" "$2" "$raw64" "$(ratio "$2" "$raw64")"
+set -- $w_rand_read_4k_qd32
+line "raw loopback 4 KiB writes (per s)" "$1" "$raw4" "$(ratio "$1" "$raw4")"
+line "  (wupan column: seq-read-64k MB/s, rand-read-4k-qd32 IOPS; goals 0.80, 0.60)" "" "" ""
+
+# Memory: 1000 idle connections, and the peak of the 64-session run.
+"$work/dp_client" idle 23262 1000 3 >"$work/idle.out" 2>&1 &
+idler=$!
+sleep 2
+line "wupan RSS, 1000 idle connections (KiB)" "$(rss_kib "$wpid")" "" ""
+wait $idler
+line "wupan RSS, 64 busy sessions (KiB)" "$rss_rand_read_4k_64_sessions" "" ""
 wt_stop "$wpid"
 tgtd_stop 12 "$tpid"
 echo "results in $work/result.txt"

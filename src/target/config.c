@@ -278,6 +278,7 @@ static int limit_option(struct tcfg *cfg, const char *key, const char *val,
 		 1000000},
 		{"max-per-source", offsetof(struct tcfg_limits, max_per_source),
 		 1, 1000000},
+		{"threads", offsetof(struct tcfg_limits, threads), 0, 64},
 	};
 
 	if (strcmp(key, "reservations") == 0) {
@@ -438,7 +439,7 @@ static int known_option(const char *opt)
 		"--config", "--listen", "--target", "--lun", "--chap",
 		"--mutual-chap", "--allow", "--portal", "--user",
 		"--login-timeout", "--idle-timeout", "--max-connections",
-		"--max-per-source", "--reservations",
+		"--max-per-source", "--reservations", "--threads",
 	};
 
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
@@ -527,27 +528,29 @@ int tcfg_parse_args(struct tcfg *cfg, int argc, char **argv, char *err,
 	return 0;
 }
 
+void tcfg_target_free(struct tcfg_target *t)
+{
+	for (size_t j = 0; j < t->n_luns; j++) {
+		free(t->luns[j].path);
+		free(t->luns[j].overlays);
+	}
+	for (size_t j = 0; j < t->n_allow; j++)
+		free(t->allow[j]);
+	free(t->luns);
+	free(t->allow);
+	free(t->name);
+	free(t->chap.user);
+	free(t->chap.secret);
+	free(t->mutual.user);
+	free(t->mutual.secret);
+	free(t->portal);
+	free(t);
+}
+
 void tcfg_free(struct tcfg *cfg)
 {
-	for (size_t i = 0; i < cfg->n_targets; i++) {
-		struct tcfg_target *t = cfg->targets[i];
-
-		for (size_t j = 0; j < t->n_luns; j++) {
-			free(t->luns[j].path);
-			free(t->luns[j].overlays);
-		}
-		for (size_t j = 0; j < t->n_allow; j++)
-			free(t->allow[j]);
-		free(t->luns);
-		free(t->allow);
-		free(t->name);
-		free(t->chap.user);
-		free(t->chap.secret);
-		free(t->mutual.user);
-		free(t->mutual.secret);
-		free(t->portal);
-		free(t);
-	}
+	for (size_t i = 0; i < cfg->n_targets; i++)
+		tcfg_target_free(cfg->targets[i]);
 	for (size_t i = 0; i < cfg->n_listen; i++)
 		free(cfg->listen[i]);
 	free(cfg->targets);

@@ -55,6 +55,7 @@ struct tcfg_limits {
 				   * and again before closing; 0: never */
 	unsigned max_conns;       /* connections in total */
 	unsigned max_per_source;  /* connections from one address */
+	unsigned threads;         /* event loops; 0: one per CPU */
 };
 
 #define TCFG_LOGIN_TIMEOUT 15
@@ -93,6 +94,9 @@ int tcfg_parse_text(struct tcfg *cfg, const char *name, const char *text,
 
 /* Sets the limits to their defaults (tcfg_parse_args does it first). */
 void tcfg_limits_default(struct tcfg_limits *l);
+
+/* Frees one target definition. */
+void tcfg_target_free(struct tcfg_target *t);
 
 /* Frees everything cfg holds and zeroes it. */
 void tcfg_free(struct tcfg *cfg);

@@ -11,6 +11,7 @@
 
 #include "common/bytes.h"
 #include "target/crc32c.h"
+#include "target/scsi_sense.h"
 #include "target/text.h"
 
 #define ISCSI_MAX_AHS 1020
@@ -418,7 +419,7 @@ static int task_finish(struct iscsi_conn *c, struct iscsi_task *t)
 		struct iscsi_io *io = calloc(1, sizeof(*io));
 
 		if (!io) {
-			scsi_sense_set(&t->cmd, 0x04, 0x44, 0x00);
+			scsi_sense_set(&t->cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_FAILURE);
 		} else {
 			io->op = ISCSI_IO_FINISH;
 			io_submit(c, t, io);
@@ -521,7 +522,7 @@ static void read_start(struct iscsi_conn *c, struct iscsi_task *t)
 	io = calloc(1, sizeof(*io));
 	if (!io || !(io->buf = malloc(len))) {
 		free(io);
-		scsi_sense_set(&t->cmd, 0x04, 0x44, 0x00);
+		scsi_sense_set(&t->cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_FAILURE);
 		return;
 	}
 	io->op = ISCSI_IO_READ;
@@ -670,7 +671,7 @@ static int rx_scsi_cmd(struct iscsi_conn *c, const uint8_t *bhs,
 	rc = scsi_cmd_start(conn_map(c), lun < 0 ? 0xffffffu : (unsigned)lun,
 			    bhs + 32, c, c->port, &cmd);
 	if (rc) /* out of memory: INTERNAL TARGET FAILURE */
-		scsi_sense_set(&cmd, 0x04, 0x44, 0x00);
+		scsi_sense_set(&cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_FAILURE);
 	lu = lun >= 0 && (size_t)lun < conn_map(c)->n
 		     ? conn_map(c)->luns[lun]
 		     : NULL;
@@ -727,7 +728,7 @@ static int rx_scsi_cmd(struct iscsi_conn *c, const uint8_t *bhs,
 		return rc;
 	}
 	if (c->n_tasks >= ISCSI_MAX_TASKS) {
-		cmd.status = 0x28; /* TASK SET FULL */
+		cmd.status = SCSI_STATUS_TASK_SET_FULL;
 		rc = send_scsi_rsp(c, itt, &cmd, edtl, 0);
 		scsi_cmd_release(&cmd);
 		return rc;

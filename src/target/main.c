@@ -1,6 +1,7 @@
 /* wupan-target: the socket driver around the pure iSCSI core.  It owns the
- * listening sockets, one epoll loop, signals, the backing files and the log;
- * everything protocol-shaped happens in conn.c, login.c and scsi.c. */
+ * listening sockets, one event loop per CPU with the connections spread
+ * over them, the disk worker threads, signals, the backing files and the
+ * log; everything protocol-shaped happens in conn.c, login.c and scsi.c. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -36,6 +38,7 @@
 
 #define RX_CAP (ISCSI_MAX_PDU + 65536)
 #define MAX_LISTEN 64
+#define MAX_REACTORS 64
 
 /* A target with its opened units. */
 struct drv_target {
@@ -44,17 +47,26 @@ struct drv_target {
 	struct backend_file *files;
 	struct fleet_lun **fleet; /* overlay LUNs (fleet.h), else NULL */
 	size_t n;
+	struct drv_target *next_retired; /* removed by a reload, still used */
+	struct tcfg_target *own_cfg; /* its definition, once retired */
 };
 
-/* One accepted connection. */
+struct drv_reactor;
+
+/* One accepted connection.  It lives on one reactor; other threads touch
+ * its core only under drv.lock, and close it only by marking it. */
 struct drv_conn {
 	struct ev_stream st; /* first: the loop's source */
-	struct drv_conn *next;
+	struct drv_conn *next; /* drv.conns, until freed */
 	struct drv_conn *prev;
+	struct drv_conn *next_kill;
+	struct drv_reactor *r;
 	struct ev_timer timer; /* login timeout, then idle check */
 	struct iscsi_conn core;
 	struct sockaddr_storage addr;
 	char peer[80];
+	const char *kill; /* another thread asks its reactor to close it */
+	int closed;     /* closed (under drv.lock), memory not yet freed */
 	int pinged;     /* a NOP-In ping is unanswered */
 	int logged_out; /* the logout is already logged */
 	int zombie;     /* closed, freed when its last io completes */
@@ -65,22 +77,44 @@ struct drv_conn {
  * at max-per-source tries a second, not thousands. */
 #define AUTH_DELAY_MS 1000
 
-/* The disk worker threads: io from the loop in, completions back through
- * an eventfd, so no disk call ever runs on the loop. */
+/* A connection accepted by the listening reactor, on its way to another. */
+struct drv_newconn {
+	struct drv_newconn *next;
+	int fd;
+	struct sockaddr_storage peer;
+	char paddr[80];
+	char laddr[80];
+};
+
+/* One event loop on its own thread: the connections spread over every
+ * core.  Other threads reach it through its eventfd: new connections,
+ * connections to close, and disk completions. */
+struct drv_reactor {
+	struct ev_loop *loop;
+	pthread_t thread;
+	size_t idx;
+	struct ev_source wake; /* EV_T_WAKE */
+	pthread_mutex_t lock;  /* inbox and done */
+	struct drv_newconn *inbox;
+	struct iscsi_io *done;
+	size_t n_conns; /* drv.lock */
+	size_t kills;   /* drv.lock: marked connections to close */
+};
+
+/* The disk worker threads: io from the reactors in, completions back to
+ * the reactor of each connection, so no disk call runs on a loop. */
 struct drv_workers {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct iscsi_io *todo;
 	struct iscsi_io **todo_tail;
-	struct iscsi_io *done;
 	int stop;
 	pthread_t *threads;
 	size_t n;
-	struct ev_source efd; /* EV_T_WAKE: completions are waiting */
-	size_t in_flight;     /* submitted and not completed (loop's) */
+	atomic_size_t in_flight; /* submitted and not completed */
 };
 
-/* A listening socket. */
+/* A listening socket (on reactor 0). */
 struct drv_listener {
 	struct ev_source src; /* first */
 	struct ev_timer resume; /* after a pause for lack of descriptors */
@@ -104,21 +138,28 @@ struct drv_limit_log {
 static struct {
 	char **argv;
 	int argc;
+	/* drv.lock: the configuration, the targets and their units' state,
+	 * the connection list, and every call into a connection's core
+	 * (iscsi_conn_rx, iscsi_conn_io_done, iscsi_conn_release).  Sockets,
+	 * Data-In framing and disk I/O run outside it. */
+	pthread_mutex_t lock;
 	struct tcfg cfg;
 	struct drv_target **targets;
 	size_t n_targets;
+	struct drv_target *retired;
 	struct iscsi_env env;
-	struct ev_loop *loop;
 	struct ev_source sig;
-	int running;
+	atomic_int running;
 	struct drv_listener listeners[MAX_LISTEN];
 	size_t n_listen;
 	struct drv_conn *conns;
-	size_t n_conns;
+	size_t n_conns; /* open ones */
 	size_t fd_cap;  /* connections the open-file limit leaves room for */
 	int reserve_fd; /* given up to refuse a connection at EMFILE */
 	struct drv_limit_log limit_log[DRV_LIMIT_N];
 	struct drv_workers w;
+	struct drv_reactor r[MAX_REACTORS];
+	size_t n_r;
 } drv;
 
 /* Copies an untrusted name for logging, escaping what is not printable. */
@@ -169,7 +210,7 @@ static void usage(FILE *f)
 		"          [--allow INITIATOR-PATTERN]... [--portal ADDR:PORT]]...\n"
 		"         [--user USER] [--login-timeout SEC] [--idle-timeout SEC]\n"
 		"         [--max-connections N] [--max-per-source N]\n"
-		"         [--reservations on|off]\n"
+		"         [--reservations on|off] [--threads N]\n"
 		"       wupan-target --help | --version\n");
 }
 
@@ -185,6 +226,8 @@ static void target_close(struct drv_target *dt)
 	free(dt->files);
 	free(dt->fleet);
 	free(dt->core.map.luns);
+	if (dt->own_cfg)
+		tcfg_target_free(dt->own_cfg);
 	free(dt);
 }
 
@@ -330,15 +373,24 @@ static void addr_str(const struct sockaddr_storage *ss, char *out, size_t cap)
 /* How often one kind of limit may reach the log. */
 #define LIMIT_LOG_MS 10000
 
+/* Reads CLOCK_MONOTONIC in milliseconds. */
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* Logs that a limit was hit, at most once per LIMIT_LOG_MS for each kind,
- * with the number of hits left out since. */
+ * with the number of hits left out since.  Under drv.lock. */
 static void limit_hit(enum drv_limit kind, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 static void limit_hit(enum drv_limit kind, const char *fmt, ...)
 {
 	struct drv_limit_log *l = &drv.limit_log[kind];
-	uint64_t now = ev_now(drv.loop);
+	uint64_t now = mono_ms();
 	char msg[512];
 	va_list ap;
 
@@ -351,7 +403,7 @@ static void limit_hit(enum drv_limit kind, const char *fmt, ...)
 	va_end(ap);
 	if (l->suppressed)
 		log_line("limit: %s (and %u more since the last report)", msg,
-		      l->suppressed);
+			 l->suppressed);
 	else
 		log_line("limit: %s", msg);
 	l->last_ms = now;
@@ -364,70 +416,89 @@ static struct drv_conn *conn_of(struct ev_stream *st)
 	return (struct drv_conn *)((char *)st - offsetof(struct drv_conn, st));
 }
 
-/* Closes a connection; its memory goes after the current batch. */
+/* Wakes a reactor's loop. */
+static void reactor_wake(struct drv_reactor *r)
+{
+	uint64_t one = 1;
+
+	if (write(r->wake.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		abort(); /* a lost wake-up would stall sessions */
+}
+
+/* Asks a connection's reactor to close it (any thread, under drv.lock). */
+static void conn_mark(struct drv_conn *dc, const char *why)
+{
+	if (dc->kill || dc->closed)
+		return;
+	dc->kill = why;
+	dc->r->kills++;
+	reactor_wake(dc->r);
+}
+
+/* Closes a connection now (its own reactor, not under drv.lock); its
+ * memory goes after the current batch. */
 static void conn_close(struct drv_conn *dc, const char *why)
 {
-	ev_stream_close(drv.loop, &dc->st, why);
+	ev_stream_close(dc->r->loop, &dc->st, why);
 }
 
 /* RFC 7143 §6.3.5: a new session with the same initiator name, ISID and
- * target replaces the old one (iPXE reconnects this way). */
+ * target replaces the old one (iPXE reconnects this way).  Under drv.lock. */
 static void reinstate(struct drv_conn *dc)
 {
-	struct drv_conn *o, *next;
-
-	for (o = drv.conns; o; o = next) {
-		next = o->next;
-		if (o == dc || o->core.phase != ISCSI_PHASE_FULL ||
+	for (struct drv_conn *o = drv.conns; o; o = o->next) {
+		if (o == dc || o->closed || o->core.phase != ISCSI_PHASE_FULL ||
 		    o->core.discovery != dc->core.discovery ||
 		    o->core.target != dc->core.target ||
 		    memcmp(o->core.isid, dc->core.isid, 6) ||
 		    strcmp(o->core.initiator, dc->core.initiator))
 			continue;
-		conn_close(o, "reinstated");
+		conn_mark(o, "reinstated");
 	}
 }
 
-/* Logs what the core reported and follows its phase changes. */
+/* Logs what the core reported and follows its phase changes.  Under
+ * drv.lock. */
 static void conn_events(struct drv_conn *dc)
 {
 	struct iscsi_conn *c = &dc->core;
+	struct ev_loop *loop = dc->r->loop;
 	char ini[TCFG_NAME_MAX * 4 + 8], tgt[TCFG_NAME_MAX * 4 + 8];
 
 	switch (c->event) {
 	case ISCSI_EV_LOGIN_OK:
 		log_line("login initiator=%s addr=%s target=%s result=ok",
-		      escape(c->initiator, ini, sizeof(ini)), dc->peer,
-		      c->discovery ? "(discovery)" : c->target->cfg->name);
+			 escape(c->initiator, ini, sizeof(ini)), dc->peer,
+			 c->discovery ? "(discovery)" : c->target->cfg->name);
 		reinstate(dc);
 		/* Authenticated: room for full-size PDUs, and the login
 		 * timer becomes the idle timer. */
 		if (ev_stream_resize(&dc->st, RX_CAP))
 			c->phase = ISCSI_PHASE_CLOSING;
 		if (drv.cfg.limits.idle_timeout)
-			ev_timer_set(drv.loop, &dc->timer,
+			ev_timer_set(loop, &dc->timer,
 				     drv.cfg.limits.idle_timeout * 1000ull);
 		else
-			ev_timer_cancel(drv.loop, &dc->timer);
+			ev_timer_cancel(loop, &dc->timer);
 		break;
 	case ISCSI_EV_LOGIN_FAIL:
 		if (c->event_status == 0x0201) { /* authentication failure */
 			dc->hold = 1;
-			ev_timer_set(drv.loop, &dc->timer, AUTH_DELAY_MS);
+			ev_timer_set(loop, &dc->timer, AUTH_DELAY_MS);
 		}
 		log_line("login initiator=%s addr=%s target=%s result=failed "
-		      "status=0x%04x reason=%s",
-		      escape(c->initiator[0] ? c->initiator : "-", ini,
-			     sizeof(ini)),
-		      dc->peer,
-		      escape(c->target_name[0] ? c->target_name : "-", tgt,
-			     sizeof(tgt)),
-		      c->event_status, c->event_reason);
+			 "status=0x%04x reason=%s",
+			 escape(c->initiator[0] ? c->initiator : "-", ini,
+				sizeof(ini)),
+			 dc->peer,
+			 escape(c->target_name[0] ? c->target_name : "-", tgt,
+				sizeof(tgt)),
+			 c->event_status, c->event_reason);
 		break;
 	case ISCSI_EV_LOGOUT:
 		log_line("logout initiator=%s addr=%s target=%s result=ok",
-		      escape(c->initiator, ini, sizeof(ini)), dc->peer,
-		      c->discovery ? "(discovery)" : c->target->cfg->name);
+			 escape(c->initiator, ini, sizeof(ini)), dc->peer,
+			 c->discovery ? "(discovery)" : c->target->cfg->name);
 		dc->logged_out = 1;
 		c->phase = ISCSI_PHASE_CLOSING;
 		break;
@@ -441,15 +512,19 @@ static void conn_events(struct drv_conn *dc)
 static ssize_t conn_rx(struct ev_stream *st, const uint8_t *buf, size_t len)
 {
 	struct drv_conn *dc = conn_of(st);
-	ssize_t used = iscsi_conn_rx(&dc->core, buf, len);
+	ssize_t used;
 
+	pthread_mutex_lock(&drv.lock);
+	used = iscsi_conn_rx(&dc->core, buf, len);
 	conn_events(dc);
-	if (used < 0 || dc->core.phase == ISCSI_PHASE_CLOSING)
-		return -1;
-	return used;
+	if (dc->core.phase == ISCSI_PHASE_CLOSING)
+		used = -1;
+	pthread_mutex_unlock(&drv.lock);
+	return used < 0 ? -1 : used;
 }
 
-/* Stream: the core's queued output. */
+/* Stream: the core's queued output, with Data-In produced as it drains
+ * (outside drv.lock: it touches only this connection and its disk). */
 static size_t conn_tx_peek(struct ev_stream *st, const uint8_t **buf)
 {
 	struct iscsi_obuf *o = &conn_of(st)->core.out;
@@ -487,37 +562,71 @@ static void conn_closed(struct ev_stream *st, const char *why)
 	struct drv_conn *dc = conn_of(st);
 	char ini[TCFG_NAME_MAX * 4 + 8];
 
+	pthread_mutex_lock(&drv.lock);
 	if ((dc->core.phase == ISCSI_PHASE_FULL && !dc->logged_out) ||
 	    (why && dc->core.phase == ISCSI_PHASE_FULL))
 		log_line("logout initiator=%s addr=%s target=%s result=%s",
-		      escape(dc->core.initiator, ini, sizeof(ini)), dc->peer,
-		      dc->core.discovery ? "(discovery)"
-		      : dc->core.target  ? dc->core.target->cfg->name
-					 : "-",
-		      why ? why : "closed");
-	ev_timer_cancel(drv.loop, &dc->timer);
+			 escape(dc->core.initiator, ini, sizeof(ini)), dc->peer,
+			 dc->core.discovery ? "(discovery)"
+			 : dc->core.target  ? dc->core.target->cfg->name
+					    : "-",
+			 why ? why : "closed");
+	ev_timer_cancel(dc->r->loop, &dc->timer);
+	dc->closed = 1;
+	drv.n_conns--;
+	dc->r->n_conns--;
+	pthread_mutex_unlock(&drv.lock);
+}
+
+/* Closes the targets a reload removed once no connection uses them.
+ * Under drv.lock. */
+static void retired_sweep(void)
+{
+	struct drv_target **link = &drv.retired;
+
+	while (*link) {
+		struct drv_target *t = *link;
+		int used = 0;
+
+		for (struct drv_conn *dc = drv.conns; dc && !used; dc = dc->next)
+			used = dc->core.target == &t->core;
+		if (used) {
+			link = &t->next_retired;
+			continue;
+		}
+		*link = t->next_retired;
+		target_close(t);
+	}
+}
+
+/* Frees a closed connection whose io has all completed.  Under drv.lock. */
+static void conn_free(struct drv_conn *dc)
+{
 	if (dc->prev)
 		dc->prev->next = dc->next;
 	else
 		drv.conns = dc->next;
 	if (dc->next)
 		dc->next->prev = dc->prev;
-	drv.n_conns--;
+	iscsi_conn_release(&dc->core);
+	ev_stream_free(&dc->st);
+	free(dc);
+	if (drv.retired)
+		retired_sweep();
 }
 
-/* Source: frees a closed connection after its batch of events. */
+/* Source: frees a closed connection after its batch of events, or marks
+ * it for the last completion of its io. */
 static void conn_release(struct ev_source *s)
 {
 	struct drv_conn *dc = conn_of((struct ev_stream *)s);
 
-	/* Workers still use its tasks: the last completion frees it. */
-	if (dc->core.n_io) {
+	pthread_mutex_lock(&drv.lock);
+	if (dc->core.n_io)
 		dc->zombie = 1;
-		return;
-	}
-	iscsi_conn_release(&dc->core);
-	ev_stream_free(&dc->st);
-	free(dc);
+	else
+		conn_free(dc);
+	pthread_mutex_unlock(&drv.lock);
 }
 
 /* Worker thread: runs io until told to stop. */
@@ -529,7 +638,7 @@ static void *worker_main(void *arg)
 	for (;;) {
 		struct iscsi_io *io;
 		struct backend_file *bf;
-		uint64_t one = 1;
+		struct drv_reactor *r;
 		int alone;
 
 		while (!w->todo && !w->stop)
@@ -550,22 +659,26 @@ static void *worker_main(void *arg)
 			pthread_rwlock_rdlock(&bf->lock);
 		iscsi_io_run(io);
 		pthread_rwlock_unlock(&bf->lock);
+		/* Back to the reactor of its connection. */
+		r = ((struct drv_conn *)((char *)io->conn -
+					 offsetof(struct drv_conn, core)))->r;
+		pthread_mutex_lock(&r->lock);
+		io->next = r->done;
+		r->done = io;
+		pthread_mutex_unlock(&r->lock);
+		reactor_wake(r);
 		pthread_mutex_lock(&w->lock);
-		io->next = w->done;
-		w->done = io;
-		if (write(w->efd.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			abort(); /* a lost wake-up would stall sessions */
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
 }
 
-/* iscsi_env.submit: queues io for the workers. */
+/* iscsi_env.submit: queues io for the workers (any reactor). */
 static void worker_submit(struct iscsi_env *env, struct iscsi_io *io)
 {
 	struct drv_workers *w = env->driver;
 
-	w->in_flight++;
+	atomic_fetch_add(&w->in_flight, 1);
 	io->next = NULL;
 	pthread_mutex_lock(&w->lock);
 	*w->todo_tail = io;
@@ -574,22 +687,16 @@ static void worker_submit(struct iscsi_env *env, struct iscsi_io *io)
 	pthread_mutex_unlock(&w->lock);
 }
 
-/* Completes what the workers finished; returns how many. */
-static size_t worker_complete(void)
+/* Completes the io the workers finished for reactor r (its thread). */
+static void reactor_complete(struct drv_reactor *r)
 {
-	struct drv_workers *w = &drv.w;
 	struct iscsi_io *io, *rev = NULL;
-	uint64_t n;
-	size_t count = 0;
 
-	if (read(w->efd.fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		return 0;
-	pthread_mutex_lock(&w->lock);
-	io = w->done;
-	w->done = NULL;
-	pthread_mutex_unlock(&w->lock);
-	/* Oldest first. */
-	while (io) {
+	pthread_mutex_lock(&r->lock);
+	io = r->done;
+	r->done = NULL;
+	pthread_mutex_unlock(&r->lock);
+	while (io) { /* oldest first */
 		struct iscsi_io *next = io->next;
 
 		io->next = rev;
@@ -600,42 +707,19 @@ static size_t worker_complete(void)
 		struct iscsi_io *next = io->next;
 		struct drv_conn *dc = (struct drv_conn *)((char *)io->conn -
 				offsetof(struct drv_conn, core));
+		int pump;
 
-		w->in_flight--;
-		count++;
+		pthread_mutex_lock(&drv.lock);
 		iscsi_conn_io_done(&dc->core, io);
-		if (dc->zombie) {
-			if (!dc->core.n_io) {
-				iscsi_conn_release(&dc->core);
-				ev_stream_free(&dc->st);
-				free(dc);
-			}
-		} else {
-			ev_stream_pump(drv.loop, &dc->st);
-		}
+		atomic_fetch_sub(&drv.w.in_flight, 1);
+		pump = !dc->zombie && !dc->closed;
+		if (dc->zombie && !dc->core.n_io)
+			conn_free(dc);
+		pthread_mutex_unlock(&drv.lock);
+		if (pump)
+			ev_stream_pump(r->loop, &dc->st);
 		io = next;
 	}
-	return count;
-}
-
-/* Source: the workers' eventfd. */
-static void worker_ready(struct ev_loop *loop, struct ev_source *s,
-			 uint32_t ev)
-{
-	(void)loop;
-	(void)s;
-	(void)ev;
-	worker_complete();
-}
-
-/* Waits (blocking the loop) until a completion comes and handles it: for
- * reload and shutdown, which must not free units under a worker. */
-static void worker_wait(void)
-{
-	struct pollfd p = {.fd = drv.w.efd.fd, .events = POLLIN};
-
-	if (poll(&p, 1, 1000) > 0)
-		worker_complete();
 }
 
 /* Starts the worker threads: twice the CPUs, as most of their time is a
@@ -653,11 +737,8 @@ static int workers_start(void)
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	w->todo_tail = &w->todo;
-	w->efd.type = EV_T_WAKE;
-	w->efd.cb = worker_ready;
-	w->efd.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	w->threads = calloc(n, sizeof(*w->threads));
-	if (w->efd.fd < 0 || !w->threads || ev_add(drv.loop, &w->efd, EPOLLIN))
+	if (!w->threads)
 		return -1;
 	for (; w->n < n; w->n++)
 		if (pthread_create(&w->threads[w->n], NULL, worker_main, w))
@@ -667,13 +748,29 @@ static int workers_start(void)
 	return 0;
 }
 
-/* Lets every io finish, then stops the workers. */
+/* Lets every io finish (the reactors have stopped: this thread completes
+ * it), then stops the workers. */
 static void workers_stop(void)
 {
 	struct drv_workers *w = &drv.w;
 
-	while (w->in_flight)
-		worker_wait();
+	while (atomic_load(&w->in_flight)) {
+		struct pollfd p[MAX_REACTORS];
+
+		for (size_t i = 0; i < drv.n_r; i++) {
+			p[i].fd = drv.r[i].wake.fd;
+			p[i].events = POLLIN;
+		}
+		poll(p, drv.n_r, 100);
+		for (size_t i = 0; i < drv.n_r; i++) {
+			uint64_t n;
+
+			if (read(drv.r[i].wake.fd, &n, sizeof(n)) < 0 &&
+			    errno != EAGAIN)
+				continue;
+			reactor_complete(&drv.r[i]);
+		}
+	}
 	pthread_mutex_lock(&w->lock);
 	w->stop = 1;
 	pthread_cond_broadcast(&w->wake);
@@ -701,40 +798,160 @@ static void conn_timer(struct ev_loop *loop, struct ev_timer *t)
 		(struct drv_conn *)((char *)t - offsetof(struct drv_conn, timer));
 	uint64_t idle_ms = drv.cfg.limits.idle_timeout * 1000ull;
 	uint64_t quiet = ev_now(loop) - dc->st.last_rx_ms;
+	const char *close_why = NULL;
+	int pump = 0;
 
+	pthread_mutex_lock(&drv.lock);
 	if (dc->hold) {
 		dc->hold = 0;
 		ev_timer_set(loop, t, 5000); /* then a closing timeout */
-		ev_stream_pump(loop, &dc->st);
-		return;
-	}
-	if (dc->core.phase == ISCSI_PHASE_CLOSING) {
-		conn_close(dc, "closing timeout");
-		return;
-	}
-	if (dc->core.phase != ISCSI_PHASE_FULL) {
+		pump = 1;
+	} else if (dc->core.phase == ISCSI_PHASE_CLOSING) {
+		close_why = "closing timeout";
+	} else if (dc->core.phase != ISCSI_PHASE_FULL) {
 		limit_hit(DRV_LIMIT_LOGIN, "login timeout (%us) addr=%s",
 			  drv.cfg.limits.login_timeout, dc->peer);
-		conn_close(dc, "login timeout");
-		return;
-	}
-	if (!idle_ms)
-		return;
-	if (quiet < idle_ms) {
+		close_why = "login timeout";
+	} else if (!idle_ms) {
+		/* nothing to watch */
+	} else if (quiet < idle_ms) {
 		dc->pinged = 0;
 		ev_timer_set(loop, t, idle_ms - quiet);
-		return;
-	}
-	if (dc->pinged) {
+	} else if (dc->pinged) {
 		limit_hit(DRV_LIMIT_IDLE, "idle timeout (%us) addr=%s",
 			  drv.cfg.limits.idle_timeout, dc->peer);
-		conn_close(dc, "idle timeout");
+		close_why = "idle timeout";
+	} else {
+		dc->pinged = 1;
+		iscsi_conn_ping(&dc->core);
+		ev_timer_set(loop, t, idle_ms);
+		pump = 1;
+	}
+	pthread_mutex_unlock(&drv.lock);
+	if (close_why)
+		conn_close(dc, close_why);
+	else if (pump)
+		ev_stream_pump(loop, &dc->st);
+}
+
+/* Makes a connection handed over by the listening reactor (its new
+ * reactor's thread). */
+static void conn_create(struct drv_reactor *r, struct drv_newconn *nc)
+{
+	struct drv_conn *dc = calloc(1, sizeof(*dc));
+
+	if (dc) {
+		memcpy(dc->peer, nc->paddr, sizeof(dc->peer));
+		dc->addr = nc->peer;
+		dc->r = r;
+		iscsi_conn_init(&dc->core, &drv.env, nc->laddr);
+	}
+	/* Before login only a login PDU fits: an unauthenticated peer pins a
+	 * small buffer, not a full-size one. */
+	if (!dc || ev_stream_init(r->loop, &dc->st, nc->fd, &conn_ops,
+				  ISCSI_LOGIN_MAX_PDU + 1024)) {
+		close(nc->fd);
+		free(dc);
+		pthread_mutex_lock(&drv.lock);
+		drv.n_conns--;
+		r->n_conns--;
+		pthread_mutex_unlock(&drv.lock);
 		return;
 	}
-	dc->pinged = 1;
-	iscsi_conn_ping(&dc->core);
-	ev_timer_set(loop, t, idle_ms);
-	ev_stream_pump(loop, &dc->st);
+	dc->st.src.release = conn_release;
+	dc->timer.cb = conn_timer;
+	ev_timer_set(r->loop, &dc->timer,
+		     drv.cfg.limits.login_timeout * 1000ull);
+	pthread_mutex_lock(&drv.lock);
+	dc->next = drv.conns;
+	if (drv.conns)
+		drv.conns->prev = dc;
+	drv.conns = dc;
+	pthread_mutex_unlock(&drv.lock);
+}
+
+/* Source: a reactor's eventfd: new connections, connections other
+ * threads marked for closing, and disk completions. */
+static void reactor_ready(struct ev_loop *loop, struct ev_source *s,
+			  uint32_t ev)
+{
+	struct drv_reactor *r =
+		(struct drv_reactor *)((char *)s -
+				       offsetof(struct drv_reactor, wake));
+	struct drv_newconn *nc;
+	struct drv_conn *kill = NULL;
+	uint64_t n;
+
+	(void)loop;
+	(void)ev;
+	if (read(s->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&r->lock);
+	nc = r->inbox;
+	r->inbox = NULL;
+	pthread_mutex_unlock(&r->lock);
+	while (nc) {
+		struct drv_newconn *next = nc->next;
+
+		conn_create(r, nc);
+		free(nc);
+		nc = next;
+	}
+	pthread_mutex_lock(&drv.lock);
+	if (r->kills) {
+		r->kills = 0;
+		for (struct drv_conn *dc = drv.conns; dc; dc = dc->next) {
+			if (dc->r != r || !dc->kill || dc->closed)
+				continue;
+			dc->next_kill = kill;
+			kill = dc;
+		}
+	}
+	pthread_mutex_unlock(&drv.lock);
+	while (kill) {
+		struct drv_conn *next = kill->next_kill;
+
+		conn_close(kill, kill->kill);
+		kill = next;
+	}
+	reactor_complete(r);
+}
+
+/* A reactor thread: runs its loop until the daemon stops. */
+static void *reactor_main(void *arg)
+{
+	struct drv_reactor *r = arg;
+
+	while (atomic_load(&drv.running))
+		ev_run_once(r->loop, -1);
+	return NULL;
+}
+
+/* Makes the reactors: one per CPU unless --threads says otherwise; the
+ * first runs on the main thread.  Returns 0 or -1. */
+static int reactors_init(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = drv.cfg.limits.threads ? drv.cfg.limits.threads
+		   : cpus > 0		   ? (size_t)cpus
+					   : 1;
+
+	if (n > MAX_REACTORS)
+		n = MAX_REACTORS;
+	for (drv.n_r = 0; drv.n_r < n; drv.n_r++) {
+		struct drv_reactor *r = &drv.r[drv.n_r];
+
+		r->idx = drv.n_r;
+		r->loop = ev_loop_new();
+		pthread_mutex_init(&r->lock, NULL);
+		r->wake.type = EV_T_WAKE;
+		r->wake.cb = reactor_ready;
+		r->wake.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (!r->loop || r->wake.fd < 0 ||
+		    ev_add(r->loop, &r->wake, EPOLLIN))
+			return -1;
+	}
+	return 0;
 }
 
 /* Compares the addresses (not ports) of two peers. */
@@ -753,15 +970,20 @@ static int same_host(const struct sockaddr_storage *a,
 	return 0;
 }
 
-/* Makes room for one more connection under the caps; returns 0 if it may
- * be accepted. */
-static int conn_admit(const struct sockaddr_storage *peer, const char *addr)
+/* Makes room for one more connection under the caps and picks the
+ * reactor with the fewest; returns it, or NULL to refuse.  Under
+ * drv.lock. */
+static struct drv_reactor *conn_admit(const struct sockaddr_storage *peer,
+				      const char *addr)
 {
 	const struct tcfg_limits *lim = &drv.cfg.limits;
 	struct drv_conn *oldest = NULL;
+	struct drv_reactor *best = &drv.r[0];
 	unsigned same = 0;
 
 	for (struct drv_conn *dc = drv.conns; dc; dc = dc->next) {
+		if (dc->closed || dc->kill)
+			continue;
 		same += same_host(&dc->addr, peer);
 		if (dc->core.phase == ISCSI_PHASE_LOGIN)
 			oldest = dc; /* the list is newest first */
@@ -771,26 +993,31 @@ static int conn_admit(const struct sockaddr_storage *peer, const char *addr)
 			  "%u connections from one address (max-per-source), "
 			  "refusing addr=%s",
 			  same, addr);
-		return -1;
+		return NULL;
 	}
-	if (drv.n_conns < lim->max_conns && drv.n_conns < drv.fd_cap)
-		return 0;
-	/* Full: a connection that has not logged in yet is cheaper to lose
-	 * than a booted PC's session, and the oldest is the likeliest to be
-	 * idle. */
-	if (!oldest) {
+	if (drv.n_conns >= lim->max_conns || drv.n_conns >= drv.fd_cap) {
+		/* Full: a connection that has not logged in yet is cheaper
+		 * to lose than a booted PC's session, and the oldest is the
+		 * likeliest to be idle. */
+		if (!oldest) {
+			limit_hit(DRV_LIMIT_TOTAL,
+				  "%zu connections, all logged in "
+				  "(max-connections), refusing addr=%s",
+				  drv.n_conns, addr);
+			return NULL;
+		}
 		limit_hit(DRV_LIMIT_TOTAL,
-			  "%zu connections, all logged in (max-connections), "
-			  "refusing addr=%s",
-			  drv.n_conns, addr);
-		return -1;
+			  "%zu connections (max-connections): closing the "
+			  "oldest not logged in, addr=%s",
+			  drv.n_conns, oldest->peer);
+		conn_mark(oldest, "connection limit");
 	}
-	limit_hit(DRV_LIMIT_TOTAL,
-		  "%zu connections (max-connections): closing the oldest "
-		  "not logged in, addr=%s",
-		  drv.n_conns, oldest->peer);
-	conn_close(oldest, "connection limit");
-	return 0;
+	for (size_t i = 1; i < drv.n_r; i++)
+		if (drv.r[i].n_conns < best->n_conns)
+			best = &drv.r[i];
+	best->n_conns++;
+	drv.n_conns++;
+	return best;
 }
 
 /* Timer: listening again after a pause. */
@@ -802,15 +1029,29 @@ static void listener_resume(struct ev_loop *loop, struct ev_timer *t)
 	ev_set_events(loop, &l->src, EPOLLIN);
 }
 
-/* Out of file descriptors: the pending connection is taken with the
- * reserve descriptor and closed at once, so the listener does not stay
- * readable and spin the loop; without a reserve the listener pauses. */
-static void accept_emfile(struct drv_listener *l)
+/* Out of file descriptors (an open-file limit lowered under us, or
+ * descriptors the connection count does not see): the oldest connection
+ * that has not logged in makes room, and the listener pauses until it is
+ * gone.  With none to spare the pending connection is taken with the
+ * reserve descriptor and closed, so the listener never spins the loop. */
+static void accept_emfile(struct ev_loop *loop, struct drv_listener *l)
 {
+	struct drv_conn *oldest = NULL;
+	int err = errno;
+
+	pthread_mutex_lock(&drv.lock);
+	for (struct drv_conn *dc = drv.conns; dc; dc = dc->next)
+		if (!dc->closed && !dc->kill &&
+		    dc->core.phase == ISCSI_PHASE_LOGIN)
+			oldest = dc;
 	limit_hit(DRV_LIMIT_FILES,
-		  "out of file descriptors (%s), refusing new connections",
-		  strerror(errno));
-	if (drv.reserve_fd >= 0) {
+		  "out of file descriptors (%s): %s", strerror(err),
+		  oldest ? "closing the oldest connection not logged in"
+			 : "refusing new connections");
+	if (oldest)
+		conn_mark(oldest, "out of file descriptors");
+	pthread_mutex_unlock(&drv.lock);
+	if (!oldest && drv.reserve_fd >= 0) {
 		int fd;
 
 		close(drv.reserve_fd);
@@ -821,11 +1062,12 @@ static void accept_emfile(struct drv_listener *l)
 		if (fd >= 0)
 			return;
 	}
-	ev_set_events(drv.loop, &l->src, 0);
-	ev_timer_set(drv.loop, &l->resume, 1000);
+	ev_set_events(loop, &l->src, 0);
+	ev_timer_set(loop, &l->resume, oldest ? 20 : 1000);
 }
 
-/* Source: accepts pending connections on a listening socket. */
+/* Source: accepts pending connections on a listening socket and hands
+ * each to the reactor with the fewest. */
 static void accept_ready(struct ev_loop *loop, struct ev_source *s,
 			 uint32_t ev)
 {
@@ -838,8 +1080,8 @@ static void accept_ready(struct ev_loop *loop, struct ev_source *s,
 		socklen_t plen = sizeof(peer), llen = sizeof(local);
 		int fd = accept4(s->fd, (struct sockaddr *)&peer, &plen,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct drv_conn *dc;
-		char laddr[80], paddr[80];
+		struct drv_newconn *nc;
+		struct drv_reactor *r;
 		int one = 1, idle = 30, intvl = 10, cnt = 3;
 
 		if (fd < 0) {
@@ -847,17 +1089,21 @@ static void accept_ready(struct ev_loop *loop, struct ev_source *s,
 				continue;
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM)
-				accept_emfile(l);
+				accept_emfile(loop, l);
 			return;
 		}
-		addr_str(&peer, paddr, sizeof(paddr));
-		if (conn_admit(&peer, paddr)) {
+		nc = calloc(1, sizeof(*nc));
+		if (!nc) {
 			close(fd);
 			continue;
 		}
-		dc = calloc(1, sizeof(*dc));
-		if (!dc) {
+		addr_str(&peer, nc->paddr, sizeof(nc->paddr));
+		pthread_mutex_lock(&drv.lock);
+		r = conn_admit(&peer, nc->paddr);
+		pthread_mutex_unlock(&drv.lock);
+		if (!r) {
 			close(fd);
+			free(nc);
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -870,32 +1116,25 @@ static void accept_ready(struct ev_loop *loop, struct ev_source *s,
 			   sizeof(intvl));
 		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 		getsockname(fd, (struct sockaddr *)&local, &llen);
-		addr_str(&local, laddr, sizeof(laddr));
-		memcpy(dc->peer, paddr, sizeof(dc->peer));
-		dc->addr = peer;
-		iscsi_conn_init(&dc->core, &drv.env, laddr);
-		/* Before login only a login PDU fits: an unauthenticated peer
-		 * pins a small buffer, not a full-size one. */
-		if (ev_stream_init(loop, &dc->st, fd, &conn_ops,
-				   ISCSI_LOGIN_MAX_PDU + 1024)) {
-			close(fd);
-			free(dc);
+		addr_str(&local, nc->laddr, sizeof(nc->laddr));
+		nc->fd = fd;
+		nc->peer = peer;
+		if (r == &drv.r[0] && loop == r->loop) {
+			conn_create(r, nc);
+			free(nc);
 			continue;
 		}
-		dc->st.src.release = conn_release;
-		dc->timer.cb = conn_timer;
-		ev_timer_set(loop, &dc->timer,
-			     drv.cfg.limits.login_timeout * 1000ull);
-		dc->next = drv.conns;
-		if (drv.conns)
-			drv.conns->prev = dc;
-		drv.conns = dc;
-		drv.n_conns++;
+		pthread_mutex_lock(&r->lock);
+		nc->next = r->inbox;
+		r->inbox = nc;
+		pthread_mutex_unlock(&r->lock);
+		reactor_wake(r);
 	}
 }
 
 /* Re-reads the configuration (SIGHUP).  Targets defined exactly as before
- * keep their open units and sessions; the others' sessions end. */
+ * keep their open units and sessions; the others' sessions end, and their
+ * units close once no connection uses them. */
 static void reload(void)
 {
 	struct tcfg ncfg = {0};
@@ -904,7 +1143,8 @@ static void reload(void)
 	size_t i;
 
 	if (tcfg_parse_args(&ncfg, drv.argc, drv.argv, err, sizeof(err))) {
-		log_line("reload failed, keeping the old configuration: %s", err);
+		log_line("reload failed, keeping the old configuration: %s",
+			 err);
 		tcfg_free(&ncfg);
 		return;
 	}
@@ -913,20 +1153,22 @@ static void reload(void)
 		tcfg_free(&ncfg);
 		return;
 	}
+	pthread_mutex_lock(&drv.lock);
 	for (i = 0; i < ncfg.n_targets; i++) {
 		for (size_t j = 0; j < drv.n_targets; j++) {
 			struct tcfg_target *old =
 				(struct tcfg_target *)drv.targets[j]->core.cfg;
 
-			if (drv.targets[j] && tcfg_target_same(old, ncfg.targets[i])) {
+			if (tcfg_target_same(old, ncfg.targets[i])) {
 				nt[i] = drv.targets[j];
 				break;
 			}
 		}
 		if (!nt[i] && !(nt[i] = target_open(ncfg.targets[i], err,
 						    sizeof(err)))) {
-			log_line("reload failed, keeping the old configuration: %s",
-			      err);
+			log_line("reload failed, keeping the old "
+				 "configuration: %s",
+				 err);
 			for (size_t k = 0; k < i; k++) {
 				int reused = 0;
 
@@ -935,12 +1177,14 @@ static void reload(void)
 				if (!reused)
 					target_close(nt[k]);
 			}
+			pthread_mutex_unlock(&drv.lock);
 			free(nt);
 			tcfg_free(&ncfg);
 			return;
 		}
 	}
-	/* Sessions of targets that go away end now. */
+	/* Sessions of targets that go away end now; the units close when
+	 * the last of them is freed. */
 	for (size_t j = 0; j < drv.n_targets; j++) {
 		int kept = 0;
 
@@ -948,20 +1192,21 @@ static void reload(void)
 			kept |= nt[i] == drv.targets[j];
 		if (kept)
 			continue;
-		for (struct drv_conn *dc = drv.conns, *next; dc; dc = next) {
-			next = dc->next;
-			if (dc->core.target == &drv.targets[j]->core) {
-				/* Closing unlinks it: next stays valid. */
-				conn_close(dc, "target changed by reload");
-				/* Its io must land before the units go. */
-				while (dc->core.n_io)
-					worker_wait();
-				/* Its unit pointers die with the target. */
-				iscsi_conn_release(&dc->core);
-				dc->core.target = NULL;
-			}
+		for (struct drv_conn *dc = drv.conns; dc; dc = dc->next)
+			if (dc->core.target == &drv.targets[j]->core)
+				conn_mark(dc, "target changed by reload");
+		drv.targets[j]->next_retired = drv.retired;
+		drv.retired = drv.targets[j];
+		/* Its sessions still read its definition: take it out of the
+		 * old configuration before that is freed. */
+		for (size_t k = 0; k < drv.cfg.n_targets; k++) {
+			if (drv.cfg.targets[k] != drv.targets[j]->core.cfg)
+				continue;
+			drv.targets[j]->own_cfg = drv.cfg.targets[k];
+			drv.cfg.targets[k] =
+				drv.cfg.targets[--drv.cfg.n_targets];
+			break;
 		}
-		target_close(drv.targets[j]);
 	}
 	/* Kept targets keep pointing at their old definitions: swap those
 	 * into the new configuration so the old one can be freed. */
@@ -985,18 +1230,22 @@ static void reload(void)
 	drv.targets = nt;
 	drv.n_targets = ncfg.n_targets;
 	env_update();
+	retired_sweep();
 	log_line("configuration reloaded: %zu targets", drv.n_targets);
+	pthread_mutex_unlock(&drv.lock);
 }
 
-/* Ends every session, flushing what is queued and syncing the units. */
+/* Ends every session, flushing what is queued and syncing the units (the
+ * reactor threads have stopped). */
 static void shutdown_all(void)
 {
-	while (drv.conns) {
-		struct drv_conn *dc = drv.conns;
+	for (struct drv_conn *dc = drv.conns; dc; dc = dc->next) {
 		struct timeval tv = {1, 0};
 		const uint8_t *buf;
 		size_t len;
 
+		if (dc->closed)
+			continue;
 		/* A last bounded attempt to deliver queued responses. */
 		fcntl(dc->st.src.fd, F_SETFL,
 		      fcntl(dc->st.src.fd, F_GETFL) & ~O_NONBLOCK);
@@ -1013,9 +1262,16 @@ static void shutdown_all(void)
 		conn_close(dc, "target shutting down");
 	}
 	workers_stop();
-	ev_run_once(drv.loop, 0); /* frees the closed connections */
+	for (size_t i = 0; i < drv.n_r; i++)
+		ev_run_once(drv.r[i].loop, 0); /* frees closed connections */
 	for (size_t i = 0; i < drv.n_targets; i++)
 		target_close(drv.targets[i]);
+	while (drv.retired) {
+		struct drv_target *t = drv.retired;
+
+		drv.retired = t->next_retired;
+		target_close(t);
+	}
 	free(drv.targets);
 	free(drv.env.targets);
 	tcfg_free(&drv.cfg);
@@ -1071,7 +1327,7 @@ static int open_listeners(char *err, size_t errlen)
 		l->src.fd = fd;
 		l->src.cb = accept_ready;
 		l->resume.cb = listener_resume;
-		if (ev_add(drv.loop, &l->src, EPOLLIN)) {
+		if (ev_add(drv.r[0].loop, &l->src, EPOLLIN)) {
 			snprintf(err, errlen, "epoll: %s", strerror(errno));
 			free(specs);
 			return -1;
@@ -1091,10 +1347,13 @@ static void signal_ready(struct ev_loop *loop, struct ev_source *s,
 	(void)loop;
 	(void)ev;
 	while (read(s->fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGHUP)
+		if (si.ssi_signo == SIGHUP) {
 			reload();
-		else
-			drv.running = 0;
+			continue;
+		}
+		atomic_store(&drv.running, 0);
+		for (size_t i = 0; i < drv.n_r; i++)
+			reactor_wake(&drv.r[i]);
 	}
 }
 
@@ -1105,6 +1364,7 @@ int main(int argc, char **argv)
 	size_t nofile;
 
 	log_init("wupan-target");
+	pthread_mutex_init(&drv.lock, NULL);
 	drv.argc = argc;
 	drv.argv = argv;
 	if (tcfg_parse_args(&drv.cfg, argc, argv, err, sizeof(err))) {
@@ -1162,12 +1422,11 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	drv.loop = ev_loop_new();
 	drv.sig.type = EV_T_SIGNAL;
 	drv.sig.cb = signal_ready;
 	drv.sig.fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (!drv.loop || drv.sig.fd < 0 ||
-	    ev_add(drv.loop, &drv.sig, EPOLLIN)) {
+	if (reactors_init() || drv.sig.fd < 0 ||
+	    ev_add(drv.r[0].loop, &drv.sig, EPOLLIN)) {
 		fprintf(stderr, "wupan-target: %s\n", strerror(errno));
 		return 1;
 	}
@@ -1193,15 +1452,27 @@ int main(int argc, char **argv)
 		log_line("warning: the open-file limit (%zu) allows only %zu of "
 		      "max-connections %u",
 		      nofile, drv.fd_cap, drv.cfg.limits.max_conns);
-	log_line("serving %zu targets", drv.n_targets);
-	drv.running = 1;
-	while (drv.running)
-		ev_run_once(drv.loop, -1);
+	atomic_store(&drv.running, 1);
+	for (size_t i = 1; i < drv.n_r; i++) {
+		if (pthread_create(&drv.r[i].thread, NULL, reactor_main,
+				   &drv.r[i])) {
+			fprintf(stderr, "wupan-target: cannot start threads\n");
+			return 1;
+		}
+	}
+	log_line("serving %zu targets on %zu threads", drv.n_targets,
+		 drv.n_r);
+	reactor_main(&drv.r[0]);
+	for (size_t i = 1; i < drv.n_r; i++)
+		pthread_join(drv.r[i].thread, NULL);
 	log_line("shutting down");
 	shutdown_all();
 	for (size_t i = 0; i < drv.n_listen; i++)
 		close(drv.listeners[i].src.fd);
 	close(drv.sig.fd);
-	ev_loop_free(drv.loop);
+	for (size_t i = 0; i < drv.n_r; i++) {
+		close(drv.r[i].wake.fd);
+		ev_loop_free(drv.r[i].loop);
+	}
 	return 0;
 }

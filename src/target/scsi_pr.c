@@ -7,6 +7,7 @@
 
 #include "common/bytes.h"
 #include "target/scsi.h"
+#include "target/scsi_sense.h"
 
 /* Reservation types (SPC-4 Table 169). */
 #define PR_WE 1
@@ -142,7 +143,7 @@ int scsi_pr_in(const struct scsi_lu *lu, struct scsi_cmd *cmd,
 		put_be32(d + 4, len - 8);
 		break;
 	default:
-		scsi_sense_set(cmd, 0x05, 0x24, 0x00);
+		scsi_sense_set(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB);
 		return 0;
 	}
 	cmd->kind = SCSI_K_GEN;
@@ -160,12 +161,12 @@ void scsi_pr_out_start(struct scsi_lu *lu, struct scsi_cmd *cmd,
 
 	(void)lu;
 	if (sa > PR_REGISTER_IGNORE) {
-		scsi_sense_set(cmd, 0x05, 0x24, 0x00);
+		scsi_sense_set(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB);
 		return;
 	}
 	/* SPC-4 §6.16.3: the basic parameter list is 24 bytes. */
 	if (plen != 24) {
-		scsi_sense_set(cmd, 0x05, 0x1a, 0x00);
+		scsi_sense_set(cmd, SK_ILLEGAL_REQUEST, ASC_PARAM_LIST_LENGTH);
 		return;
 	}
 	cmd->kind = SCSI_K_PARAM;
@@ -191,7 +192,7 @@ static void pr_register(struct scsi_pr *pr, struct scsi_cmd *cmd,
 		if (!sakey)
 			return;
 		if (pr->n == SCSI_PR_MAX_REGS) {
-			scsi_sense_set(cmd, 0x05, 0x55, 0x04); /* no room */
+			scsi_sense_set(cmd, SK_ILLEGAL_REQUEST, ASC_PR_NO_ROOM);
 			return;
 		}
 		snprintf(pr->regs[pr->n].port, sizeof(pr->regs[0].port), "%s",
@@ -218,11 +219,11 @@ static void pr_preempt(struct scsi_pr *pr, struct scsi_cmd *cmd,
 						       : holder_key(pr) == sakey);
 
 	if (take && !type_valid(type)) {
-		scsi_sense_set(cmd, 0x05, 0x24, 0x00);
+		scsi_sense_set(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB);
 		return;
 	}
 	if (!sakey && !take) {
-		scsi_sense_set(cmd, 0x05, 0x26, 0x00);
+		scsi_sense_set(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_PARAM);
 		return;
 	}
 	for (size_t i = 0; i < pr->n;) {
@@ -254,7 +255,7 @@ void scsi_pr_out_run(struct scsi_lu *lu, struct scsi_cmd *cmd)
 	struct scsi_pr_reg *r;
 
 	if (cmd->data_len < 24) {
-		scsi_sense_set(cmd, 0x05, 0x1a, 0x00);
+		scsi_sense_set(cmd, SK_ILLEGAL_REQUEST, ASC_PARAM_LIST_LENGTH);
 		return;
 	}
 	key = get_be64(cmd->data);
@@ -268,7 +269,7 @@ void scsi_pr_out_run(struct scsi_lu *lu, struct scsi_cmd *cmd)
 	switch (sa) {
 	case PR_RESERVE:
 		if (!type_valid(type)) {
-			scsi_sense_set(cmd, 0x05, 0x24, 0x00);
+			scsi_sense_set(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB);
 			return;
 		}
 		if (pr->held) {
@@ -285,7 +286,7 @@ void scsi_pr_out_run(struct scsi_lu *lu, struct scsi_cmd *cmd)
 			return;
 		if (pr->type != type) {
 			/* INVALID RELEASE OF PERSISTENT RESERVATION */
-			scsi_sense_set(cmd, 0x05, 0x26, 0x04);
+			scsi_sense_set(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_RELEASE_PR);
 			return;
 		}
 		pr->held = 0;
@@ -300,7 +301,7 @@ void scsi_pr_out_run(struct scsi_lu *lu, struct scsi_cmd *cmd)
 		pr_preempt(pr, cmd, sakey, type);
 		return;
 	default:
-		scsi_sense_set(cmd, 0x05, 0x24, 0x00);
+		scsi_sense_set(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB);
 		return;
 	}
 }

@@ -35,7 +35,10 @@ printf 'target iqn.2025-01.org.wupan:x\n  lun %s\n  frob 1\n' "$work/a.img" >"$w
 # One config with an open target, a CHAP target, a mutual CHAP target and
 # an ACL target, on IPv4 and IPv6 loopback.
 printf 'Mutual-Secret-99\n' >"$work/msecret"
+# Every session below comes from loopback: lift the per-source cap above
+# the 300 sessions of the scale case.
 cat >"$work/wupan.conf" <<CONF
+max-per-source 400
 listen 127.0.0.1:23280
 listen [::1]:23280
 target $IQN
