@@ -2,7 +2,7 @@
  * writes land in a sparse file at the golden image's own offsets, and a
  * persistent bitmap (one bit per 512-byte block) says which blocks the
  * overlay holds.  Reads of blocks never written come from the golden
- * image.  Format and crash-safety rules: wupan-target(8), "OVERLAYS". */
+ * image.  Format and crash-safety rules: wupan-target(8), "A ROOM FROM ONE IMAGE". */
 #ifndef WUPAN_TARGET_OVERLAY_H
 #define WUPAN_TARGET_OVERLAY_H
 

@@ -12,6 +12,7 @@
  *   load:LBA:N     N synced one-block writes of (i % 250) + 1, printing
  *                  "durable I" after each is acknowledged
  *   s:SEC          sleeps
+ * "fleet_client golden FILE BLOCKS" writes a golden image of that pattern.
  * Prints one line per failed step and exits 1 if any failed.  The golden
  * pattern of block b is the byte (b * 7 + i + 1) % 256 at offset i.
  */
@@ -155,6 +156,18 @@ int main(int argc, char **argv)
 	struct iscsi_url *u;
 	int failed = 0;
 
+	/* fleet_client golden FILE BLOCKS: writes the golden pattern. */
+	if (argc == 4 && !strcmp(argv[1], "golden")) {
+		FILE *f = fopen(argv[2], "wb");
+		uint8_t blk[512];
+
+		for (unsigned b = 0; f && b < (unsigned)atoi(argv[3]); b++) {
+			for (unsigned i = 0; i < 512; i++)
+				blk[i] = (uint8_t)(b * 7 + i + 1);
+			fwrite(blk, 1, 512, f);
+		}
+		return f && fclose(f) == 0 ? 0 : 1;
+	}
 	if (argc < 4) {
 		fprintf(stderr, "usage: fleet_client URL INITIATOR ipxe|os "
 				"STEP...\n");

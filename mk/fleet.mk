@@ -1,0 +1,5 @@
+# A room from one golden image (issue 11): overlay LUNs of wupan-target are
+# built with it (mk/target.mk); this is their end-to-end suite.
+TEST_SCRIPTS += tests/fleet/run.sh
+TEST_DEB_PACKAGES += libiscsi-dev
+test: $(O)/bin/wupan-target

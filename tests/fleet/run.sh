@@ -1,0 +1,156 @@
+#!/bin/bash
+# A room from one golden image, driven by a scripted initiator
+# (fleet_client.c) that logs in with iPXE's ISID or an OS's: per-client
+# overlays, reset and persistent modes across boots, UNMAP, the space
+# limits with SPACE ALLOCATION FAILED, and SIGKILL of the target during a
+# synced write load.  Ports 39260-39269.  Needs libiscsi-dev.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/target/lib.sh
+trap t_cleanup EXIT
+t_lock fleet || exit 1
+
+work=$O/fleet-tests/run
+rm -rf "$work"
+mkdir -p "$work"
+client=$work/fleet_client
+if ! ${CC:-cc} -O2 -Wall -o "$client" tests/fleet/fleet_client.c -liscsi \
+	2>"$work/cc.log"; then
+	t_fail build "cannot build the client: $(head -n 3 "$work/cc.log")"
+	t_done
+	exit 1
+fi
+
+# The golden image: block b holds (b * 7 + i + 1) % 256 at offset i.
+golden=$work/room.img
+"$client" golden "$golden" 16384
+sum0=$(sha256sum <"$golden")
+PORT=39260
+R=iqn.2025-01.org.wupan:room
+P=iqn.2025-01.org.wupan:persist
+S=iqn.2025-01.org.wupan:small
+PC=iqn.2025-01.org.wupan:pc
+cat >"$work/target.conf" <<EOF
+listen 127.0.0.1:$PORT
+target $R
+  lun golden=$golden overlays=$work/ov-reset mode=reset
+target $P
+  lun golden=$golden overlays=$work/ov-persist mode=persistent
+target $S
+  lun golden=$golden overlays=$work/ov-small limit=1M dir-limit=1536K
+EOF
+log=$work/target.log
+if ! wt_start "$log" --config "$work/target.conf"; then
+	t_fail start "wupan-target did not start: $(tail -n 3 "$log")"
+	t_done
+	exit 1
+fi
+
+# run NAME TARGET INITIATOR ipxe|os STEP...: one session; the case fails
+# with the client's output if any step does.
+run() {
+	local name=$1 tgt=$2 ini=$3 kind=$4 out
+	shift 4
+	if out=$("$client" "iscsi://127.0.0.1:$PORT/$tgt/0" "$ini" "$kind" "$@" 2>&1); then
+		return 0
+	fi
+	t_fail "$name" "$(head -n 3 <<<"$out")"
+	return 1
+}
+
+# Three PCs boot at once, each writes its own block, sees only its own.
+ok=1
+for n in 1 2 3; do
+	"$client" "iscsi://127.0.0.1:$PORT/$R/0" "$PC$n" ipxe w:100:$n r:100:$n s:1 r:100:$n \
+		>"$work/three$n.out" 2>&1 &
+	pids[$n]=$!
+done
+for n in 1 2 3; do
+	wait "${pids[$n]}" || { ok=0; t_fail "three clients" "pc$n: $(head -n 2 "$work/three$n.out")"; }
+done
+[ $ok = 1 ] && run "three clients" "$R" "${PC}1" os r:100:1 &&
+	run "three clients" "$R" "${PC}2" os r:100:2 &&
+	run "three clients" "$R" "${PC}4" ipxe g:100 &&
+	t_ok "three clients at once: each reads its own block, a fourth the golden one"
+n=$(ls "$work/ov-reset" | grep -c '\.ovl$')
+[ "$n" = 4 ] && t_ok "one overlay per initiator ($n)" ||
+	t_fail "one overlay per initiator" "$n overlay files: $(ls "$work/ov-reset")"
+
+# Reset mode: iPXE, the OS through the iBFT, an OS reconnect keep the
+# overlay; iPXE after the OS is a new boot and finds the golden image.
+run "reset: one boot keeps" "$R" "${PC}5" ipxe w:200:51 &&
+	run "reset: one boot keeps" "$R" "${PC}5" ipxe r:200:51 &&
+	run "reset: one boot keeps" "$R" "${PC}5" os r:200:51 w:201:52 &&
+	run "reset: one boot keeps" "$R" "${PC}5" os r:200:51 r:201:52 &&
+	t_ok "reset mode: iPXE, iPXE again, OS login and OS reconnect share one overlay"
+run "reset: new boot" "$R" "${PC}5" ipxe g:200 g:201 &&
+	t_ok "reset mode: iPXE after an OS login starts from the golden image"
+grep -q "${PC}5: isid=40002723.* login=ipxe overlay=reset" "$log" &&
+	t_ok "reset logged with iPXE's ISID" ||
+	t_fail "reset logged" "$(grep "${PC}5" "$log" | tail -n 2)"
+
+# Persistent mode: the same sequence keeps the writes.
+run "persistent" "$P" "${PC}5" ipxe w:200:61 &&
+	run "persistent" "$P" "${PC}5" os r:200:61 w:201:62 &&
+	run "persistent" "$P" "${PC}5" ipxe r:200:61 r:201:62 &&
+	run "persistent" "$P" "${PC}5" os r:200:61 &&
+	t_ok "persistent mode: writes survive a new boot"
+
+# UNMAP on an overlay reads back zeros, not the golden data.
+run "unmap" "$R" "${PC}6" os w:300:9 u:300:4 r:300:0 r:303:0 g:304 &&
+	t_ok "UNMAP reads back zeros; the next block stays golden"
+
+# Space: 1 MiB per overlay, 1.5 MiB for the directory.
+out=$("$client" "iscsi://127.0.0.1:$PORT/$S/0" "${PC}7" os fill:0 g:5000 w:10:7 r:10:7 2>&1)
+if grep -q "sense=7/27/07" <<<"$out" && ! grep -qv '^filled' <<<"$out"; then
+	t_ok "full overlay: SPACE ALLOCATION FAILED ($(head -n 1 <<<"$out")), the session goes on reading and rewriting"
+else
+	t_fail "full overlay" "$(head -n 3 <<<"$out")"
+fi
+grep -q "ov-small/iqn.2025-01.org.wupan:pc7: 80% of its limit" "$log" &&
+	grep -q "ov-small/iqn.2025-01.org.wupan:pc7: 90% of its limit" "$log" &&
+	t_ok "80 % and 90 % of the overlay limit logged" ||
+	t_fail "limit warnings" "$(grep -c 'of its limit' "$log") lines"
+out=$("$client" "iscsi://127.0.0.1:$PORT/$S/0" "${PC}8" os w:10:8 fill:100 r:10:8 2>&1)
+n=$(sed -n 's/^filled \([0-9]*\) .*/\1/p' <<<"$out")
+if grep -q "sense=7/27/07" <<<"$out" && [ -n "$n" ] && [ "$n" -lt 1024 ]; then
+	t_ok "directory limit: a second client gets SPACE ALLOCATION FAILED after $n blocks"
+else
+	t_fail "directory limit" "$(head -n 3 <<<"$out")"
+fi
+grep -q "ov-small: 90% of the directory limit" "$log" &&
+	t_ok "90 % of the directory limit logged" ||
+	t_fail "directory warnings" "$(grep 'directory limit' "$log" | head -n 2)"
+run "others go on" "$R" "${PC}1" os r:100:1 w:101:1 &&
+	t_ok "other clients go on while one is full"
+
+# SIGKILL while a client writes: every acknowledged synced write is back.
+"$client" "iscsi://127.0.0.1:$PORT/$P/0" "${PC}9" os load:1000:3000 \
+	>"$work/load.out" 2>&1 &
+load=$!
+T_PIDS+=($load)
+sleep 1.5
+kill -KILL "$WT_PID"
+wait "$WT_PID" 2>/dev/null
+wait "$load" 2>/dev/null
+n=$(awk '$1 == "durable" {n = $2} END {print n + 0}' "$work/load.out")
+if ! wt_start "$work/target2.log" --config "$work/target.conf"; then
+	t_fail restart "wupan-target did not start again"
+elif [ "$n" -lt 10 ]; then
+	t_fail "SIGKILL" "only $n writes acknowledged before the kill"
+else
+	steps=()
+	for ((i = 0; i < n; i++)); do
+		steps+=("r:$((1000 + i)):$((i % 250 + 1))")
+	done
+	run "SIGKILL" "$P" "${PC}9" os "${steps[@]}" &&
+		t_ok "SIGKILL during a synced load: all $n acknowledged writes read back"
+fi
+run "after restart" "$R" "${PC}1" os r:100:1 r:101:1 &&
+	t_ok "after the restart a reset-mode OS reconnect keeps its overlay"
+
+[ "$(sha256sum <"$golden")" = "$sum0" ] &&
+	t_ok "the golden image is unchanged" ||
+	t_fail "golden" "the golden image was written"
+wt_stop "$WT_PID"
+t_done
