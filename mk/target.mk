@@ -1,15 +1,15 @@
-# src/target: wupan-target, the iSCSI target (issue 3).  A pure core (PDU
+# src/iscsi: wupan-target, the iSCSI target (issue 3).  A pure core (PDU
 # codec, text keys, login/CHAP, SCSI command set) and a thin socket driver.
-TARGET_CORE_SRCS := src/target/pdu.c src/target/crc32c.c src/target/text.c \
-	src/target/scsi_info.c src/target/scsi_media.c \
-	src/target/hash.c src/target/chap.c src/target/login.c \
-	src/target/conn.c src/target/scsi.c src/target/scsi_pr.c \
-	src/target/config.c src/target/overlay.c src/target/fleet_rules.c \
+TARGET_CORE_SRCS := src/iscsi/pdu.c src/iscsi/crc32c.c src/iscsi/text.c \
+	src/iscsi/scsi_info.c src/iscsi/scsi_media.c \
+	src/iscsi/hash.c src/iscsi/chap.c src/iscsi/login.c \
+	src/iscsi/conn.c src/iscsi/scsi.c src/iscsi/scsi_pr.c \
+	src/iscsi/config.c src/iscsi/overlay.c src/iscsi/fleet_rules.c \
 	src/common/parse.c
-TARGET_SRCS := $(TARGET_CORE_SRCS) $(EVLOOP_SRCS) src/target/backend_file.c \
-	src/target/fleet.c \
-	src/target/main.c src/common/log.c src/common/privdrop.c
-TARGET_TEST_SRCS := $(TARGET_CORE_SRCS) src/target/backend_mem.c
+TARGET_SRCS := $(TARGET_CORE_SRCS) $(EVLOOP_SRCS) src/iscsi/backend_file.c \
+	src/iscsi/fleet.c \
+	src/iscsi/main.c src/common/log.c src/common/privdrop.c
+TARGET_TEST_SRCS := $(TARGET_CORE_SRCS) src/iscsi/backend_mem.c
 
 $(O)/bin/wupan-target: $(patsubst %.c,$(O)/obj/%.o,$(TARGET_SRCS))
 	@mkdir -p $(@D)

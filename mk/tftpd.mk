@@ -4,7 +4,8 @@ TFTPD_CORE := src/tftpd/tftp_pkt.c src/tftpd/tftp_opt.c \
 	src/tftpd/tftp_session.c src/common/parse.c
 TFTPD_SRCS := $(TFTPD_CORE) src/tftpd/tftp_path.c src/tftpd/tftp_map.c \
 	src/tftpd/tftp_log.c src/tftpd/tftpd_main.c src/common/log.c \
-	src/common/privdrop.c
+	src/common/privdrop.c src/common/evloop.c \
+	src/common/netaddr.c
 
 $(O)/bin/wupan-tftpd: $(patsubst %.c,$(O)/obj/%.o,$(TFTPD_SRCS))
 	@mkdir -p $(@D)

@@ -1,9 +1,12 @@
 /*
  * wupan-tftpd: the driver.  It owns the sockets, files, clock and log; every
- * protocol decision is made by tftp_session.c.  One epoll loop serves all
- * transfers, each on its own socket (its transfer ID, RFC 1350 §4).
+ * protocol decision is made by tftp_session.c.  The common event loop
+ * (src/common/evloop.h) serves all transfers, each on its own socket (its
+ * transfer ID, RFC 1350 §4) with its own retransmit timer.
  */
+#include "common/evloop.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "common/parse.h"
 #include "common/privdrop.h"
 #include "common/version.h"
@@ -20,11 +23,13 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -50,20 +55,18 @@ struct config {
 	struct tftp_map map;
 };
 
-/* What an epoll event's data.ptr points at: both kinds of source begin
- * with this tag, so the loop tells them apart without comparing pointers
- * into unrelated objects (undefined behaviour). */
-enum src_kind { SRC_LISTENER = 1, SRC_XFER };
-
+/* A listening socket: a source of the common event loop, which calls
+ * each source's own callback (no pointer comparisons to tell kinds apart). */
 struct listener {
-	enum src_kind kind; /* first */
+	struct ev_source src; /* first */
 	int fd;
 	int family;
 };
 
 /* One transfer: the session core plus what the driver holds for it. */
 struct xfer {
-	enum src_kind kind; /* first */
+	struct ev_source src; /* first; src.fd is fd */
+	struct ev_timer timer; /* the session's retransmit deadline */
 	int fd, file_fd, dir_fd;
 	const char *wbase; /* WRQ: name in dir_fd to remove on failure */
 	char wname[TFTP_PATH_MAX];
@@ -84,8 +87,8 @@ static struct listener listeners[MAX_LISTEN];
 static size_t nlisteners;
 static struct xfer **active;
 static size_t nactive;
-static int epfd;
-static volatile sig_atomic_t stop;
+static struct ev_loop *loop;
+static int stop;
 static uint8_t rxbuf[RX_MAX];
 static struct {
 	uint8_t *buf;
@@ -96,8 +99,6 @@ static struct {
 	struct mmsghdr *msgs;
 	struct iovec *iov;
 } txb;
-static struct epoll_event *batch; /* events being handled */
-static int batch_n;
 static uint64_t last_drop_log_ms;
 static unsigned long drops;
 
@@ -131,45 +132,6 @@ usage_err(const char *fmt, ...)
 	fputs(usage_text, stderr);
 	va_end(ap);
 	exit(2);
-}
-
-/* Formats a socket address as ADDR:PORT or [ADDR]:PORT. */
-static void addr_str(const struct sockaddr_storage *ss, char *out, size_t cap)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *)ss;
-
-		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
-		snprintf(out, cap, "%s:%u", a, ntohs(s4->sin_port));
-	} else {
-		const struct sockaddr_in6 *s6 = (const void *)ss;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
-		snprintf(out, cap, "[%s]:%u", a, ntohs(s6->sin6_port));
-	}
-}
-
-/* Compares the addresses (port too if with_port) of two peers. */
-static int same_peer(const struct sockaddr_storage *a,
-		     const struct sockaddr_storage *b, int with_port)
-{
-	if (a->ss_family != b->ss_family)
-		return 0;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a,
-					 *y = (const void *)b;
-
-		return x->sin_addr.s_addr == y->sin_addr.s_addr &&
-		       (!with_port || x->sin_port == y->sin_port);
-	} else {
-		const struct sockaddr_in6 *x = (const void *)a,
-					  *y = (const void *)b;
-
-		return memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0 &&
-		       (!with_port || x->sin6_port == y->sin6_port);
-	}
 }
 
 /* FNV-1a over a request, to tell a retransmitted request from a new one. */
@@ -293,21 +255,38 @@ static void xfer_close(struct xfer *x, uint64_t now)
 	       (unsigned long long)x->s.bytes, x->s.opt.blksize,
 	       x->s.opt.windowsize, res, extra,
 	       (double)(now - x->start_ms) / 1000.0);
-	/* Later events of this epoll batch must not reach the freed x. */
-	for (int i = 0; i < batch_n; i++)
-		if (batch[i].data.ptr == x)
-			batch[i].data.ptr = NULL;
 	if (x->s.writing && x->s.result != TFTP_OK && x->wbase)
 		unlinkat(x->dir_fd, x->wbase, 0);
-	close(x->fd);
+	ev_timer_cancel(loop, &x->timer);
+	/* Closes x->fd; later events of this batch skip x, and its memory
+	 * goes in xfer_release after the batch. */
+	ev_close(loop, &x->src);
 	if (x->file_fd >= 0)
 		close(x->file_fd);
 	if (x->dir_fd >= 0)
 		close(x->dir_fd);
 	active[x->idx] = active[--nactive];
 	active[x->idx]->idx = x->idx;
+}
+
+/* Source: frees a closed transfer after its batch of events. */
+static void xfer_release(struct ev_source *src)
+{
+	struct xfer *x = (struct xfer *)src;
+
 	free(x->cache);
 	free(x);
+}
+
+/* Arms the transfer's timer at its session's deadline. */
+static void xfer_arm(struct xfer *x, uint64_t now)
+{
+	if (!x->s.deadline_ms)
+		ev_timer_cancel(loop, &x->timer);
+	else
+		ev_timer_set(loop, &x->timer,
+			     x->s.deadline_ms > now ? x->s.deadline_ms - now
+						    : 0);
 }
 
 /* Refuses a request with an ERROR from a fresh transfer ID and logs it. */
@@ -376,10 +355,10 @@ static unsigned count_peer(const struct sockaddr_storage *peer,
 
 	*same_port = NULL;
 	for (size_t i = 0; i < nactive; i++) {
-		if (!same_peer(&active[i]->peer, peer, 0))
+		if (!net_addr_same(&active[i]->peer, peer, 0))
 			continue;
 		n++;
-		if (same_peer(&active[i]->peer, peer, 1))
+		if (net_addr_same(&active[i]->peer, peer, 1))
 			*same_port = active[i];
 	}
 	return n;
@@ -435,6 +414,9 @@ static int xfer_open(struct xfer *x, const struct tftp_req *req, uint64_t *size,
 	return 0;
 }
 
+static void xfer_timer(struct ev_loop *l, struct ev_timer *t);
+static void xfer_event(struct ev_loop *l, struct ev_source *src, uint32_t ev);
+
 /* Handles one request that arrived on a listening socket. */
 static void handle_request(const uint8_t *buf, size_t len,
 			   const struct sockaddr_storage *peer, socklen_t plen,
@@ -458,7 +440,7 @@ static void handle_request(const uint8_t *buf, size_t len,
 	if (len < 2 || buf[0] != 0 ||
 	    (buf[1] != TFTP_RRQ && buf[1] != TFTP_WRQ))
 		return;
-	addr_str(peer, client, sizeof(client));
+	net_addr_str(peer, client, sizeof(client));
 	h = req_hash(buf, len);
 	if (count_peer(peer, &dup) && dup) {
 		/* The same request again from the same port is the client
@@ -489,7 +471,6 @@ static void handle_request(const uint8_t *buf, size_t len,
 		close(fd);
 		return;
 	}
-	x->kind = SRC_XFER;
 	x->fd = fd;
 	x->file_fd = x->dir_fd = -1;
 	x->peer = *peer;
@@ -547,18 +528,21 @@ static void handle_request(const uint8_t *buf, size_t len,
 		       client, req.op == TFTP_WRQ ? "WRQ" : "RRQ", x->file,
 		       x->s.opt.blksize, x->s.opt.windowsize,
 		       x->s.opt.nacked ? "yes" : "no");
-	{
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = x};
-
-		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
-			goto err_free;
-	}
+	x->src.type = EV_T_DGRAM;
+	x->src.fd = fd;
+	x->src.cb = xfer_event;
+	x->src.release = xfer_release;
+	x->timer.cb = xfer_timer;
+	if (ev_add(loop, &x->src, EPOLLIN) != 0)
+		goto err_free;
 	x->idx = nactive;
 	active[nactive++] = x;
 	tftp_session_start(&x->s, now, tx_reset(&tx));
 	tx_flush(fd, &tx);
 	if (x->s.state == TFTP_ST_DONE)
 		xfer_close(x, now);
+	else
+		xfer_arm(x, now);
 	return;
 
 err_free:
@@ -649,32 +633,42 @@ static void xfer_ready(struct xfer *x, uint64_t now)
 	tx_flush(x->fd, &tx);
 	if (x->s.state == TFTP_ST_DONE)
 		xfer_close(x, now);
+	else
+		xfer_arm(x, now);
 }
 
-/* Runs due timers; returns the milliseconds until the next one, or -1. */
-static int run_timers(uint64_t now)
+/* Timer: a transfer's retransmit deadline passed. */
+static void xfer_timer(struct ev_loop *l, struct ev_timer *t)
 {
-	uint64_t next = UINT64_MAX;
+	struct xfer *x = (struct xfer *)((char *)t -
+					 offsetof(struct xfer, timer));
+	uint64_t now = now_ms();
+	struct tftp_tx tx;
 
-	for (size_t i = 0; i < nactive;) {
-		struct xfer *x = active[i];
-		struct tftp_tx tx;
+	(void)l;
+	tftp_session_timer(&x->s, now, tx_reset(&tx));
+	tx_flush(x->fd, &tx);
+	if (x->s.state == TFTP_ST_DONE)
+		xfer_close(x, now);
+	else
+		xfer_arm(x, now);
+}
 
-		if (x->s.deadline_ms && x->s.deadline_ms <= now) {
-			tftp_session_timer(&x->s, now, tx_reset(&tx));
-			tx_flush(x->fd, &tx);
-			if (x->s.state == TFTP_ST_DONE) {
-				xfer_close(x, now);
-				continue; /* active[i] is another one now */
-			}
-		}
-		if (x->s.deadline_ms && x->s.deadline_ms < next)
-			next = x->s.deadline_ms;
-		i++;
-	}
-	if (next == UINT64_MAX)
-		return -1;
-	return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
+/* Source: a transfer's socket is readable. */
+static void xfer_event(struct ev_loop *l, struct ev_source *src, uint32_t ev)
+{
+	(void)l;
+	(void)ev;
+	xfer_ready((struct xfer *)src, now_ms());
+}
+
+/* Source: a listening socket is readable. */
+static void listener_event(struct ev_loop *l, struct ev_source *src,
+			   uint32_t ev)
+{
+	(void)l;
+	(void)ev;
+	listener_ready((struct listener *)src, now_ms());
 }
 
 /* Parses ADDR, ADDR:PORT, [V6ADDR]:PORT or *:PORT into listeners. */
@@ -741,7 +735,6 @@ static void add_listen(const char *arg)
 		if (nlisteners >= MAX_LISTEN)
 			usage_err("too many --listen addresses");
 		l = &listeners[nlisteners];
-		l->kind = SRC_LISTENER;
 		l->family = ss.ss_family;
 		l->fd = socket(ss.ss_family,
 			       SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -807,11 +800,16 @@ static void load_map(const char *path)
 		usage_err("%s:%u: bad map rule", path, line);
 }
 
-/* Sets the stop flag on SIGINT and SIGTERM. */
-static void on_signal(int sig)
+/* Source: SIGINT and SIGTERM, through a signalfd, set the stop flag. */
+static void signal_event(struct ev_loop *l, struct ev_source *src,
+			 uint32_t ev)
 {
-	(void)sig;
-	stop = 1;
+	struct signalfd_siginfo si;
+
+	(void)l;
+	(void)ev;
+	while (read(src->fd, &si, sizeof(si)) == sizeof(si))
+		stop = 1;
 }
 
 /* Parses the command line into cfg. */
@@ -974,31 +972,36 @@ static void alloc_tx(void)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa;
+	static struct ev_source sig = {.type = EV_T_SIGNAL, .cb = signal_event};
+	sigset_t mask;
 
 	log_init("wupan-tftpd");
 	parse_args(argc, argv);
 	raise_nofile();
 	alloc_tx();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* A hang-up (a closed terminal, a reload habit of init scripts) must
 	 * not stop every PC's boot: there is nothing to reload. */
 	signal(SIGHUP, SIG_IGN);
 
-	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (epfd < 0) {
-		perror("wupan-tftpd: epoll_create1");
+	loop = ev_loop_new();
+	sig.fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (!loop || sig.fd < 0 || ev_add(loop, &sig, EPOLLIN) != 0) {
+		perror("wupan-tftpd: event loop");
 		return 1;
 	}
 	for (size_t i = 0; i < nlisteners; i++) {
-		struct epoll_event ev = {.events = EPOLLIN,
-					 .data.ptr = &listeners[i]};
-
-		epoll_ctl(epfd, EPOLL_CTL_ADD, listeners[i].fd, &ev);
+		listeners[i].src.type = EV_T_DGRAM;
+		listeners[i].src.fd = listeners[i].fd;
+		listeners[i].src.cb = listener_event;
+		if (ev_add(loop, &listeners[i].src, EPOLLIN) != 0) {
+			perror("wupan-tftpd: event loop");
+			return 1;
+		}
 	}
 	/* Port 69 is bound and the root is open (files are opened beneath
 	 * cfg.root_fd, which stays valid inside the chroot). */
@@ -1019,35 +1022,16 @@ int main(int argc, char **argv)
 	       cfg.allow_write ? ", writes allowed" : ", read-only");
 
 	while (!stop) {
-		struct epoll_event evs[64];
-		int wait = run_timers(now_ms());
-		int n = epoll_wait(epfd, evs, 64, wait);
-		uint64_t now = now_ms();
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (ev_run_once(loop, -1) < 0) {
 			perror("wupan-tftpd: epoll_wait");
 			return 1;
 		}
-		batch = evs;
-		batch_n = n;
-		for (int i = 0; i < n; i++) {
-			enum src_kind *p = evs[i].data.ptr;
-
-			if (!p)
-				continue;
-			if (*p == SRC_LISTENER)
-				listener_ready((struct listener *)p, now);
-			else
-				xfer_ready((struct xfer *)p, now);
-		}
-		batch_n = 0;
 	}
 	while (nactive) {
 		tftp_session_abort(&active[0]->s, TFTP_STOPPED);
 		xfer_close(active[0], now_ms());
 	}
+	ev_loop_free(loop); /* frees the closed transfers */
 	log_line("stopped");
 	return 0;
 }

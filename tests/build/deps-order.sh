@@ -9,24 +9,8 @@
 # test-only package, that the test goals do ask for them, that a held dpkg
 # lock is waited for, and that a test server's service is left disabled and
 # was never started (policy-rc.d in place while apt-get runs).
-set -u -o pipefail
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$TOP" || exit 1
-O=${O:-build}
-mkdir -p "$O"
-O=$(cd "$O" && pwd)
-W=$O/deps-order
-unset MAKEFLAGS MFLAGS MAKELEVEL
-rm -rf "$W"
+. "$(dirname "$0")/../suite.sh" deps-order
 mkdir -p "$W/bin" "$W/tree"
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-expect() { # NAME COMMAND...
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else bad "$name"; fi
-}
 
 IPXE_DIR=$(ls -d "$O"/ipxe/* 2>/dev/null | head -n 1)
 if [ -z "$IPXE_DIR" ]; then
@@ -75,6 +59,7 @@ cat >"$W/bin/id" <<'EOF'
 [ "$1" = -u ] && { echo 0; exit 0; }
 exec /usr/bin/id "$@"
 EOF
+printf '#!/bin/sh\necho "git $*" >>"%s"\nexec %s "$@"\n' "$W/git.log" "$(command -v git)" >"$W/bin/git"
 for c in cc gcc clang-14; do
 	real=$(command -v $c)
 	printf '#!/bin/sh\necho "compile %s" >>"%s"\nexec %s "$@"\n' "$c" "$LOG" "$real" >"$W/bin/$c"
@@ -128,6 +113,13 @@ done
 expect "make asks for no test-only package${leaked:+ (asked for:$leaked)}" test -z "$leaked"
 expect "make disables no service (no test server installed)" bash -c "! grep -q '^systemctl' '$LOG'"
 
+# A one-file rebuild asks git for SOURCE_DATE_EPOCH once, not per recipe.
+: >"$W/git.log"
+touch "$W/tree/efi/stub.c"
+(cd "$W/tree" && PATH=$SP make --no-print-directory O="$W/o-j4") >"$W/rebuild.log" 2>&1
+n_git=$(grep -c 'log -1' "$W/git.log")
+expect "a one-file rebuild runs git log once ($n_git times)" test "$n_git" -eq 1
+
 # --- a single file target, another O ---------------------------------------
 fresh_make one -j2 "$W/o-one/efi/stub.efi"
 rc=$?
@@ -149,5 +141,4 @@ expect "services cannot start while the test packages install (policy-rc.d)" \
 expect "our policy-rc.d is removed afterwards" test ! -e "$policy"
 expect "tgt.service is left disabled" grep -qx 'systemctl disable --quiet tgt.service' "$LOG"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+suite_end

@@ -4,24 +4,7 @@
 # as root, dropping to an unprivileged user, wupan-tftpd confined to its root;
 # --help and --version of every installed program; one log line format.
 # Ports 38260-38269 on 127.0.0.1 (DEVELOPERS.md).
-set -u -o pipefail
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$TOP" || exit 1
-O=${O:-build}
-mkdir -p "$O"
-O=$(cd "$O" && pwd)
-W=$O/install-test
-unset MAKEFLAGS MFLAGS MAKELEVEL
-rm -rf "$W"
-mkdir -p "$W"
-passed=0 failed=0 skipped=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-expect() { # NAME COMMAND...
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else bad "$name"; fi
-}
+. "$(dirname "$0")/../suite.sh" install-test
 PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
@@ -68,8 +51,7 @@ if command -v systemd-analyze >/dev/null && command -v unshare >/dev/null; then
 	rc=$?
 	expect "systemd-analyze verify accepts both units${out:+ (it said: $out)}" test "$rc" -eq 0 -a -z "$out"
 else
-	skipped=$((skipped + 1))
-	echo "skip systemd-analyze verify: systemd-analyze or unshare missing"
+	skip "systemd-analyze verify: systemd-analyze or unshare missing"
 fi
 
 # The admin's files survive a second install and an uninstall.
@@ -102,6 +84,10 @@ done
 
 # --- the daemons as the units run them ---------------------------------------
 NOBODY=$(id -u nobody)
+# runs_as_nobody PID: real, effective and saved user id are all nobody's.
+runs_as_nobody() {
+	awk -v u="$NOBODY" '/^Uid:/ { exit !($2 == u && $3 == u && $4 == u) }' "/proc/$1/status"
+}
 TROOT=$W/tftproot
 mkdir -p "$TROOT"
 echo "a file to fetch" >"$TROOT/f.txt"
@@ -111,8 +97,7 @@ echo "secret outside" >"$W/outside.txt"
 TPID=$!
 PIDS+=("$TPID")
 for _ in $(seq 50); do grep -q serving "$W/tftpd.log" && break; sleep 0.1; done
-expect "wupan-tftpd --user nobody runs as nobody" \
-	bash -c "awk '/^Uid:/ { exit !(\$2 == $NOBODY && \$3 == $NOBODY && \$4 == $NOBODY) }' /proc/$TPID/status"
+expect "wupan-tftpd --user nobody runs as nobody" runs_as_nobody "$TPID"
 expect "wupan-tftpd --chroot: its root is the TFTP root" \
 	test "$(readlink /proc/$TPID/root)" = "$TROOT"
 (cd "$W" && rm -f f.txt && timeout 10 tftp 127.0.0.1 38260 -c get f.txt) >/dev/null 2>&1
@@ -129,8 +114,7 @@ truncate -s 16M "$W/disk.img"
 XPID=$!
 PIDS+=("$XPID")
 for _ in $(seq 50); do grep -q serving "$W/target.log" && break; sleep 0.1; done
-expect "wupan-target --user nobody runs as nobody" \
-	bash -c "awk '/^Uid:/ { exit !(\$2 == $NOBODY && \$3 == $NOBODY && \$4 == $NOBODY) }' /proc/$XPID/status"
+expect "wupan-target --user nobody runs as nobody" runs_as_nobody "$XPID"
 expect "wupan-target serves after dropping root (iscsi-ls)" \
 	bash -c "timeout 20 iscsi-ls iscsi://127.0.0.1:38261 2>&1 | grep -q 'iqn.2026-01.org.wupan:install'"
 kill -TERM "$XPID"
@@ -162,5 +146,4 @@ out=$("$O/bin/wupan-tftpd" --bogus 2>&1 >/dev/null)
 rc=$?
 expect "an unknown option: exit 2 with the usage on stderr" bash -c "[ $rc -eq 2 ] && [[ '$out' == *usage:* ]]"
 
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+suite_end

@@ -26,6 +26,8 @@ if ! ${CC:-cc} -O2 -Wall -o "$client" tests/target/dp_client.c \
 fi
 img=$work/disk.img
 truncate -s 64M "$img"
+pat=$work/pattern.img
+"$client" pattern "$pat" 64
 TICK=$(getconf CLK_TCK)
 
 # cpu_ticks PID: user + system time of a process, in clock ticks.
@@ -46,7 +48,7 @@ start() {
 	local name=$1 port=$2
 	shift 2
 	wt_start "$work/$name.log" --listen 127.0.0.1:"$port" --target "$IQN" \
-		--lun "$img" "$@"
+		--lun "$img" --target "$IQN-pattern" --lun "$pat,ro" "$@"
 }
 
 # run_core LABEL PORT: items 1-3 against the daemon listening on PORT.
@@ -67,6 +69,12 @@ run_core() {
 		t_ok "$label: 120 x 256 KiB READ drained at once, 3 runs: all answered"
 	else
 		t_fail "$label: big-window drain" "$out"
+	fi
+	if out=$("$client" verify "$port" "$IQN-pattern" 64 2>&1) &&
+		out=$("$client" verify "$port" "$IQN-pattern" 64 2>&1); then
+		t_ok "$label: 64 MiB read back intact twice (1 MiB READs)"
+	else
+		t_fail "$label: Data-In content" "$out"
 	fi
 	"$client" halfclose "$port" "$IQN" 4 >"$work/$label-halfclose.out" 2>&1 &
 	local cl=$!
@@ -227,8 +235,18 @@ fi
 asan=$O/asan/bin/wupan-target
 if [ -x "$asan" ]; then
 	WUPAN_TARGET=$asan
-	if start asan 24265; then
+	if start asan 24265 --login-timeout 2; then
 		run_core asan 24265
+		# Sessions that stop reading, and idle connections the login
+		# timeout ends: memory errors only (ASan's own memory makes
+		# RSS figures meaningless here).
+		out=$("$client" stopread 24265 "$IQN" 4 2 2>&1) &&
+			t_ok "asan: sessions that stop reading all answered" ||
+			t_fail "asan: sessions that stop reading" "$(tail -n 2 <<<"$out")"
+		out=$("$client" idle 24265 50 4 2>&1)
+		grep -q "closed_by_target=50" <<<"$out" &&
+			t_ok "asan: 50 idle connections closed by the login timeout" ||
+			t_fail "asan: login timeout" "$out"
 		if wt_stop "$WT_PID" && ! grep -q "ERROR: AddressSanitizer\|runtime error" "$work/asan.log"; then
 			t_ok "asan: no report"
 		else

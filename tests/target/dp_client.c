@@ -17,6 +17,10 @@
  *   login PORT IQN          logs in and runs TEST UNIT READY
  *   chapfail PORT IQN N     N logins with a wrong CHAP response, one after
  *                           the other; prints the tries per second
+ *   pattern FILE MIB        writes MIB MiB of the check pattern to FILE and
+ *                           drops it from the page cache
+ *   verify PORT IQN MIB     READs the first MIB MiB (1 MiB each, 8 at a
+ *                           time) and checks every Data-In byte against it
  * Prints one "result" line and exits 0 when every command was answered.
  */
 #include <arpa/inet.h>
@@ -50,6 +54,9 @@ struct sess {
 	int n_answered;
 	int rejects;
 	int closed; /* the target closed or reset the connection */
+	uint32_t lba_of[MAX_CMDS]; /* verify: the LBA each READ started at */
+	int verify;
+	unsigned long long bad_bytes, checked;
 	unsigned isid;
 };
 
@@ -232,6 +239,20 @@ static void parse(struct sess *s)
 
 		if (s->rx_len - p < total)
 			break;
+		if (op == 0x25 && s->verify && itt < MAX_CMDS) {
+			uint32_t off = get32(h + 40);
+
+			for (size_t k = 0; k + 4 <= dlen; k += 4) {
+				uint64_t byte = (uint64_t)s->lba_of[itt] * 512 +
+						off + k;
+				uint32_t want = (uint32_t)(byte / 4);
+				const uint8_t *d = h + BHS + k;
+
+				s->bad_bytes +=
+					memcmp(d, &want, 4) != 0 ? 4 : 0;
+				s->checked += 4;
+			}
+		}
 		if (op == 0x25 && (h[1] & 0x01))
 			status = h[3];
 		else if (op == 0x21)
@@ -408,6 +429,48 @@ static int mode_idle(int port, int n, int sec, const char *src)
 	return 0;
 }
 
+/* The pattern: each 4-byte word holds its own index (little-endian on
+ * the machines this runs on). */
+static int mode_pattern(const char *path, int mib)
+{
+	FILE *f = fopen(path, "wb");
+	static uint32_t w[65536];
+
+	if (!f)
+		return 1;
+	for (uint32_t chunk = 0; chunk < (uint32_t)mib * 4; chunk++) {
+		for (uint32_t i = 0; i < 65536; i++)
+			w[i] = chunk * 65536 + i;
+		fwrite(w, sizeof(w), 1, f);
+	}
+	/* Out of the page cache, so the first read-back goes to the disk
+	 * (a worker thread), the second to the cache. */
+	fflush(f);
+	fsync(fileno(f));
+	posix_fadvise(fileno(f), 0, 0, POSIX_FADV_DONTNEED);
+	return fclose(f) ? 1 : 0;
+}
+
+static int mode_verify(int port, const char *iqn, int mib)
+{
+	struct sess s;
+	int n = mib, rc;
+
+	if (sess_open(&s, port, iqn) || n > MAX_CMDS)
+		return 2;
+	s.verify = 1;
+	for (int i = 0; i < n; i++) {
+		s.lba_of[s.itt] = (uint32_t)i * 2048;
+		scsi_rw(&s, 0, (uint32_t)i * 2048, 2048, NULL);
+		if (i % 8 == 7 || i == n - 1)
+			pump(&s, i + 1, now_s() + 30, 1);
+	}
+	rc = report("verify", &s, n);
+	printf("result verify checked=%llu bad=%llu\n", s.checked,
+	       s.bad_bytes);
+	return rc || s.bad_bytes || s.checked != (unsigned long long)mib << 20;
+}
+
 static int mode_login(int port, const char *iqn)
 {
 	struct sess s;
@@ -477,6 +540,10 @@ int main(int argc, char **argv)
 				 argc == 6 ? argv[5] : NULL);
 	if (!strcmp(m, "chapfail") && argc == 5)
 		return mode_chapfail(port, argv[3], atoi(argv[4]));
+	if (!strcmp(m, "pattern") && argc == 4)
+		return mode_pattern(argv[2], atoi(argv[3]));
+	if (!strcmp(m, "verify") && argc == 5)
+		return mode_verify(port, argv[3], atoi(argv[4]));
 	if (!strcmp(m, "login") && argc == 4)
 		return mode_login(port, argv[3]);
 	fprintf(stderr, "usage: see the comment at the top of dp_client.c\n");

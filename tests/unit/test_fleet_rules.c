@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "target/config.h"
-#include "target/fleet_rules.h"
+#include "iscsi/config.h"
+#include "iscsi/fleet_rules.h"
 #include "unit.h"
 
 /* ISIDs as the initiators send them.  iPXE (src/net/tcp/iscsi.c): IANA

@@ -112,6 +112,18 @@ int main(void)
 	CHECK("async read: nothing left", h->c.n_io == 0 && h->c.n_reads == 0 &&
 						  h->c.n_tasks == 0);
 
+	/* Cached data is read inline: no io, the answer comes at once. */
+	h->mem[0].cached = 1;
+	backlog = 0;
+	memset(buf, 0, sizeof(buf));
+	cdb10(cdb, 0x28, 0, 64);
+	h_cmd(h, 0, cdb, 'r', 64 * 512, NULL, 0, 1);
+	CHECK("cached read: no io", q_len == 0 && h->c.n_io == 0);
+	got = read_all(h, buf, sizeof(buf), &backlog, &status);
+	CHECK("cached read: data", got == 64 * 512 && status == 0 &&
+					   !memcmp(buf, h->mem[0].data, 64 * 512));
+	h->mem[0].cached = 0;
+
 	/* A FUA WRITE is answered only after its write and its flush. */
 	memset(buf, 0xab, 4096);
 	h->mem[0].syncs = 0;

@@ -2,8 +2,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "target/chap.h"
-#include "target/hash.h"
+#include "iscsi/chap.h"
+#include "iscsi/hash.h"
 #include "unit.h"
 
 /* Hashes one string with md5 or sha256 and compares the hex digest. */

@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "common/bytes.h"
-#include "target/backend.h"
-#include "target/chap.h"
-#include "target/conn.h"
-#include "target/crc32c.h"
-#include "target/text.h"
+#include "iscsi/backend.h"
+#include "iscsi/chap.h"
+#include "iscsi/conn.h"
+#include "iscsi/crc32c.h"
+#include "iscsi/text.h"
 
 #define H_IQN "iqn.2025-01.org.wupan:disk"
 #define H_INI "iqn.2025-01.org.wupan:host1"

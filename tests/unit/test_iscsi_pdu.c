@@ -2,8 +2,8 @@
 #include <errno.h>
 
 #include "common/bytes.h"
-#include "target/crc32c.h"
-#include "target/pdu.h"
+#include "iscsi/crc32c.h"
+#include "iscsi/pdu.h"
 #include "unit.h"
 
 int main(void)

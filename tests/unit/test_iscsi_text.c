@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "target/text.h"
+#include "iscsi/text.h"
 #include "unit.h"
 
 #define T(s) ((const uint8_t *)(s)), (sizeof(s) - 1)

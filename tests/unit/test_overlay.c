@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "target/overlay.h"
-#include "target/scsi.h"
+#include "iscsi/overlay.h"
+#include "iscsi/scsi.h"
 #include "unit.h"
 
 #define BLOCKS 100000u /* 3 bitmap pages, 51 MB sparse */

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "common/bytes.h"
-#include "target/backend.h"
-#include "target/scsi.h"
+#include "iscsi/backend.h"
+#include "iscsi/scsi.h"
 #include "unit.h"
 
 static struct scsi_lu lu[2];

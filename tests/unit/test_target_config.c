@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "target/config.h"
+#include "iscsi/config.h"
 #include "unit.h"
 
 /* Parses text; returns the rc and leaves the message in err. */

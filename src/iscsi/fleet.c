@@ -1,0 +1,348 @@
+/* Overlay LUNs in the daemon: see fleet.h. */
+#include "iscsi/fleet.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "iscsi/fleet_rules.h"
+#include "iscsi/overlay.h"
+
+/* One open overlay of a client.  A reset replaces it by a new one; the
+ * sessions of the old boot keep theirs (its files unlinked) until they
+ * end. */
+struct fleet_gen {
+	struct ovl o; /* first: the unit's ctx, and the workers' lock */
+	struct fleet_gen *next;
+	struct fleet_lun *fl;
+	int refs;  /* sessions using it */
+	int stale; /* replaced by a reset */
+	char client[TCFG_NAME_MAX + 1];
+};
+
+struct fleet_lun {
+	struct fleet_lun *next;
+	struct scsi_lu *tmpl; /* the golden image, read-only */
+	struct backend_file *golden;
+	char *dir;
+	int dirfd;
+	int mode;
+	uint64_t limit;
+	struct ovl_pool pool;
+	pthread_mutex_t lock;
+	struct fleet_gen *gens;
+};
+
+/* A session's own view of its target's units. */
+struct fleet_session {
+	struct scsi_lun_map map; /* first: c->map points here */
+	struct scsi_lu *own;
+	struct fleet_gen **gens;
+};
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fleet_lun *reg;
+
+/* ovl_warn_fn: logs 80 % and 90 % of a limit. */
+static void on_warn(void *arg, const char *name, unsigned pct,
+		    uint64_t used, uint64_t limit)
+{
+	struct fleet_lun *fl = arg;
+
+	if (name)
+		log_line("overlay %s/%s: %u%% of its limit used (%llu of %llu "
+			 "bytes)", fl->dir, name, pct,
+			 (unsigned long long)used, (unsigned long long)limit);
+	else
+		log_line("overlays %s: %u%% of the directory limit used (%llu "
+			 "of %llu bytes)", fl->dir, pct,
+			 (unsigned long long)used, (unsigned long long)limit);
+}
+
+/* Adds delta 512-byte units to the directory's use. */
+static void pool_add(struct fleet_lun *fl, int64_t delta)
+{
+	pthread_mutex_lock(&fl->pool.lock);
+	if (delta < 0 && (uint64_t)-delta > fl->pool.used)
+		fl->pool.used = 0;
+	else
+		fl->pool.used = (uint64_t)((int64_t)fl->pool.used + delta);
+	pthread_mutex_unlock(&fl->pool.lock);
+}
+
+/* 512-byte units the closed overlay NAME.ovl allocates (0 if none). */
+static uint64_t disk_units(struct fleet_lun *fl, const char *name)
+{
+	char path[TCFG_NAME_MAX + 8];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s.ovl", name);
+	return fstatat(fl->dirfd, path, &st, 0) ? 0 : (uint64_t)st.st_blocks;
+}
+
+struct fleet_lun *fleet_lun_open(const struct tcfg_lun *l,
+				 struct backend_file *bf, struct scsi_lu *lu,
+				 char *err, size_t errlen)
+{
+	struct fleet_lun *fl = calloc(1, sizeof(*fl));
+	DIR *d;
+	struct dirent *e;
+
+	if (!fl || !(fl->dir = strdup(l->overlays))) {
+		free(fl);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (mkdir(l->overlays, 0700) && errno != EEXIST)
+		goto err_dir;
+	fl->dirfd = open(l->overlays, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fl->dirfd < 0)
+		goto err_dir;
+	fl->tmpl = lu;
+	fl->golden = bf;
+	fl->mode = l->mode;
+	fl->limit = l->limit;
+	pthread_mutex_init(&fl->lock, NULL);
+	pthread_mutex_init(&fl->pool.lock, NULL);
+	fl->pool.limit = l->dir_limit / OVL_BLOCK;
+	/* The directory's use starts with what its overlays hold. */
+	d = fdopendir(dup(fl->dirfd));
+	while (d && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		struct stat st;
+
+		if (n > 4 && !strcmp(e->d_name + n - 4, ".ovl") &&
+		    !fstatat(fl->dirfd, e->d_name, &st, 0))
+			fl->pool.used += (uint64_t)st.st_blocks;
+	}
+	if (d)
+		closedir(d);
+	pthread_mutex_lock(&reg_lock);
+	fl->next = reg;
+	reg = fl;
+	pthread_mutex_unlock(&reg_lock);
+	return fl;
+err_dir:
+	snprintf(err, errlen, "overlay directory %s: %s", l->overlays,
+		 strerror(errno));
+	free(fl->dir);
+	free(fl);
+	return NULL;
+}
+
+void fleet_lun_close(struct fleet_lun *fl)
+{
+	if (!fl)
+		return;
+	pthread_mutex_lock(&reg_lock);
+	for (struct fleet_lun **p = &reg; *p; p = &(*p)->next) {
+		if (*p == fl) {
+			*p = fl->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&reg_lock);
+	/* Sessions end before their target: nothing is left open. */
+	close(fl->dirfd);
+	pthread_mutex_destroy(&fl->lock);
+	pthread_mutex_destroy(&fl->pool.lock);
+	free(fl->dir);
+	free(fl);
+}
+
+/* Finds the overlay LUN whose golden unit is lu, or NULL. */
+static struct fleet_lun *lun_find(const struct scsi_lu *lu)
+{
+	struct fleet_lun *fl;
+
+	pthread_mutex_lock(&reg_lock);
+	for (fl = reg; fl && fl->tmpl != lu; fl = fl->next)
+		;
+	pthread_mutex_unlock(&reg_lock);
+	return fl;
+}
+
+/* Lets go of one session's use of g; fl->lock held. */
+static void gen_put(struct fleet_gen *g)
+{
+	struct fleet_lun *fl = g->fl;
+	uint64_t left;
+
+	if (--g->refs)
+		return;
+	for (struct fleet_gen **p = &fl->gens; *p; p = &(*p)->next) {
+		if (*p == g) {
+			*p = g->next;
+			break;
+		}
+	}
+	ovl_close(&g->o);
+	/* A kept overlay still holds its space on disk. */
+	left = g->stale ? 0 : disk_units(fl, g->client);
+	pool_add(fl, (int64_t)left);
+	free(g);
+}
+
+/* Gives the session of initiator (ISID isid) its overlay on fl, by the
+ * boot rule; NULL (logged) if it cannot be opened. */
+static struct fleet_gen *client_attach(struct fleet_lun *fl,
+				       const char *initiator,
+				       const uint8_t *isid)
+{
+	char name[TCFG_NAME_MAX + 1], err[300];
+	struct fleet_gen *g, *ng;
+	struct fleet_boot b;
+	enum ovl_phase phase = OVL_PHASE_FIRMWARE;
+	const char *action;
+	int exists, rc;
+
+	if (fleet_client_name(initiator, name, sizeof(name)))
+		return NULL;
+	pthread_mutex_lock(&fl->lock);
+	for (g = fl->gens; g && strcmp(g->client, name); g = g->next)
+		;
+	if (g) {
+		exists = 1;
+		phase = g->o.phase;
+	} else {
+		rc = ovl_peek(fl->dirfd, name, &phase, NULL, 0);
+		if (rc && rc != -ENOENT) {
+			log_line("overlay %s/%s: cannot read its map (%s): "
+				 "login refused", fl->dir, name,
+				 strerror(-rc));
+			pthread_mutex_unlock(&fl->lock);
+			return NULL;
+		}
+		exists = rc == 0;
+	}
+	b = fleet_boot_decide(fl->mode == TCFG_OVL_RESET, exists, phase,
+			      isid);
+	action = !exists ? "created" : b.fresh ? "reset" : "kept";
+	if (g && b.fresh) {
+		/* Sessions of the previous boot keep the old files. */
+		for (struct fleet_gen **p = &fl->gens; *p; p = &(*p)->next) {
+			if (*p == g) {
+				*p = g->next;
+				break;
+			}
+		}
+		g->stale = 1;
+		g = NULL;
+	} else if (!g) {
+		/* Counted again by ovl_set_limit once open. */
+		pool_add(fl, -(int64_t)disk_units(fl, name));
+	}
+	if (!g) {
+		ng = calloc(1, sizeof(*ng));
+		if (!ng) {
+			pthread_mutex_unlock(&fl->lock);
+			return NULL;
+		}
+		rc = ovl_open(&ng->o, fl->dirfd, name, fl->golden->fd,
+			      fl->tmpl->blocks, b.fresh, "", err, sizeof(err));
+		if (rc) {
+			log_line("overlay %s/%s: %s: login refused", fl->dir,
+				 name, err);
+			if (!b.fresh)
+				pool_add(fl, (int64_t)disk_units(fl, name));
+			free(ng);
+			pthread_mutex_unlock(&fl->lock);
+			return NULL;
+		}
+		ng->fl = fl;
+		snprintf(ng->client, sizeof(ng->client), "%s", name);
+		ovl_set_limit(&ng->o, fl->limit, &fl->pool, on_warn, fl);
+		ng->next = fl->gens;
+		fl->gens = ng;
+		g = ng;
+	}
+	if (g->o.phase != b.phase && ovl_set_phase(&g->o, b.phase))
+		log_line("overlay %s/%s: cannot record its phase", fl->dir,
+			 name);
+	g->refs++;
+	log_line("overlay %s/%s: isid=%02x%02x%02x%02x%02x%02x login=%s "
+		 "overlay=%s phase=%s", fl->dir, name, isid[0], isid[1],
+		 isid[2], isid[3], isid[4], isid[5],
+		 fleet_isid_ipxe(isid) ? "ipxe" : "os", action,
+		 b.phase == OVL_PHASE_OS ? "os" : "firmware");
+	pthread_mutex_unlock(&fl->lock);
+	return g;
+}
+
+int fleet_session_open(struct iscsi_env *env, struct iscsi_conn *c)
+{
+	const struct scsi_lun_map *tm = &c->target->map;
+	struct fleet_session *fs;
+	size_t any = 0;
+
+	(void)env;
+	for (size_t i = 0; i < tm->n; i++)
+		any += lun_find(tm->luns[i]) != NULL;
+	if (!any)
+		return 0;
+	fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return -1;
+	fs->map.n = tm->n;
+	fs->map.luns = calloc(tm->n, sizeof(*fs->map.luns));
+	fs->own = calloc(tm->n, sizeof(*fs->own));
+	fs->gens = calloc(tm->n, sizeof(*fs->gens));
+	if (!fs->map.luns || !fs->own || !fs->gens)
+		goto err;
+	for (size_t i = 0; i < tm->n; i++) {
+		struct fleet_lun *fl = lun_find(tm->luns[i]);
+		struct scsi_lu *lu = &fs->own[i];
+
+		fs->map.luns[i] = tm->luns[i];
+		if (!fl)
+			continue;
+		fs->gens[i] = client_attach(fl, c->initiator, c->isid);
+		if (!fs->gens[i])
+			goto err;
+		/* The golden unit's identity, so the client's disk keeps
+		 * its name across resets; reservations of its own. */
+		lu->id = fl->tmpl->id;
+		lu->target = fl->tmpl->target;
+		lu->no_reservations = fl->tmpl->no_reservations;
+		ovl_attach(&fs->gens[i]->o, lu);
+		fs->map.luns[i] = lu;
+	}
+	c->map = &fs->map;
+	return 0;
+err:
+	c->map = &fs->map;
+	fleet_session_close(env, c);
+	return -1;
+}
+
+void fleet_session_close(struct iscsi_env *env, struct iscsi_conn *c)
+{
+	struct fleet_session *fs = (struct fleet_session *)c->map;
+
+	(void)env;
+	if (!fs)
+		return;
+	for (size_t i = 0; fs->gens && i < fs->map.n; i++) {
+		struct fleet_gen *g = fs->gens[i];
+		struct fleet_lun *fl;
+
+		if (!g)
+			continue;
+		fl = g->fl;
+		pthread_mutex_lock(&fl->lock);
+		gen_put(g); /* may free g */
+		pthread_mutex_unlock(&fl->lock);
+	}
+	free(fs->map.luns);
+	free(fs->own);
+	free(fs->gens);
+	free(fs);
+	c->map = NULL;
+}
