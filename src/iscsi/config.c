@@ -281,6 +281,11 @@ static int limit_option(struct tcfg *cfg, const char *key, const char *val,
 		{"threads", offsetof(struct tcfg_limits, threads), 0, 64},
 	};
 
+	if (strcmp(key, "control") == 0) {
+		free(cfg->control);
+		cfg->control = strdup(val);
+		return cfg->control ? 1 : fail(err, errlen, "out of memory");
+	}
 	if (strcmp(key, "reservations") == 0) {
 		if (strcmp(val, "on") && strcmp(val, "off"))
 			return fail(err, errlen,
@@ -439,7 +444,7 @@ static int known_option(const char *opt)
 		"--config", "--listen", "--target", "--lun", "--chap",
 		"--mutual-chap", "--allow", "--portal", "--user",
 		"--login-timeout", "--idle-timeout", "--max-connections",
-		"--max-per-source", "--reservations", "--threads",
+		"--max-per-source", "--reservations", "--threads", "--control",
 	};
 
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
@@ -557,6 +562,7 @@ void tcfg_free(struct tcfg *cfg)
 	free(cfg->listen);
 	free(cfg->config_file);
 	free(cfg->user);
+	free(cfg->control);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

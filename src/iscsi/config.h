@@ -73,6 +73,7 @@ struct tcfg {
 	size_t n_listen;
 	char *config_file;
 	char *user; /* --user: drop to it after binding, or NULL */
+	char *control; /* --control: the fleet control socket, or NULL */
 };
 
 /*

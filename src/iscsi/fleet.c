@@ -31,6 +31,7 @@ struct fleet_lun {
 	struct fleet_lun *next;
 	struct scsi_lu *tmpl; /* the golden image, read-only */
 	struct backend_file *golden;
+	char *golden_path;
 	char *dir;
 	int dirfd;
 	int mode;
@@ -95,7 +96,10 @@ struct fleet_lun *fleet_lun_open(const struct tcfg_lun *l,
 	DIR *d;
 	struct dirent *e;
 
-	if (!fl || !(fl->dir = strdup(l->overlays))) {
+	if (!fl || !(fl->dir = strdup(l->overlays)) ||
+	    !(fl->golden_path = strdup(l->path))) {
+		if (fl)
+			free(fl->dir);
 		free(fl);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -133,6 +137,7 @@ err_dir:
 	snprintf(err, errlen, "overlay directory %s: %s", l->overlays,
 		 strerror(errno));
 	free(fl->dir);
+	free(fl->golden_path);
 	free(fl);
 	return NULL;
 }
@@ -154,6 +159,7 @@ void fleet_lun_close(struct fleet_lun *fl)
 	pthread_mutex_destroy(&fl->lock);
 	pthread_mutex_destroy(&fl->pool.lock);
 	free(fl->dir);
+	free(fl->golden_path);
 	free(fl);
 }
 
@@ -345,4 +351,221 @@ void fleet_session_close(struct iscsi_env *env, struct iscsi_conn *c)
 	free(fs->gens);
 	free(fs);
 	c->map = NULL;
+}
+
+/* Writes s as a JSON string. */
+static void json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(out, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			fprintf(out, "\\u%04x", ch);
+		else
+			fputc(ch, out);
+	}
+	fputc('"', out);
+}
+
+/* Reports one client of fl (fl->lock held). */
+static void report_client(FILE *out, struct fleet_lun *fl, const char *name,
+			  int json, int first)
+{
+	struct fleet_gen *g;
+	enum ovl_phase phase = OVL_PHASE_FIRMWARE;
+	int sessions = 0;
+	uint64_t alloc = 0;
+	long long written = -1;
+
+	for (g = fl->gens; g && strcmp(g->client, name); g = g->next)
+		;
+	if (g) {
+		sessions = g->refs;
+		phase = g->o.phase;
+		alloc = ovl_bytes_allocated(&g->o);
+		written = (long long)ovl_bytes_written(&g->o);
+	} else {
+		if (ovl_peek(fl->dirfd, name, &phase, NULL, 0))
+			return;
+		alloc = disk_units(fl, name) * 512;
+	}
+	if (json) {
+		fprintf(out, "%s{\"name\":", first ? "" : ",");
+		json_str(out, name);
+		fprintf(out, ",\"sessions\":%d,\"phase\":\"%s\",\"allocated\":%llu,"
+			     "\"written\":",
+			sessions, phase == OVL_PHASE_OS ? "os" : "firmware",
+			(unsigned long long)alloc);
+		if (written < 0)
+			fputs("null}", out);
+		else
+			fprintf(out, "%lld}", written);
+	} else {
+		fprintf(out, "  %-44s %8d %-8s %12llu", name, sessions,
+			phase == OVL_PHASE_OS ? "os" : "firmware",
+			(unsigned long long)alloc);
+		if (written < 0)
+			fputs(" -\n", out);
+		else
+			fprintf(out, " %lld\n", written);
+	}
+}
+
+/* Collects the client names of fl's directory, sorted; returns how many
+ * (names freed by the caller). */
+static size_t client_names(struct fleet_lun *fl, char ***names)
+{
+	DIR *d = fdopendir(dup(fl->dirfd));
+	struct dirent *e;
+	size_t n = 0, cap = 0;
+
+	*names = NULL;
+	/* The duplicate shares its offset with dirfd: start over. */
+	if (d)
+		rewinddir(d);
+	while (d && (e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		char **nn;
+
+		if (len <= 4 || strcmp(e->d_name + len - 4, ".map"))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			nn = realloc(*names, cap * sizeof(*nn));
+			if (!nn)
+				break;
+			*names = nn;
+		}
+		if (!((*names)[n] = strndup(e->d_name, len - 4)))
+			break;
+		n++;
+	}
+	if (d)
+		closedir(d);
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && strcmp((*names)[j - 1],
+						   (*names)[j]) > 0; j--) {
+			char *t = (*names)[j];
+
+			(*names)[j] = (*names)[j - 1];
+			(*names)[j - 1] = t;
+		}
+	return n;
+}
+
+void fleet_report(FILE *out, int json)
+{
+	int first_lun = 1;
+
+	pthread_mutex_lock(&reg_lock);
+	if (json)
+		fputs("{\"luns\":[", out);
+	for (struct fleet_lun *fl = reg; fl; fl = fl->next) {
+		char **names;
+		size_t n;
+		uint64_t used;
+
+		pthread_mutex_lock(&fl->lock);
+		pthread_mutex_lock(&fl->pool.lock);
+		used = fl->pool.used * 512;
+		pthread_mutex_unlock(&fl->pool.lock);
+		n = client_names(fl, &names);
+		if (json) {
+			fprintf(out, "%s{\"overlays\":", first_lun ? "" : ",");
+			json_str(out, fl->dir);
+			fputs(",\"golden\":", out);
+			json_str(out, fl->golden_path);
+			fprintf(out, ",\"target\":");
+			json_str(out, fl->tmpl->target ? fl->tmpl->target : "");
+			fprintf(out, ",\"mode\":\"%s\",\"limit\":%llu,"
+				     "\"dir_limit\":%llu,\"used\":%llu,"
+				     "\"clients\":[",
+				fl->mode == TCFG_OVL_RESET ? "reset"
+							    : "persistent",
+				(unsigned long long)fl->limit,
+				(unsigned long long)fl->pool.limit * 512,
+				(unsigned long long)used);
+		} else {
+			fprintf(out, "overlays %s golden %s mode %s used %llu",
+				fl->dir, fl->golden_path,
+				fl->mode == TCFG_OVL_RESET ? "reset"
+							    : "persistent",
+				(unsigned long long)used);
+			if (fl->limit)
+				fprintf(out, " limit %llu",
+					(unsigned long long)fl->limit);
+			if (fl->pool.limit)
+				fprintf(out, " dir-limit %llu",
+					(unsigned long long)fl->pool.limit *
+						512);
+			fprintf(out, "\n  %-44s %8s %-8s %12s %s\n", "CLIENT",
+				"SESSIONS", "PHASE", "ALLOCATED", "WRITTEN");
+		}
+		for (size_t i = 0; i < n; i++) {
+			report_client(out, fl, names[i], json, i == 0);
+			free(names[i]);
+		}
+		free(names);
+		if (json)
+			fputs("]}", out);
+		pthread_mutex_unlock(&fl->lock);
+		first_lun = 0;
+	}
+	if (json)
+		fputs("]}\n", out);
+	pthread_mutex_unlock(&reg_lock);
+}
+
+int fleet_reset(const char *initiator, FILE *out)
+{
+	char name[TCFG_NAME_MAX + 1], path[TCFG_NAME_MAX + 8];
+	int rc = 0, found = 0;
+
+	if (fleet_client_name(initiator, name, sizeof(name))) {
+		fprintf(out, "no such client\n");
+		return -1;
+	}
+	pthread_mutex_lock(&reg_lock);
+	/* Refuse before discarding anything. */
+	for (struct fleet_lun *fl = reg; fl; fl = fl->next) {
+		pthread_mutex_lock(&fl->lock);
+		for (struct fleet_gen *g = fl->gens; g; g = g->next) {
+			if (!strcmp(g->client, name) && g->refs) {
+				fprintf(out, "refused: %s has %d session%s open "
+					     "on %s; its overlay can be "
+					     "discarded once it has logged out "
+					     "(shut the PC down first)\n",
+					name, g->refs, g->refs > 1 ? "s" : "",
+					fl->dir);
+				rc = -1;
+			}
+		}
+		pthread_mutex_unlock(&fl->lock);
+	}
+	for (struct fleet_lun *fl = reg; fl && rc == 0; fl = fl->next) {
+		uint64_t units;
+
+		pthread_mutex_lock(&fl->lock);
+		units = disk_units(fl, name);
+		snprintf(path, sizeof(path), "%s.map", name);
+		if (unlinkat(fl->dirfd, path, 0) == 0) {
+			found = 1;
+			snprintf(path, sizeof(path), "%s.ovl", name);
+			unlinkat(fl->dirfd, path, 0);
+			pool_add(fl, -(int64_t)units);
+			fprintf(out, "discarded %s/%s\n", fl->dir, name);
+			log_line("overlay %s/%s: discarded by the operator",
+				 fl->dir, name);
+		}
+		pthread_mutex_unlock(&fl->lock);
+	}
+	pthread_mutex_unlock(&reg_lock);
+	if (rc == 0 && !found) {
+		fprintf(out, "no overlay of %s\n", name);
+		rc = -1;
+	}
+	return rc;
 }

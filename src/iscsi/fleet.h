@@ -6,6 +6,7 @@
 #define WUPAN_ISCSI_FLEET_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "iscsi/backend.h"
 #include "iscsi/config.h"
@@ -31,5 +32,21 @@ int fleet_session_open(struct iscsi_env *env, struct iscsi_conn *c);
 
 /* iscsi_env.session_close: lets go of the session's overlays. */
 void fleet_session_close(struct iscsi_env *env, struct iscsi_conn *c);
+
+/* Writes every overlay LUN with its clients (sessions, phase, bytes
+ * allocated and written) to out, as text or JSON (wupan-target(8), "ctl"). */
+void fleet_report(FILE *out, int json);
+
+/* Discards initiator's overlays on every overlay LUN, unless one of them
+ * has a session open; says what it did (or why not) on out.  Returns 0 or
+ * -1. */
+int fleet_reset(const char *initiator, FILE *out);
+
+/* The control socket: listens at path and answers ctl requests on a
+ * thread of its own.  Returns 0, or -1 with the problem in err. */
+int fleet_ctl_start(const char *path, char *err, size_t errlen);
+
+/* "wupan-target ctl ...": the client side; returns the exit status. */
+int fleet_ctl_main(int argc, char **argv);
 
 #endif

@@ -211,7 +211,8 @@ static void usage(FILE *f)
 		"          [--allow INITIATOR-PATTERN]... [--portal ADDR:PORT]]...\n"
 		"         [--user USER] [--login-timeout SEC] [--idle-timeout SEC]\n"
 		"         [--max-connections N] [--max-per-source N]\n"
-		"         [--reservations on|off] [--threads N]\n"
+		"         [--reservations on|off] [--threads N] [--control PATH]\n"
+		"       wupan-target ctl [--socket PATH] [--json] list | reset INITIATOR\n"
 		"       wupan-target --help | --version\n");
 }
 
@@ -1327,6 +1328,8 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	size_t nofile;
 
+	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+		return fleet_ctl_main(argc - 1, argv + 1);
 	log_init("wupan-target");
 	pthread_mutex_init(&drv.lock, NULL);
 	drv.argc = argc;
@@ -1394,7 +1397,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "wupan-target: %s\n", strerror(errno));
 		return 1;
 	}
-	if (open_listeners(err, sizeof(err))) {
+	if (open_listeners(err, sizeof(err)) ||
+	    (drv.cfg.control &&
+	     fleet_ctl_start(drv.cfg.control, err, sizeof(err)))) {
 		fprintf(stderr, "wupan-target: %s\n", err);
 		return 1;
 	}

@@ -30,8 +30,10 @@ R=iqn.2025-01.org.wupan:room
 P=iqn.2025-01.org.wupan:persist
 S=iqn.2025-01.org.wupan:small
 PC=iqn.2025-01.org.wupan:pc
+CTL=("$WUPAN_TARGET" ctl --socket "$work/ctl.sock")
 cat >"$work/target.conf" <<EOF
 listen 127.0.0.1:$PORT
+control $work/ctl.sock
 target $R
   lun golden=$golden overlays=$work/ov-reset mode=reset
 target $P
@@ -123,6 +125,35 @@ grep -q "ov-small: 90% of the directory limit" "$log" &&
 	t_fail "directory warnings" "$(grep 'directory limit' "$log" | head -n 2)"
 run "others go on" "$R" "${PC}1" os r:100:1 w:101:1 &&
 	t_ok "other clients go on while one is full"
+
+# The control socket: the list in text and JSON, and a reset refused while
+# the client has a session open, done once it has logged out.
+out=$("${CTL[@]}" list 2>&1)
+if grep -qE "^overlays $work/ov-reset golden $golden mode reset" <<<"$out" &&
+	grep -qE "^  iqn.2025-01.org.wupan:pc5 +0 firmware +[0-9]+ -$" <<<"$out" &&
+	grep -qE "^overlays $work/ov-small .* limit 1048576 dir-limit 1572864$" <<<"$out"; then
+	t_ok "ctl list: overlay LUNs and their clients"
+else
+	t_fail "ctl list" "$(head -n 8 <<<"$out")"
+fi
+"$client" "iscsi://127.0.0.1:$PORT/$R/0" "${PC}6" os w:310:6 s:3 >"$work/held.out" 2>&1 &
+held=$!
+sleep 1
+out=$("${CTL[@]}" --json list 2>&1)
+grep -qF '{"name":"iqn.2025-01.org.wupan:pc6","sessions":1,"phase":"os","allocated":' <<<"$out" &&
+	grep -qF '"mode":"reset"' <<<"$out" &&
+	t_ok "ctl --json list: a running client with its session" ||
+	t_fail "ctl --json list" "$(head -c 400 <<<"$out")"
+out=$("${CTL[@]}" reset "${PC}6" 2>&1)
+rc=$?
+[ $rc = 1 ] && grep -q "^refused: iqn.2025-01.org.wupan:pc6 has 1 session open" <<<"$out" &&
+	t_ok "ctl reset of a running client is refused: $out" ||
+	t_fail "ctl reset refused" "exit $rc: $out"
+wait $held
+out=$("${CTL[@]}" reset "${PC}6" 2>&1) &&
+	run "ctl reset" "$R" "${PC}6" os g:310 &&
+	t_ok "ctl reset once it logged out: $out; its next login starts from the golden image" ||
+	t_fail "ctl reset" "$out"
 
 # SIGKILL while a client writes: every acknowledged synced write is back.
 "$client" "iscsi://127.0.0.1:$PORT/$P/0" "${PC}9" os load:1000:3000 \
