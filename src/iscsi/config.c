@@ -184,6 +184,7 @@ static int add_lun(struct tcfg_target *t, const char *arg, int line,
 		if (rc) {
 			free(l.path);
 			free(l.overlays);
+			free(l.update);
 		}
 		return rc;
 	}
@@ -538,6 +539,7 @@ void tcfg_target_free(struct tcfg_target *t)
 	for (size_t j = 0; j < t->n_luns; j++) {
 		free(t->luns[j].path);
 		free(t->luns[j].overlays);
+		free(t->luns[j].update);
 	}
 	for (size_t j = 0; j < t->n_allow; j++)
 		free(t->allow[j]);
@@ -623,7 +625,10 @@ int tcfg_target_same(const struct tcfg_target *a, const struct tcfg_target *b)
 		     (strcmp(a->luns[i].overlays, b->luns[i].overlays) ||
 		      a->luns[i].mode != b->luns[i].mode ||
 		      a->luns[i].limit != b->luns[i].limit ||
-		      a->luns[i].dir_limit != b->luns[i].dir_limit)))
+		      a->luns[i].dir_limit != b->luns[i].dir_limit ||
+		      !a->luns[i].update != !b->luns[i].update ||
+		      (a->luns[i].update &&
+		       strcmp(a->luns[i].update, b->luns[i].update)))))
 			return 0;
 	for (size_t i = 0; i < a->n_allow; i++)
 		if (strcmp(a->allow[i], b->allow[i]))

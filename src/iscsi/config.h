@@ -26,6 +26,7 @@ struct tcfg_lun {
 	int mode;       /* enum tcfg_overlay_mode */
 	uint64_t limit;     /* bytes per overlay; 0: none */
 	uint64_t dir_limit; /* bytes for the directory; 0: none */
+	char *update;       /* initiator pattern of the update seat, or NULL */
 };
 
 /* One CHAP account. */

@@ -42,6 +42,22 @@ void fleet_report(FILE *out, int json);
  * -1. */
 int fleet_reset(const char *initiator, FILE *out);
 
+/* Lists each overlay LUN's versions and the current one on out. */
+void fleet_versions(FILE *out, int json);
+
+/* Makes the overlay of the update seat initiator the next version of its
+ * LUNs (refused while it has a session open, or if its overlay was made on
+ * a version that is no longer current).  Returns 0 or -1 (said on out). */
+int fleet_commit(const char *initiator, const char *comment, FILE *out);
+
+/* Makes each LUN's previous version current again; the newer one stays
+ * until pruned.  Returns 0 or -1. */
+int fleet_rollback(FILE *out);
+
+/* Removes the versions nothing stands on: not current, not below it, not
+ * under any client overlay or open session.  Returns 0. */
+int fleet_prune(FILE *out);
+
 /* The control socket: listens at path and answers ctl requests on a
  * thread of its own.  Returns 0, or -1 with the problem in err. */
 int fleet_ctl_start(const char *path, char *err, size_t errlen);

@@ -1,6 +1,7 @@
 /* The control socket of overlay LUNs and "wupan-target ctl": see fleet.h.
- * One request a connection, a line of words: "list", "reset INITIATOR",
- * with "json" first for JSON.  The answer starts with a line "ok" or
+ * One request a connection, a line of words: "list", "versions", "reset
+ * INITIATOR", "commit INITIATOR COMMENT", "rollback", "prune", with "json"
+ * first for JSON.  The answer starts with a line "ok" or
  * "error", then the text. */
 #include <errno.h>
 #include <pthread.h>
@@ -19,28 +20,53 @@
 #define CTL_LINE_MAX 1024
 #define CTL_DEFAULT "/run/wupan-target.sock"
 
+/* Takes the next word of *p (NUL-terminating it), or NULL. */
+static char *word(char **p)
+{
+	char *w;
+
+	*p += strspn(*p, " \t");
+	if (!**p)
+		return NULL;
+	w = *p;
+	*p += strcspn(*p, " \t");
+	if (**p)
+		*(*p)++ = 0;
+	return w;
+}
+
 /* Runs one request line; writes the answer to out; returns 0 or -1. */
 static int ctl_run(char *line, FILE *out)
 {
-	char *save = NULL, *w[4] = {0};
-	int n = 0, json = 0;
+	char *p = line, *cmd, *arg;
+	int json = 0;
 
-	for (char *t = strtok_r(line, " \t\r\n", &save); t && n < 4;
-	     t = strtok_r(NULL, " \t\r\n", &save))
-		w[n++] = t;
-	if (n && !strcmp(w[0], "json")) {
+	line[strcspn(line, "\r\n")] = 0;
+	cmd = word(&p);
+	if (cmd && !strcmp(cmd, "json")) {
 		json = 1;
-		memmove(w, w + 1, sizeof(w) - sizeof(w[0]));
-		w[3] = NULL;
-		n--;
+		cmd = word(&p);
 	}
-	if (n == 1 && !strcmp(w[0], "list")) {
+	if (!cmd)
+		cmd = "";
+	if (!strcmp(cmd, "list") && !word(&p)) {
 		fleet_report(out, json);
 		return 0;
 	}
-	if (n == 2 && !strcmp(w[0], "reset"))
-		return fleet_reset(w[1], out);
-	fprintf(out, "unknown request (list, reset INITIATOR)\n");
+	if (!strcmp(cmd, "versions") && !word(&p)) {
+		fleet_versions(out, json);
+		return 0;
+	}
+	if (!strcmp(cmd, "reset") && (arg = word(&p)) && !word(&p))
+		return fleet_reset(arg, out);
+	if (!strcmp(cmd, "commit") && (arg = word(&p)))
+		return fleet_commit(arg, p + strspn(p, " \t"), out);
+	if (!strcmp(cmd, "rollback") && !word(&p))
+		return fleet_rollback(out);
+	if (!strcmp(cmd, "prune") && !word(&p))
+		return fleet_prune(out);
+	fprintf(out, "unknown request (list, versions, reset INITIATOR, "
+		     "commit INITIATOR [COMMENT], rollback, prune)\n");
 	return -1;
 }
 
@@ -146,18 +172,26 @@ int fleet_ctl_main(int argc, char **argv)
 		else
 			break;
 	}
-	if (i >= argc || (strcmp(argv[i], "list") && strcmp(argv[i], "reset")) ||
-	    (!strcmp(argv[i], "reset") && i + 2 != argc) ||
-	    (!strcmp(argv[i], "list") && i + 1 != argc)) {
+	if (i >= argc) {
 		fprintf(stderr, "usage: wupan-target ctl [--socket PATH] "
-				"[--json] list | reset INITIATOR\n");
+				"[--json] list | versions | reset INITIATOR |\n"
+				"         commit INITIATOR [COMMENT...] | "
+				"rollback | prune\n");
 		return 2;
 	}
-	len = (size_t)snprintf(req, sizeof(req), "%s%s%s%s\n",
-			       json ? "json " : "", argv[i],
-			       i + 1 < argc ? " " : "",
-			       i + 1 < argc ? argv[i + 1] : "");
-	if (len >= sizeof(req) || strlen(path) >= sizeof(sa.sun_path)) {
+	len = (size_t)snprintf(req, sizeof(req), "%s", json ? "json" : "");
+	for (; i < argc && len < sizeof(req); i++) {
+		if (strpbrk(argv[i], "\r\n")) {
+			fprintf(stderr, "wupan-target ctl: no newlines in "
+					"arguments\n");
+			return 2;
+		}
+		len += (size_t)snprintf(req + len, sizeof(req) - len, "%s%s",
+					len ? " " : "", argv[i]);
+	}
+	if (len < sizeof(req) - 1)
+		req[len++] = '\n';
+	if (len >= sizeof(req) - 1 || strlen(path) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "wupan-target ctl: request or path too long\n");
 		return 2;
 	}

@@ -81,6 +81,8 @@ int fleet_lun_parse(struct tcfg_lun *l, const char *arg, char *err,
 			rc = fleet_size_parse(val, &l->limit);
 		} else if (klen == 9 && !strncmp(p, "dir-limit", 9)) {
 			rc = fleet_size_parse(val, &l->dir_limit);
+		} else if (klen == 6 && !strncmp(p, "update", 6)) {
+			rc = take(&l->update, v, strlen(val));
 		} else {
 			snprintf(err, errlen, "%s: unknown LUN field '%.*s'",
 				 where, (int)klen, p);

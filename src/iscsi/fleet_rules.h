@@ -21,7 +21,8 @@
 
 /*
  * Parses the value of an overlay LUN, "golden=PATH overlays=DIR
- * [mode=reset|persistent] [limit=SIZE] [dir-limit=SIZE]" (fields separated
+ * [mode=reset|persistent] [limit=SIZE] [dir-limit=SIZE] [update=PATTERN]"
+ * (fields separated
  * by spaces or commas; SIZE in bytes with an optional K, M, G or T suffix)
  * into l.  Returns 0, or -1 with the problem in err (prefixed by where).
  */

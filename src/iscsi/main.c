@@ -212,7 +212,8 @@ static void usage(FILE *f)
 		"         [--user USER] [--login-timeout SEC] [--idle-timeout SEC]\n"
 		"         [--max-connections N] [--max-per-source N]\n"
 		"         [--reservations on|off] [--threads N] [--control PATH]\n"
-		"       wupan-target ctl [--socket PATH] [--json] list | reset INITIATOR\n"
+		"       wupan-target ctl [--socket PATH] [--json] list | versions |\n"
+		"         reset INITIATOR | commit INITIATOR [COMMENT] | rollback | prune\n"
 		"       wupan-target --help | --version\n");
 }
 

@@ -197,6 +197,19 @@ static void space_settle(struct ovl *o, uint64_t need, int ok)
 		o->warn(o->warn_arg, NULL, plv, pused * 512, plimit * 512);
 }
 
+/* Reads what lies below o: the version it was made on, else golden. */
+static int lower_read(struct ovl *o, uint8_t *p, size_t len, uint64_t off)
+{
+	if (o->lower)
+		return ovl_read(o->lower, p, len, off);
+	return full_io(o->golden_fd, p, len, off, 0);
+}
+
+void ovl_set_lower(struct ovl *o, struct ovl *lower)
+{
+	o->lower = lower;
+}
+
 /* Writes whole blocks of [off, off + len) to the data file and marks
  * them. */
 static int write_blocks(struct ovl *o, const uint8_t *p, size_t len,
@@ -238,7 +251,7 @@ static int write_partial(struct ovl *o, const uint8_t *p, size_t len,
 	if (held) {
 		rc = full_io(o->bf.fd, (uint8_t *)(uintptr_t)p, len, off, 1);
 	} else {
-		rc = full_io(o->golden_fd, tmp, OVL_BLOCK, blk * OVL_BLOCK, 0);
+		rc = lower_read(o, tmp, OVL_BLOCK, blk * OVL_BLOCK);
 		if (rc == 0) {
 			memcpy(tmp + boff, p, len);
 			rc = write_blocks(o, tmp, OVL_BLOCK, blk * OVL_BLOCK);
@@ -266,8 +279,8 @@ int ovl_read(struct ovl *o, void *buf, size_t len, uint64_t off)
 		n = run * OVL_BLOCK - boff;
 		if (n > len)
 			n = len;
-		rc = full_io(bit ? o->bf.fd : o->golden_fd, p, (size_t)n, off,
-			     0);
+		rc = bit ? full_io(o->bf.fd, p, (size_t)n, off, 0)
+			 : lower_read(o, p, (size_t)n, off);
 		if (rc)
 			return rc;
 		p += n;

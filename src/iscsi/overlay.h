@@ -46,6 +46,7 @@ struct ovl {
 	 * of a unit (COMPARE AND WRITE alone); bf.fd is the data file. */
 	struct backend_file bf;
 	int golden_fd;   /* shared, read-only */
+	struct ovl *lower; /* a committed version below, or NULL: golden */
 	int map_fd;
 	uint64_t blocks; /* of the golden image and the overlay */
 	char name[256];
@@ -122,6 +123,11 @@ uint64_t ovl_bytes_allocated(struct ovl *o);
 /* Sets the space limit (bytes, 0: none) and the directory pool. */
 void ovl_set_limit(struct ovl *o, uint64_t limit, struct ovl_pool *pool,
 		   ovl_warn_fn *warn, void *warn_arg);
+
+/* Puts o over lower (a committed version, read-only from here on): blocks
+ * o does not hold are read from lower, and what lower does not hold from
+ * the golden image.  NULL: straight over the golden image. */
+void ovl_set_lower(struct ovl *o, struct ovl *lower);
 
 /* Points lu at o (its ops, 512-byte blocks, thin provisioning). */
 void ovl_attach(struct ovl *o, struct scsi_lu *lu);

@@ -29,6 +29,7 @@ PORT=39260
 R=iqn.2025-01.org.wupan:room
 P=iqn.2025-01.org.wupan:persist
 S=iqn.2025-01.org.wupan:small
+V=iqn.2025-01.org.wupan:versions
 PC=iqn.2025-01.org.wupan:pc
 CTL=("$WUPAN_TARGET" ctl --socket "$work/ctl.sock")
 cat >"$work/target.conf" <<EOF
@@ -40,6 +41,8 @@ target $P
   lun golden=$golden overlays=$work/ov-persist mode=persistent
 target $S
   lun golden=$golden overlays=$work/ov-small limit=1M dir-limit=1536K
+target $V
+  lun golden=$golden overlays=$work/ov-ver mode=reset update=${PC}-admin*
 EOF
 log=$work/target.log
 if ! wt_start "$log" --config "$work/target.conf"; then
@@ -154,6 +157,56 @@ out=$("${CTL[@]}" reset "${PC}6" 2>&1) &&
 	run "ctl reset" "$R" "${PC}6" os g:310 &&
 	t_ok "ctl reset once it logged out: $out; its next login starts from the golden image" ||
 	t_fail "ctl reset" "$out"
+
+# Versions: the update seat's work becomes version 1 by commit; a client
+# that was running keeps the golden image until its next boot; fresh boots
+# get version 1; rollback, and the next boot does not see version 2.
+A=${PC}-admin1
+run "seat boots" "$V" "${PC}20" ipxe g:400 && run "seat boots" "$V" "${PC}20" os g:400
+run "seat writes" "$V" "$A" ipxe w:400:77 && run "seat writes" "$V" "$A" os r:400:77 w:401:77
+"$client" "iscsi://127.0.0.1:$PORT/$V/0" "$A" os s:3 >/dev/null 2>&1 &
+held=$!
+sleep 1
+out=$("${CTL[@]}" commit "$A" first update 2>&1)
+[ $? = 1 ] && grep -q "^refused: the update seat iqn.2025-01.org.wupan:pc-admin1 has 1 session open" <<<"$out" &&
+	t_ok "commit while the update seat runs is refused" || t_fail "commit refused" "$out"
+wait $held
+out=$("${CTL[@]}" commit "$A" first update 2>&1) &&
+	grep -q "version 1 committed from iqn.2025-01.org.wupan:pc-admin1 (on version 0)" <<<"$out" &&
+	t_ok "commit: $out" || t_fail "commit" "$out"
+run "running client keeps its version" "$V" "${PC}20" os g:400 &&
+	t_ok "a client running since before the commit keeps the golden image"
+run "fresh boot sees the commit" "$V" "${PC}21" ipxe r:400:77 r:401:77 g:402 &&
+	run "new boot sees the commit" "$V" "${PC}20" ipxe r:400:77 &&
+	t_ok "fresh and new boots read version 1"
+run "seat starts over" "$V" "$A" ipxe r:400:77 w:402:78 &&
+	out=$("${CTL[@]}" commit "$A" second 2>&1) &&
+	grep -q "version 2 committed" <<<"$out" &&
+	run "version 2" "$V" "${PC}22" ipxe r:400:77 r:402:78 &&
+	t_ok "the seat builds version 2 on version 1"
+run "seat on 2" "$V" "$A" ipxe w:403:79
+out=$("${CTL[@]}" rollback 2>&1) &&
+	grep -q "ov-ver: version 1 is current (was 2)" <<<"$out" &&
+	run "rollback" "$V" "${PC}23" ipxe r:400:77 g:402 &&
+	run "rollback" "$V" "${PC}22" os r:402:78 &&
+	t_ok "rollback: the next boot reads version 1; a running client keeps 2" ||
+	t_fail rollback "$out"
+out=$("${CTL[@]}" commit "$A" stale 2>&1)
+[ $? = 1 ] && grep -q "made on version 2, but version 1 is current" <<<"$out" &&
+	t_ok "commit of work made on a rolled-back version is refused" ||
+	t_fail "stale commit" "$out"
+"${CTL[@]}" reset "$A" >/dev/null
+out=$("${CTL[@]}" prune 2>&1)
+grep -q "ov-ver: version 2 removed" <<<"$out" && t_fail "prune" "removed version 2 under pc22: $out" ||
+	t_ok "prune keeps a version a client's overlay stands on"
+run "pc22 reboots" "$V" "${PC}22" ipxe g:402
+out=$("${CTL[@]}" prune 2>&1)
+grep -q "ov-ver: version 2 removed" <<<"$out" && [ ! -e "$work/ov-ver/versions/2.map" ] &&
+	t_ok "prune removes version 2 once nothing stands on it" || t_fail "prune" "$out"
+out=$("${CTL[@]}" --json versions 2>&1)
+grep -qF '"current":1,"update":"iqn.2025-01.org.wupan:pc-admin*","versions":[{"version":1,"parent":0,' <<<"$out" &&
+	grep -qF '"comment":"first update","current":true}]' <<<"$out" &&
+	t_ok "ctl --json versions" || t_fail "ctl versions" "$(head -c 600 <<<"$out")"
 
 # SIGKILL while a client writes: every acknowledged synced write is back.
 "$client" "iscsi://127.0.0.1:$PORT/$P/0" "${PC}9" os load:1000:3000 \

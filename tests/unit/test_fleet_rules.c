@@ -136,6 +136,15 @@ int main(void)
 	free(l.path);
 	free(l.overlays);
 	memset(&l, 0, sizeof(l));
+	memset(&l, 0, sizeof(l));
+	CHECK("lun update seat",
+	      fleet_lun_parse(&l, "golden=/a overlays=/o update=iqn.x:admin*",
+			      err, sizeof(err), "x") == 0 &&
+		      l.update && !strcmp(l.update, "iqn.x:admin*"));
+	free(l.path);
+	free(l.overlays);
+	free(l.update);
+	memset(&l, 0, sizeof(l));
 	CHECK("lun default reset",
 	      fleet_lun_parse(&l, "golden=/a,overlays=/o", err, sizeof(err),
 			      "x") == 0 && l.mode == TCFG_OVL_RESET && !l.limit);

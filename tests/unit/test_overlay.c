@@ -309,6 +309,33 @@ int main(void)
 	ovl_close(&o3);
 	CHECK("close leaves the pool", pool.used <= 65536 / 512 + 8);
 
+	/* A committed version below a client: client, then version, then
+	 * golden. */
+	{
+		struct ovl v1, c1;
+
+		CHECK("open v1", ovl_open(&v1, dirfd_, "v1", golden, BLOCKS, 1,
+					  NULL, err, sizeof(err)) == 0);
+		CHECK("v1 writes", put(&v1, 512 * 60, 1024, 0x31) == 0 &&
+					   ovl_sync(&v1) == 0);
+		CHECK("open c1", ovl_open(&c1, dirfd_, "c1", golden, BLOCKS, 1,
+					  "1", err, sizeof(err)) == 0);
+		ovl_set_lower(&c1, &v1);
+		CHECK("version seen", reads_byte(&c1, 512 * 60, 1024, 0x31));
+		CHECK("golden below", reads_golden(&c1, 512 * 59, 512) &&
+					      reads_golden(&c1, 512 * 62, 512));
+		CHECK("partial over a version",
+		      put(&c1, 512 * 61 + 10, 4, 0x44) == 0 &&
+			      ovl_read(&c1, buf, 512, 512 * 61) == 0 &&
+			      buf[9] == 0x31 && buf[10] == 0x44 &&
+			      buf[14] == 0x31);
+		CHECK("client over version", put(&c1, 512 * 60, 512, 0x55) == 0 &&
+			reads_byte(&c1, 512 * 60, 512, 0x55) &&
+			reads_byte(&v1, 512 * 60, 512, 0x31));
+		ovl_close(&c1);
+		ovl_close(&v1);
+	}
+
 	/* Worker threads write and read their own stripes at once. */
 	{
 		pthread_t th[4];
