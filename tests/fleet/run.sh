@@ -216,6 +216,7 @@ T_PIDS+=($load)
 sleep 1.5
 kill -KILL "$WT_PID"
 wait "$WT_PID" 2>/dev/null
+echo "(the target was killed on purpose)"
 wait "$load" 2>/dev/null
 n=$(awk '$1 == "durable" {n = $2} END {print n + 0}' "$work/load.out")
 if ! wt_start "$work/target2.log" --config "$work/target.conf"; then
@@ -232,6 +233,53 @@ else
 fi
 run "after restart" "$R" "${PC}1" os r:100:1 r:101:1 &&
 	t_ok "after the restart a reset-mode OS reconnect keeps its overlay"
+
+# A seats file makes the per-host files and a configuration that serves
+# the seats, and only them.
+cat >"$work/room.seats" <<EOF
+# room 12
+listen 127.0.0.1:$((PORT + 1))
+control $work/ctl2.sock
+group room $golden $work/ov-seats reset 4G
+group spare $golden $work/ov-spare persistent
+seat pc01 52:54:00:12:34:01 room
+seat pc02 52:54:00:12:34:02 room
+seat admin 52-54-00-12-34-99 room update
+EOF
+if out=$(sh scripts/mkseats.sh "$work/room.seats" "$work/seats" 2>&1); then
+	conf=$work/seats/wupan-target.conf
+	h=$work/seats/hosts/52-54-00-12-34-02.ipxe
+	if grep -qx "set initiator-iqn iqn.2026-01.org.wupan.client:pc02" "$h" &&
+		grep -qx "set iscsi-target iqn.2026-01.org.wupan.room:room" "$h" &&
+		grep -qx "set iscsi-port $((PORT + 1))" "$h" &&
+		grep -qx "  lun golden=$golden overlays=$work/ov-seats mode=reset limit=4G update=iqn.2026-01.org.wupan.client:admin" "$conf" &&
+		grep -qx "  allow iqn.2026-01.org.wupan.client:pc01" "$conf" &&
+		! grep -q "room:spare" "$conf" && grep -q "group spare has no seat" <<<"$out"; then
+		t_ok "mkseats.sh: per-host files and the target configuration"
+	else
+		t_fail "mkseats.sh" "$(cat "$h" "$conf" | head -n 20)"
+	fi
+	main_pid=$WT_PID
+	if wt_start "$work/seats.log" --config "$conf"; then
+		SP=$PORT
+		PORT=$((PORT + 1))
+		run "seats config" "iqn.2026-01.org.wupan.room:room" "iqn.2026-01.org.wupan.client:pc01" ipxe w:5:1 r:5:1 &&
+			! "$client" "iscsi://127.0.0.1:$PORT/iqn.2026-01.org.wupan.room:room/0" \
+				"iqn.2026-01.org.wupan.client:pc77" ipxe g:5 >/dev/null 2>&1 &&
+			t_ok "the generated configuration serves a seat and refuses an unknown PC"
+		PORT=$SP
+		wt_stop "$WT_PID"
+		WT_PID=$main_pid
+	else
+		t_fail "seats config" "wupan-target refused it: $(tail -n 2 "$work/seats.log")"
+	fi
+else
+	t_fail "mkseats.sh" "$out"
+fi
+printf 'seat pc01 52:54:00:12:34:01 nosuch\n' >"$work/bad.seats"
+out=$(sh scripts/mkseats.sh "$work/bad.seats" "$work/bad" 2>&1) && t_fail "mkseats.sh error" "accepted" ||
+	{ grep -q "bad.seats:1: unknown group 'nosuch'" <<<"$out" &&
+		t_ok "mkseats.sh names the file, line and problem" || t_fail "mkseats.sh error" "$out"; }
 
 [ "$(sha256sum <"$golden")" = "$sum0" ] &&
 	t_ok "the golden image is unchanged" ||
