@@ -11,6 +11,9 @@
 #      discarded at the new boot.
 #   3. Persistent mode: a guest boots twice and counts boot 2 with the first
 #      boot's file.
+#   4. The update seat boots (counting boot 1 into its overlay), its work is
+#      committed, and a fresh guest counts boot 2; after a rollback the next
+#      fresh guest counts boot 1.
 #   The golden images are unchanged at the end.
 # Ports 39270-39279 on loopback.  Logs stay in $O/fleet-tests/guests/.
 set -u -o pipefail
@@ -61,10 +64,13 @@ printf '\370\003' >"$WORK/sercon.bin"
 cp "$LX/bios.img" "$WORK/bios-golden.img"
 cp "$LX/uefi.img" "$WORK/uefi-golden.img"
 sum0=$(cat "$WORK/bios-golden.img" "$WORK/uefi-golden.img" | sha256sum)
+SEAT=$BASE_IQN:52-54-00-39-27-05
+CTL=("$O/bin/wupan-target" ctl --socket "$WORK/ctl.sock")
 cat >"$WORK/target.conf" <<EOF
 listen 127.0.0.1:$PORT
+control $WORK/ctl.sock
 target $ROOM_IQN:bios
-  lun golden=$WORK/bios-golden.img overlays=$WORK/ov-bios mode=reset
+  lun golden=$WORK/bios-golden.img overlays=$WORK/ov-bios mode=reset update=$SEAT
 target $ROOM_IQN:uefi
   lun golden=$WORK/uefi-golden.img overlays=$WORK/ov-uefi mode=reset
 target $ROOM_IQN:bios-persist
@@ -139,20 +145,39 @@ n=$(grep -c "login=os overlay=kept phase=os" "$tlog")
 [ "$n" -ge 3 ] && ok "each guest's OS login (iBFT) kept the overlay iPXE started ($n)" ||
 	bad "OS logins" "$(grep overlay "$tlog" | head -n 6)"
 
-# 2. Reset mode: guest 1 again.  3. Persistent: guest 4, twice.
+# 2. Reset mode: guest 1 again.  3. Persistent: guest 4, twice.  4. The
+# update seat (guest 5) boots once, alongside.
 (guest 1 bios bios boot2) &
 p1=$!
 (guest 4 bios bios-persist boot1) &
 p4=$!
+(guest 5 bios bios boot1) &
+p5=$!
 wait $p1
 wait $p4
+wait $p5
 check 1 boot2 1 '^none$' "reset mode: guest 1's second boot starts from the golden image"
 grep -q "c-52-54-00-39-27-01: isid=40002723[0-9a-f]* login=ipxe overlay=reset" "$tlog" &&
 	ok "the new boot was told by iPXE's ISID after an OS login" ||
 	bad "reset logged" "$(grep 27-01 "$tlog" | tail -n 3)"
 check 4 boot1 1 '^none$' "persistent mode: guest 4's first boot"
-guest 4 bios bios-persist boot2
+check 5 boot1 1 '^none$' "update seat: guest 5 boots and counts its boot"
+# Its session ends when QEMU does: commit once the target saw it go.
+for _ in $(seq 20); do
+	out=$("${CTL[@]}" commit "$SEAT" boot counted by the update seat 2>&1) && break
+	sleep 0.5
+done
+grep -q "version 1 committed" <<<"$out" && ok "commit of the update seat's boot: $out" ||
+	bad "commit" "$out"
+(guest 4 bios bios-persist boot2) &
+p4=$!
+guest 6 bios bios boot1
+wait $p4
 check 4 boot2 2 '^boot 1 of the bios image' "persistent mode: guest 4's second boot sees its first"
+check 6 boot1 2 '^boot 1 of the bios image' "a fresh guest boots version 1: it counts on from the update seat's boot"
+out=$("${CTL[@]}" rollback 2>&1) && ok "rollback: $out" || bad "rollback" "$out"
+guest 7 bios bios boot1
+check 7 boot1 1 '^none$' "after the rollback a fresh guest boots the golden image again"
 
 kill -TERM $tpid
 wait $tpid
