@@ -370,6 +370,17 @@ static struct fleet_lun *lun_find(const struct scsi_lu *lu)
 	return fl;
 }
 
+/* Takes g off fl's list of open overlays (if on it); fl->lock held. */
+static void gen_unlink(struct fleet_lun *fl, struct fleet_gen *g)
+{
+	for (struct fleet_gen **p = &fl->gens; *p; p = &(*p)->next) {
+		if (*p == g) {
+			*p = g->next;
+			return;
+		}
+	}
+}
+
 /* Lets go of one session's use of g; fl->lock held. */
 static void gen_put(struct fleet_gen *g)
 {
@@ -378,12 +389,7 @@ static void gen_put(struct fleet_gen *g)
 
 	if (--g->refs)
 		return;
-	for (struct fleet_gen **p = &fl->gens; *p; p = &(*p)->next) {
-		if (*p == g) {
-			*p = g->next;
-			break;
-		}
-	}
+	gen_unlink(fl, g);
 	ovl_close(&g->o);
 	ver_put(fl, g->ver);
 	/* A kept overlay still holds its space on disk. */
@@ -432,12 +438,7 @@ static struct fleet_gen *client_attach(struct fleet_lun *fl,
 	action = !exists ? "created" : b.fresh ? "reset" : "kept";
 	if (g && b.fresh) {
 		/* Sessions of the previous boot keep the old files. */
-		for (struct fleet_gen **p = &fl->gens; *p; p = &(*p)->next) {
-			if (*p == g) {
-				*p = g->next;
-				break;
-			}
-		}
+		gen_unlink(fl, g);
 		g->stale = 1;
 		g = NULL;
 	} else if (!g) {

@@ -37,6 +37,7 @@ listen 127.0.0.1:$PORT
 control $work/ctl.sock
 target $R
   lun golden=$golden overlays=$work/ov-reset mode=reset
+  lun $golden,ro
 target $P
   lun golden=$golden overlays=$work/ov-persist mode=persistent
 target $S
@@ -51,12 +52,13 @@ if ! wt_start "$log" --config "$work/target.conf"; then
 	exit 1
 fi
 
-# run NAME TARGET INITIATOR ipxe|os STEP...: one session; the case fails
+# run NAME TARGET[/LUN] INITIATOR ipxe|os STEP...: one session; the case fails
 # with the client's output if any step does.
 run() {
 	local name=$1 tgt=$2 ini=$3 kind=$4 out
 	shift 4
-	if out=$("$client" "iscsi://127.0.0.1:$PORT/$tgt/0" "$ini" "$kind" "$@" 2>&1); then
+	case $tgt in */*) ;; *) tgt=$tgt/0 ;; esac
+	if out=$("$client" "iscsi://127.0.0.1:$PORT/$tgt" "$ini" "$kind" "$@" 2>&1); then
 		return 0
 	fi
 	t_fail "$name" "$(head -n 3 <<<"$out")"
@@ -80,6 +82,11 @@ done
 n=$(ls "$work/ov-reset" | grep -c '\.ovl$')
 [ "$n" = 4 ] && t_ok "one overlay per initiator ($n)" ||
 	t_fail "one overlay per initiator" "$n overlay files: $(ls "$work/ov-reset")"
+
+# A second disk shared read-only by the room, next to the overlay LUN.
+run "shared second disk" "$R/1" "${PC}1" os g:100 g:7000 &&
+	! "$client" "iscsi://127.0.0.1:$PORT/$R/1" "${PC}1" os w:100:1 >/dev/null 2>&1 &&
+	t_ok "a read-only second disk is shared as it is: golden data, writes refused"
 
 # Reset mode: iPXE, the OS through the iBFT, an OS reconnect keep the
 # overlay; iPXE after the OS is a new boot and finds the golden image.
