@@ -3,3 +3,7 @@
 TEST_SCRIPTS += tests/fleet/run.sh
 TEST_DEB_PACKAGES += libiscsi-dev
 test: $(O)/bin/wupan-target
+
+# The overlay engine against a memory model (tests/fuzz/fuzz_overlay.c).
+FUZZ_TARGETS += overlay
+FUZZ_SRCS_overlay = $(TARGET_TEST_SRCS)
