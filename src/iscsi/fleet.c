@@ -593,7 +593,7 @@ static void report_client(FILE *out, struct fleet_lun *fl, const char *name,
 	struct fleet_gen *g;
 	enum ovl_phase phase = OVL_PHASE_FIRMWARE;
 	int sessions = 0;
-	uint64_t alloc = 0;
+	uint64_t alloc = 0, rd = 0, wr = 0;
 	long long written = -1;
 
 	for (g = fl->gens; g && strcmp(g->client, name); g = g->next)
@@ -603,6 +603,8 @@ static void report_client(FILE *out, struct fleet_lun *fl, const char *name,
 		phase = g->o.phase;
 		alloc = ovl_bytes_allocated(&g->o);
 		written = (long long)ovl_bytes_written(&g->o);
+		rd = __atomic_load_n(&g->o.read_bytes, __ATOMIC_RELAXED);
+		wr = __atomic_load_n(&g->o.write_bytes, __ATOMIC_RELAXED);
 	} else {
 		if (ovl_peek(fl->dirfd, name, &phase, NULL, 0))
 			return;
@@ -616,17 +618,21 @@ static void report_client(FILE *out, struct fleet_lun *fl, const char *name,
 			sessions, phase == OVL_PHASE_OS ? "os" : "firmware",
 			(unsigned long long)alloc);
 		if (written < 0)
-			fputs("null}", out);
+			fputs("null", out);
 		else
-			fprintf(out, "%lld}", written);
+			fprintf(out, "%lld", written);
+		fprintf(out, ",\"read_bytes\":%llu,\"write_bytes\":%llu}",
+			(unsigned long long)rd, (unsigned long long)wr);
 	} else {
 		fprintf(out, "  %-44s %8d %-8s %12llu", name, sessions,
 			phase == OVL_PHASE_OS ? "os" : "firmware",
 			(unsigned long long)alloc);
 		if (written < 0)
-			fputs(" -\n", out);
+			fputs(" -", out);
 		else
-			fprintf(out, " %lld\n", written);
+			fprintf(out, " %lld", written);
+		fprintf(out, " %llu %llu\n", (unsigned long long)rd,
+			(unsigned long long)wr);
 	}
 }
 
@@ -718,7 +724,8 @@ void fleet_report(FILE *out, int json)
 					(unsigned long long)fl->pool.limit *
 						512);
 			fprintf(out, "\n  %-44s %8s %-8s %12s %s\n", "CLIENT",
-				"SESSIONS", "PHASE", "ALLOCATED", "WRITTEN");
+				"SESSIONS", "PHASE", "ALLOCATED",
+				"WRITTEN READ-BYTES WRITE-BYTES");
 		}
 		for (size_t i = 0; i < n; i++) {
 			report_client(out, fl, names[i], json, i == 0);

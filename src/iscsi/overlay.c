@@ -267,6 +267,7 @@ int ovl_read(struct ovl *o, void *buf, size_t len, uint64_t off)
 
 	if (off > o->blocks * OVL_BLOCK || len > o->blocks * OVL_BLOCK - off)
 		return -EINVAL;
+	__atomic_fetch_add(&o->read_bytes, len, __ATOMIC_RELAXED);
 	while (len) {
 		uint64_t blk = off / OVL_BLOCK, boff = off % OVL_BLOCK;
 		uint64_t want = (boff + len + OVL_BLOCK - 1) / OVL_BLOCK;
@@ -296,6 +297,7 @@ int ovl_write(struct ovl *o, const void *buf, size_t len, uint64_t off)
 
 	if (off > o->blocks * OVL_BLOCK || len > o->blocks * OVL_BLOCK - off)
 		return -EINVAL;
+	__atomic_fetch_add(&o->write_bytes, len, __ATOMIC_RELAXED);
 	while (len) {
 		uint64_t boff = off % OVL_BLOCK;
 		size_t n;

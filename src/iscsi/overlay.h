@@ -74,6 +74,10 @@ struct ovl {
 	pthread_mutex_t rmw_lock;
 	enum ovl_phase phase;
 	char base[OVL_BASE_MAX]; /* golden version it was made on */
+	/* Bytes read and written through this overlay since it was opened
+	 * (updated atomically; the control socket shows them). */
+	uint64_t read_bytes;
+	uint64_t write_bytes;
 	int punch_ok;
 };
 

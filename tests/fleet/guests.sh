@@ -157,7 +157,7 @@ wait $p1
 wait $p4
 wait $p5
 check 1 boot2 1 '^none$' "reset mode: guest 1's second boot starts from the golden image"
-grep -q "c-52-54-00-39-27-01: isid=40002723[0-9a-f]* login=ipxe overlay=reset" "$tlog" &&
+grep -q "client:52-54-00-39-27-01: isid=40002723[0-9a-f]* login=ipxe overlay=reset" "$tlog" &&
 	ok "the new boot was told by iPXE's ISID after an OS login" ||
 	bad "reset logged" "$(grep 27-01 "$tlog" | tail -n 3)"
 check 4 boot1 1 '^none$' "persistent mode: guest 4's first boot"
