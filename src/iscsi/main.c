@@ -812,8 +812,21 @@ static void conn_timer(struct ev_loop *loop, struct ev_timer *t)
 		ev_stream_pump(loop, &dc->st);
 }
 
+/* Takes nc off r's inbox, if it is there.  Under drv.lock. */
+static void inbox_unlink(struct drv_reactor *r, struct drv_newconn *nc)
+{
+	for (struct drv_newconn **link = &r->inbox; *link;
+	     link = &(*link)->next) {
+		if (*link == nc) {
+			*link = nc->next;
+			return;
+		}
+	}
+}
+
 /* Makes a connection handed over by the listening reactor (its new
- * reactor's thread). */
+ * reactor's thread).  nc leaves the inbox only as the connection joins
+ * drv.conns, so the per-source count always sees one of the two. */
 static void conn_create(struct drv_reactor *r, struct drv_newconn *nc)
 {
 	struct drv_conn *dc = calloc(1, sizeof(*dc));
@@ -831,6 +844,7 @@ static void conn_create(struct drv_reactor *r, struct drv_newconn *nc)
 		close(nc->fd);
 		free(dc);
 		pthread_mutex_lock(&drv.lock);
+		inbox_unlink(r, nc);
 		drv.n_conns--;
 		r->n_conns--;
 		pthread_mutex_unlock(&drv.lock);
@@ -841,6 +855,7 @@ static void conn_create(struct drv_reactor *r, struct drv_newconn *nc)
 	ev_timer_set(r->loop, &dc->timer,
 		     drv.cfg.limits.login_timeout * 1000ull);
 	pthread_mutex_lock(&drv.lock);
+	inbox_unlink(r, nc);
 	dc->next = drv.conns;
 	if (drv.conns)
 		drv.conns->prev = dc;
@@ -864,16 +879,15 @@ static void reactor_ready(struct ev_loop *loop, struct ev_source *s,
 	(void)ev;
 	if (read(s->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return;
-	pthread_mutex_lock(&drv.lock);
-	nc = r->inbox;
-	r->inbox = NULL;
-	pthread_mutex_unlock(&drv.lock);
-	while (nc) {
-		struct drv_newconn *next = nc->next;
-
+	/* Each stays in the inbox until conn_create links it. */
+	for (;;) {
+		pthread_mutex_lock(&drv.lock);
+		nc = r->inbox;
+		pthread_mutex_unlock(&drv.lock);
+		if (!nc)
+			break;
 		conn_create(r, nc);
 		free(nc);
-		nc = next;
 	}
 	pthread_mutex_lock(&drv.lock);
 	if (r->kills) {

@@ -47,8 +47,10 @@ cpu_pct() {
 start() {
 	local name=$1 port=$2
 	shift 2
-	wt_start "$work/$name.log" --listen 127.0.0.1:"$port" --target "$IQN" \
-		--lun "$img" --target "$IQN-pattern" --lun "$pat,ro" "$@"
+	# Target options in ARGS apply to $IQN: it comes last.
+	wt_start "$work/$name.log" --listen 127.0.0.1:"$port" \
+		--target "$IQN-pattern" --lun "$pat,ro" --target "$IQN" \
+		--lun "$img" "$@"
 }
 
 # run_core LABEL PORT: items 1-3 against the daemon listening on PORT.
