@@ -175,10 +175,11 @@ static int add_lun(struct tcfg_target *t, const char *arg, int line,
 	size_t len = strlen(arg);
 
 	if (strncmp(arg, "golden=", 7) == 0) {
+		int rc;
+
 		if (t->n_luns >= 256)
 			return fail(err, errlen, "%s: more than 256 LUNs", where);
-		int rc = fleet_lun_parse(&l, arg, err, errlen, where);
-
+		rc = fleet_lun_parse(&l, arg, err, errlen, where);
 		if (rc == 0 && push(&t->luns, &t->n_luns, sizeof(l), &l))
 			rc = fail(err, errlen, "out of memory");
 		if (rc) {
