@@ -23,8 +23,8 @@ struct fleet_gen {
 	struct ovl o; /* first: the unit's ctx, and the workers' lock */
 	struct fleet_gen *next;
 	struct fleet_lun *fl;
-	int refs;  /* sessions using it */
-	int stale; /* replaced by a reset */
+	int refs;	       /* sessions using it */
+	int stale;	       /* replaced by a reset */
 	struct fleet_ver *ver; /* the version below, NULL: golden */
 	char client[TCFG_NAME_MAX + 1];
 };
@@ -41,9 +41,9 @@ struct fleet_ver {
 
 struct fleet_lun {
 	struct fleet_lun *next;
-	char *update;     /* update seat pattern, or NULL */
+	char *update;	  /* update seat pattern, or NULL */
 	unsigned current; /* the version new overlays start from; 0: golden */
-	int versfd;       /* DIR/versions */
+	int versfd;	  /* DIR/versions */
 	struct fleet_ver *vers;
 	struct scsi_lu *tmpl; /* the golden image, read-only */
 	struct backend_file *golden;
@@ -68,19 +68,21 @@ static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fleet_lun *reg;
 
 /* ovl_warn_fn: logs 80 % and 90 % of a limit. */
-static void on_warn(void *arg, const char *name, unsigned pct,
-		    uint64_t used, uint64_t limit)
+static void on_warn(void *arg, const char *name, unsigned pct, uint64_t used,
+		    uint64_t limit)
 {
 	struct fleet_lun *fl = arg;
 
 	if (name)
 		log_line("overlay %s/%s: %u%% of its limit used (%llu of %llu "
-			 "bytes)", fl->dir, name, pct,
-			 (unsigned long long)used, (unsigned long long)limit);
+			 "bytes)",
+			 fl->dir, name, pct, (unsigned long long)used,
+			 (unsigned long long)limit);
 	else
 		log_line("overlays %s: %u%% of the directory limit used (%llu "
-			 "of %llu bytes)", fl->dir, pct,
-			 (unsigned long long)used, (unsigned long long)limit);
+			 "of %llu bytes)",
+			 fl->dir, pct, (unsigned long long)used,
+			 (unsigned long long)limit);
 }
 
 /* Adds delta 512-byte units to the directory's use. */
@@ -292,8 +294,8 @@ struct fleet_lun *fleet_lun_open(const struct tcfg_lun *l,
 		goto err_dir;
 	if (mkdirat(fl->dirfd, "versions", 0700) && errno != EEXIST)
 		goto err_dir;
-	fl->versfd = openat(fl->dirfd, "versions",
-			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fl->versfd =
+	    openat(fl->dirfd, "versions", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fl->versfd < 0 || (l->update && !(fl->update = strdup(l->update))))
 		goto err_dir;
 	fl->current = current_read(fl);
@@ -400,9 +402,8 @@ static void gen_put(struct fleet_gen *g)
 
 /* Gives the session of initiator (ISID isid) its overlay on fl, by the
  * boot rule; NULL (logged) if it cannot be opened. */
-static struct fleet_gen *client_attach(struct fleet_lun *fl,
-				       const char *initiator,
-				       const uint8_t *isid)
+static struct fleet_gen *
+client_attach(struct fleet_lun *fl, const char *initiator, const uint8_t *isid)
 {
 	char name[TCFG_NAME_MAX + 1], err[300];
 	struct fleet_gen *g, *ng;
@@ -424,8 +425,8 @@ static struct fleet_gen *client_attach(struct fleet_lun *fl,
 		rc = ovl_peek(fl->dirfd, name, &phase, NULL, 0);
 		if (rc && rc != -ENOENT) {
 			log_line("overlay %s/%s: cannot read its map (%s): "
-				 "login refused", fl->dir, name,
-				 strerror(-rc));
+				 "login refused",
+				 fl->dir, name, strerror(-rc));
 			pthread_mutex_unlock(&fl->lock);
 			return NULL;
 		}
@@ -454,12 +455,10 @@ static struct fleet_gen *client_attach(struct fleet_lun *fl,
 		/* A new overlay starts from the current version. */
 		snprintf(cur, sizeof(cur), "%u", fl->current);
 		rc = ovl_open(&ng->o, fl->dirfd, name, fl->golden->fd,
-			      fl->tmpl->blocks, b.fresh, cur, err,
-			      sizeof(err));
+			      fl->tmpl->blocks, b.fresh, cur, err, sizeof(err));
 		if (rc == 0) {
-			ng->ver = ver_get(fl, (unsigned)strtoul(ng->o.base,
-								NULL, 10),
-					  &rc);
+			ng->ver = ver_get(
+			    fl, (unsigned)strtoul(ng->o.base, NULL, 10), &rc);
 			if (rc) {
 				snprintf(err, sizeof(err),
 					 "its version %s cannot be opened",
@@ -489,9 +488,9 @@ static struct fleet_gen *client_attach(struct fleet_lun *fl,
 			 name);
 	g->refs++;
 	log_line("overlay %s/%s: isid=%02x%02x%02x%02x%02x%02x login=%s "
-		 "overlay=%s phase=%s version=%s%s", fl->dir, name, isid[0],
-		 isid[1], isid[2], isid[3], isid[4], isid[5],
-		 fleet_isid_ipxe(isid) ? "ipxe" : "os", action,
+		 "overlay=%s phase=%s version=%s%s",
+		 fl->dir, name, isid[0], isid[1], isid[2], isid[3], isid[4],
+		 isid[5], fleet_isid_ipxe(isid) ? "ipxe" : "os", action,
 		 b.phase == OVL_PHASE_OS ? "os" : "firmware",
 		 g->o.base[0] ? g->o.base : "0", seat ? " seat=update" : "");
 	pthread_mutex_unlock(&fl->lock);
@@ -613,8 +612,9 @@ static void report_client(FILE *out, struct fleet_lun *fl, const char *name,
 	if (json) {
 		fprintf(out, "%s{\"name\":", first ? "" : ",");
 		json_str(out, name);
-		fprintf(out, ",\"sessions\":%d,\"phase\":\"%s\",\"allocated\":%llu,"
-			     "\"written\":",
+		fprintf(out,
+			",\"sessions\":%d,\"phase\":\"%s\",\"allocated\":%llu,"
+			"\"written\":",
 			sessions, phase == OVL_PHASE_OS ? "os" : "firmware",
 			(unsigned long long)alloc);
 		if (written < 0)
@@ -668,8 +668,8 @@ static size_t client_names(struct fleet_lun *fl, char ***names)
 	if (d)
 		closedir(d);
 	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && strcmp((*names)[j - 1],
-						   (*names)[j]) > 0; j--) {
+		for (size_t j = i;
+		     j > 0 && strcmp((*names)[j - 1], (*names)[j]) > 0; j--) {
 			char *t = (*names)[j];
 
 			(*names)[j] = (*names)[j - 1];
@@ -702,11 +702,12 @@ void fleet_report(FILE *out, int json)
 			json_str(out, fl->golden_path);
 			fprintf(out, ",\"target\":");
 			json_str(out, fl->tmpl->target ? fl->tmpl->target : "");
-			fprintf(out, ",\"mode\":\"%s\",\"limit\":%llu,"
-				     "\"dir_limit\":%llu,\"used\":%llu,"
-				     "\"clients\":[",
+			fprintf(out,
+				",\"mode\":\"%s\",\"limit\":%llu,"
+				"\"dir_limit\":%llu,\"used\":%llu,"
+				"\"clients\":[",
 				fl->mode == TCFG_OVL_RESET ? "reset"
-							    : "persistent",
+							   : "persistent",
 				(unsigned long long)fl->limit,
 				(unsigned long long)fl->pool.limit * 512,
 				(unsigned long long)used);
@@ -714,7 +715,7 @@ void fleet_report(FILE *out, int json)
 			fprintf(out, "overlays %s golden %s mode %s used %llu",
 				fl->dir, fl->golden_path,
 				fl->mode == TCFG_OVL_RESET ? "reset"
-							    : "persistent",
+							   : "persistent",
 				(unsigned long long)used);
 			if (fl->limit)
 				fprintf(out, " limit %llu",
@@ -722,7 +723,7 @@ void fleet_report(FILE *out, int json)
 			if (fl->pool.limit)
 				fprintf(out, " dir-limit %llu",
 					(unsigned long long)fl->pool.limit *
-						512);
+					    512);
 			fprintf(out, "\n  %-44s %8s %-8s %12s %s\n", "CLIENT",
 				"SESSIONS", "PHASE", "ALLOCATED",
 				"WRITTEN READ-BYTES WRITE-BYTES");
@@ -757,10 +758,11 @@ int fleet_reset(const char *initiator, FILE *out)
 		pthread_mutex_lock(&fl->lock);
 		for (struct fleet_gen *g = fl->gens; g; g = g->next) {
 			if (!strcmp(g->client, name) && g->refs) {
-				fprintf(out, "refused: %s has %d session%s open "
-					     "on %s; its overlay can be "
-					     "discarded once it has logged out "
-					     "(shut the PC down first)\n",
+				fprintf(out,
+					"refused: %s has %d session%s open "
+					"on %s; its overlay can be "
+					"discarded once it has logged out "
+					"(shut the PC down first)\n",
 					name, g->refs, g->refs > 1 ? "s" : "",
 					fl->dir);
 				rc = -1;
@@ -823,7 +825,8 @@ void fleet_versions(FILE *out, int json)
 		if (json) {
 			fprintf(out, "%s{\"overlays\":", first_lun ? "" : ",");
 			json_str(out, fl->dir);
-			fprintf(out, ",\"current\":%u,\"update\":", fl->current);
+			fprintf(out,
+				",\"current\":%u,\"update\":", fl->current);
 			if (fl->update)
 				json_str(out, fl->update);
 			else
@@ -848,10 +851,12 @@ void fleet_versions(FILE *out, int json)
 				continue;
 			t = (time_t)when;
 			gmtime_r(&t, &tm);
-			strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ",
+				 &tm);
 			if (json) {
-				fprintf(out, "%s{\"version\":%u,\"parent\":%u,"
-					     "\"time\":\"%s\",\"comment\":",
+				fprintf(out,
+					"%s{\"version\":%u,\"parent\":%u,"
+					"\"time\":\"%s\",\"comment\":",
 					first ? "" : ",", v, parent, stamp);
 				json_str(out, comment);
 				fprintf(out, ",\"current\":%s}",
@@ -887,11 +892,11 @@ static int commit_one(struct fleet_lun *fl, const char *name,
 
 	for (struct fleet_gen *g = fl->gens; g; g = g->next) {
 		if (!strcmp(g->client, name) && g->refs) {
-			fprintf(out, "refused: the update seat %s has %d "
-				     "session%s open on %s; shut it down "
-				     "before committing its work\n",
-				name, g->refs, g->refs > 1 ? "s" : "",
-				fl->dir);
+			fprintf(out,
+				"refused: the update seat %s has %d "
+				"session%s open on %s; shut it down "
+				"before committing its work\n",
+				name, g->refs, g->refs > 1 ? "s" : "", fl->dir);
 			return -1;
 		}
 	}
@@ -903,9 +908,10 @@ static int commit_one(struct fleet_lun *fl, const char *name,
 	}
 	b = (unsigned)strtoul(base, NULL, 10);
 	if (b != fl->current) {
-		fprintf(out, "refused: %s's overlay was made on version %u, "
-			     "but version %u is current; discard it (ctl "
-			     "reset) and redo the update\n",
+		fprintf(out,
+			"refused: %s's overlay was made on version %u, "
+			"but version %u is current; discard it (ctl "
+			"reset) and redo the update\n",
 			name, b, fl->current);
 		return -1;
 	}
@@ -939,8 +945,8 @@ static int commit_one(struct fleet_lun *fl, const char *name,
 	pool_add(fl, -(int64_t)units);
 	fprintf(out, "%s: version %u committed from %s (on version %u)\n",
 		fl->dir, num, name, b);
-	log_line("overlays %s: version %u committed from %s: %s", fl->dir,
-		 num, name, comment);
+	log_line("overlays %s: version %u committed from %s: %s", fl->dir, num,
+		 name, comment);
 	return 0;
 err:
 	fprintf(out, "commit on %s failed: %s\n", fl->dir, strerror(errno));
@@ -965,8 +971,10 @@ int fleet_commit(const char *initiator, const char *comment, FILE *out)
 	}
 	pthread_mutex_unlock(&reg_lock);
 	if (!seats) {
-		fprintf(out, "refused: %s is not the update seat of any "
-			     "overlay LUN (update=)\n", initiator);
+		fprintf(out,
+			"refused: %s is not the update seat of any "
+			"overlay LUN (update=)\n",
+			initiator);
 		return -1;
 	}
 	return rc;
@@ -982,20 +990,23 @@ int fleet_rollback(FILE *out)
 		char buf[16];
 
 		pthread_mutex_lock(&fl->lock);
-		if (fl->current && !ver_info(fl, fl->current, &parent, NULL,
-					     NULL, 0)) {
+		if (fl->current &&
+		    !ver_info(fl, fl->current, &parent, NULL, NULL, 0)) {
 			snprintf(buf, sizeof(buf), "%u\n", parent);
 			if (ver_write(fl, "current", buf)) {
-				fprintf(out, "rollback on %s failed\n", fl->dir);
+				fprintf(out, "rollback on %s failed\n",
+					fl->dir);
 				rc = -1;
 			} else {
-				fprintf(out, "%s: version %u is current (was "
-					     "%u); running clients keep theirs "
-					     "until they boot again\n",
+				fprintf(out,
+					"%s: version %u is current (was "
+					"%u); running clients keep theirs "
+					"until they boot again\n",
 					fl->dir, parent, fl->current);
-				log_line("overlays %s: rolled back from version "
-					 "%u to %u", fl->dir, fl->current,
-					 parent);
+				log_line(
+				    "overlays %s: rolled back from version "
+				    "%u to %u",
+				    fl->dir, fl->current, parent);
 				fl->current = parent;
 				done++;
 			}
@@ -1038,7 +1049,8 @@ int fleet_prune(FILE *out)
 
 			if (!ovl_peek(fl->dirfd, names[i], &ph, base,
 				      sizeof(base)))
-				keep_chain(fl, (unsigned)strtoul(base, NULL, 10),
+				keep_chain(fl,
+					   (unsigned)strtoul(base, NULL, 10),
 					   keep, max + 1);
 			free(names[i]);
 		}

@@ -138,8 +138,8 @@ int fleet_ctl_start(const char *path, char *err, size_t errlen)
 	if (fd < 0)
 		goto err;
 	unlink(path); /* left by an earlier run */
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    chmod(path, 0600) || listen(fd, 8))
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0600) ||
+	    listen(fd, 8))
 		goto err;
 	if (pthread_create(&th, NULL, ctl_thread, (void *)(intptr_t)fd)) {
 		errno = EAGAIN;

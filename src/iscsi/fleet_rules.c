@@ -16,11 +16,24 @@ int fleet_size_parse(const char *s, uint64_t *out)
 
 	if (len > 1) {
 		switch (s[len - 1]) {
-		case 'K': case 'k': shift = 10; break;
-		case 'M': case 'm': shift = 20; break;
-		case 'G': case 'g': shift = 30; break;
-		case 'T': case 't': shift = 40; break;
-		default: break;
+		case 'K':
+		case 'k':
+			shift = 10;
+			break;
+		case 'M':
+		case 'm':
+			shift = 20;
+			break;
+		case 'G':
+		case 'g':
+			shift = 30;
+			break;
+		case 'T':
+		case 't':
+			shift = 40;
+			break;
+		default:
+			break;
 		}
 	}
 	if (parse_u64_n(s, shift ? len - 1 : len, 0, UINT64_MAX >> shift, &v))
@@ -56,8 +69,9 @@ int fleet_lun_parse(struct tcfg_lun *l, const char *arg, char *err,
 			continue;
 		}
 		if (!eq) {
-			snprintf(err, errlen, "%s: expected KEY=VALUE, got '%.*s'",
-				 where, (int)n, p);
+			snprintf(err, errlen,
+				 "%s: expected KEY=VALUE, got '%.*s'", where,
+				 (int)n, p);
 			return -1;
 		}
 		klen = (size_t)(eq - p);
@@ -89,16 +103,18 @@ int fleet_lun_parse(struct tcfg_lun *l, const char *arg, char *err,
 			return -1;
 		}
 		if (rc) {
-			snprintf(err, errlen, "%s: bad or repeated LUN field "
-				 "'%.*s'", where, (int)n, p);
+			snprintf(err, errlen,
+				 "%s: bad or repeated LUN field "
+				 "'%.*s'",
+				 where, (int)n, p);
 			return -1;
 		}
 		p += n;
 	}
 	if (!l->path || !l->overlays) {
-		snprintf(err, errlen,
-			 "%s: an overlay LUN needs golden= and overlays=",
-			 where);
+		snprintf(
+		    err, errlen,
+		    "%s: an overlay LUN needs golden= and overlays=", where);
 		return -1;
 	}
 	/* The golden image is never written through an overlay LUN. */
@@ -137,8 +153,7 @@ int fleet_isid_ipxe(const uint8_t isid[6])
 }
 
 struct fleet_boot fleet_boot_decide(int reset_mode, int exists,
-				    enum ovl_phase phase,
-				    const uint8_t isid[6])
+				    enum ovl_phase phase, const uint8_t isid[6])
 {
 	struct fleet_boot b = {0, phase};
 	int ipxe = fleet_isid_ipxe(isid);

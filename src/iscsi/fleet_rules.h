@@ -42,7 +42,7 @@ int fleet_isid_ipxe(const uint8_t isid[6]);
 
 /* What to do with a client's overlay at its login. */
 struct fleet_boot {
-	int fresh;            /* start an empty overlay */
+	int fresh;	      /* start an empty overlay */
 	enum ovl_phase phase; /* the phase to record */
 };
 

@@ -74,8 +74,7 @@ static int bits_set(struct ovl *o, uint64_t blk, uint64_t n)
 }
 
 /* Counts the blocks of [blk, blk + n) whose bit is clear; o->lock held. */
-static uint64_t bits_clear_count(const struct ovl *o, uint64_t blk,
-				 uint64_t n)
+static uint64_t bits_clear_count(const struct ovl *o, uint64_t blk, uint64_t n)
 {
 	uint64_t c = 0;
 
@@ -323,8 +322,8 @@ int ovl_punch(struct ovl *o, uint64_t off, uint64_t len)
 {
 	int rc = 0;
 
-	if (off % OVL_BLOCK || len % OVL_BLOCK ||
-	    off > o->blocks * OVL_BLOCK || len > o->blocks * OVL_BLOCK - off)
+	if (off % OVL_BLOCK || len % OVL_BLOCK || off > o->blocks * OVL_BLOCK ||
+	    len > o->blocks * OVL_BLOCK - off)
 		return -EINVAL;
 	if (!len)
 		return 0;
@@ -345,8 +344,8 @@ int ovl_punch(struct ovl *o, uint64_t off, uint64_t len)
 		static const uint8_t zero[65536];
 
 		while (len && rc == 0) {
-			size_t n = len < sizeof(zero) ? (size_t)len
-						      : sizeof(zero);
+			size_t n =
+			    len < sizeof(zero) ? (size_t)len : sizeof(zero);
 
 			rc = write_blocks(o, zero, n, off);
 			off += n;
@@ -493,10 +492,10 @@ static int ops_punch(void *ctx, uint64_t off, uint64_t len)
 }
 
 static const struct scsi_backend_ops ovl_ops = {
-	.read = ops_read,
-	.write = ops_write,
-	.sync = ops_sync,
-	.punch = ops_punch,
+    .read = ops_read,
+    .write = ops_write,
+    .sync = ops_sync,
+    .punch = ops_punch,
 };
 
 void ovl_attach(struct ovl *o, struct scsi_lu *lu)
@@ -524,8 +523,9 @@ static void hdr_build(uint8_t *h, uint64_t blocks, const char *base)
 static int hdr_check(const uint8_t *h, uint64_t blocks, char *err,
 		     size_t errlen, const char *name)
 {
-	if (memcmp(h, OVL_MAGIC, 8) || get_be32(h + HDR_VERSION) !=
-	    OVL_VERSION || get_be32(h + HDR_BLOCK) != OVL_BLOCK) {
+	if (memcmp(h, OVL_MAGIC, 8) ||
+	    get_be32(h + HDR_VERSION) != OVL_VERSION ||
+	    get_be32(h + HDR_BLOCK) != OVL_BLOCK) {
 		snprintf(err, errlen, "%s.map is not a wupan overlay map",
 			 name);
 		return -EINVAL;
@@ -540,8 +540,8 @@ static int hdr_check(const uint8_t *h, uint64_t blocks, char *err,
 	return 0;
 }
 
-int ovl_peek(int dirfd, const char *name, enum ovl_phase *phase,
-	     char *base, size_t baselen)
+int ovl_peek(int dirfd, const char *name, enum ovl_phase *phase, char *base,
+	     size_t baselen)
 {
 	char path[300], err[160];
 	uint8_t h[OVL_HDR_LEN];
@@ -638,7 +638,8 @@ int ovl_open(struct ovl *o, int dirfd, const char *name, int golden_fd,
 	} else {
 		rc = full_io(o->map_fd, h, sizeof(h), 0, 0);
 		if (rc == -EIO) {
-			snprintf(err, errlen, "%s: map header cut short", mpath);
+			snprintf(err, errlen, "%s: map header cut short",
+				 mpath);
 			rc = -EINVAL;
 			goto err_close;
 		}
@@ -666,8 +667,9 @@ int ovl_open(struct ovl *o, int dirfd, const char *name, int golden_fd,
 	snprintf(o->base, sizeof(o->base), "%.*s", OVL_BASE_MAX - 1,
 		 (const char *)h + HDR_BASE);
 	o->n_pages = (size_t)((blocks + OVL_PAGE_BLOCKS - 1) / OVL_PAGE_BLOCKS);
-	if (created && ftruncate(o->map_fd, (off_t)(OVL_HDR_LEN +
-				 (uint64_t)o->n_pages * OVL_PAGE)))
+	if (created &&
+	    ftruncate(o->map_fd,
+		      (off_t)(OVL_HDR_LEN + (uint64_t)o->n_pages * OVL_PAGE)))
 		goto err_errno;
 	o->page = calloc(o->n_pages ? o->n_pages : 1, sizeof(*o->page));
 	o->dirty = calloc(o->n_pages ? o->n_pages : 1, 1);

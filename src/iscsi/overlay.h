@@ -2,7 +2,8 @@
  * writes land in a sparse file at the golden image's own offsets, and a
  * persistent bitmap (one bit per 512-byte block) says which blocks the
  * overlay holds.  Reads of blocks never written come from the golden
- * image.  Format and crash-safety rules: wupan-target(8), "A ROOM FROM ONE IMAGE". */
+ * image.  Format and crash-safety rules: wupan-target(8), "A ROOM FROM ONE
+ * IMAGE". */
 #ifndef WUPAN_ISCSI_OVERLAY_H
 #define WUPAN_ISCSI_OVERLAY_H
 
@@ -23,14 +24,14 @@
 /* What a client last did, kept in the map header (fleet.c's boot rule). */
 enum ovl_phase {
 	OVL_PHASE_FIRMWARE = 0, /* logins so far came from boot firmware */
-	OVL_PHASE_OS = 1,       /* an operating system has logged in */
+	OVL_PHASE_OS = 1,	/* an operating system has logged in */
 };
 
 /* Space shared by the overlays of one directory: blocks allocated to
  * overlay data, and the limit (0: none). */
 struct ovl_pool {
 	pthread_mutex_t lock;
-	uint64_t used;  /* 512-byte units, an upper bound */
+	uint64_t used; /* 512-byte units, an upper bound */
 	uint64_t limit;
 	unsigned warned; /* 0, 80 or 90: the last level logged */
 };
@@ -45,7 +46,7 @@ struct ovl {
 	/* First: the driver's workers take bf.lock around each disk call
 	 * of a unit (COMPARE AND WRITE alone); bf.fd is the data file. */
 	struct backend_file bf;
-	int golden_fd;   /* shared, read-only */
+	int golden_fd;	   /* shared, read-only */
 	struct ovl *lower; /* a committed version below, or NULL: golden */
 	int map_fd;
 	uint64_t blocks; /* of the golden image and the overlay */
@@ -56,12 +57,12 @@ struct ovl {
 	uint8_t **page;
 	uint8_t *dirty;
 	size_t n_pages;
-	uint64_t set;      /* bits set */
+	uint64_t set; /* bits set */
 	/* Space: blocks allocated to the data file (an upper bound between
 	 * fstat refreshes) and in flight. */
 	uint64_t used;
 	uint64_t reserved;
-	uint64_t limit;   /* 0: none */
+	uint64_t limit; /* 0: none */
 	unsigned warned;
 	struct ovl_pool *pool;
 	ovl_warn_fn *warn;
@@ -138,7 +139,7 @@ void ovl_attach(struct ovl *o, struct scsi_lu *lu);
 
 /* Reads the phase and base of an existing overlay without opening it;
  * returns 0 or a negative errno (-ENOENT: none). */
-int ovl_peek(int dirfd, const char *name, enum ovl_phase *phase,
-	     char *base, size_t baselen);
+int ovl_peek(int dirfd, const char *name, enum ovl_phase *phase, char *base,
+	     size_t baselen);
 
 #endif

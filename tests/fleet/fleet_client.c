@@ -35,8 +35,8 @@ static int good(struct scsi_task *t, const char *what)
 
 	if (!ok)
 		printf("%s: %s sense=%x/%02x/%02x\n", what,
-		       t ? "check" : iscsi_get_error(ctx),
-		       t ? t->sense.key : 0, t ? t->sense.ascq >> 8 : 0,
+		       t ? "check" : iscsi_get_error(ctx), t ? t->sense.key : 0,
+		       t ? t->sense.ascq >> 8 : 0,
 		       t ? t->sense.ascq & 0xff : 0);
 	if (t)
 		scsi_free_scsi_task(t);
@@ -46,8 +46,8 @@ static int good(struct scsi_task *t, const char *what)
 /* Reads block lba into blk. */
 static int read_block(uint32_t lba, uint8_t *blk)
 {
-	struct scsi_task *t = iscsi_read10_sync(ctx, lun, lba, 512, 512, 0, 0,
-						0, 0, 0);
+	struct scsi_task *t =
+	    iscsi_read10_sync(ctx, lun, lba, 512, 512, 0, 0, 0, 0, 0);
 
 	if (!t || t->status != SCSI_STATUS_GOOD || t->datain.size != 512) {
 		good(t, "read");
@@ -70,7 +70,8 @@ static int step(const char *s)
 	    sscanf(s, "f:%u:%u", &a, &b) == 2) {
 		memset(blk, (int)b, 512);
 		if (!good(iscsi_write10_sync(ctx, lun, a, blk, 512, 512, 0, 0,
-					     s[0] == 'f', 0, 0), what))
+					     s[0] == 'f', 0, 0),
+			  what))
 			return 1;
 		if (s[0] == 'w' &&
 		    !good(iscsi_synchronizecache10_sync(ctx, lun, 0, 0, 0, 0),
@@ -109,9 +110,9 @@ static int step(const char *s)
 	if (sscanf(s, "fill:%u", &a) == 1) {
 		memset(blk, 0x5a, sizeof(blk));
 		for (uint32_t lba = a;; lba += 128) {
-			struct scsi_task *t = iscsi_write10_sync(
-				ctx, lun, lba, blk, sizeof(blk), 512, 0, 0, 0,
-				0, 0);
+			struct scsi_task *t =
+			    iscsi_write10_sync(ctx, lun, lba, blk, sizeof(blk),
+					       512, 0, 0, 0, 0, 0);
 
 			if (!t) {
 				printf("fill: no answer: %s\n",
@@ -121,7 +122,8 @@ static int step(const char *s)
 			if (t->status != SCSI_STATUS_GOOD) {
 				printf("filled %u sense=%x/%02x/%02x\n",
 				       lba - a, t->sense.key,
-				       t->sense.ascq >> 8, t->sense.ascq & 0xff);
+				       t->sense.ascq >> 8,
+				       t->sense.ascq & 0xff);
 				scsi_free_scsi_task(t);
 				return 0;
 			}
