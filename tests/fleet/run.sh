@@ -2,10 +2,15 @@
 # A room from one golden image, driven by a scripted initiator
 # (fleet_client.c) that logs in with iPXE's ISID or an OS's: per-client
 # overlays, reset and persistent modes across boots, UNMAP, the space
-# limits with SPACE ALLOCATION FAILED, and SIGKILL of the target during a
-# synced write load.  Ports 39260-39269.  Needs libiscsi-dev.
+# limits with SPACE ALLOCATION FAILED, SIGKILL of the target during a
+# synced write load, the control socket, versions and the seats file; the
+# daemon runs under ASan+UBSan when that build exists.  Ports 39260-39269.
+# Needs libiscsi-dev.
 set -u
 cd "$(dirname "$0")/../.."
+# The daemon under ASan+UBSan when it is built (make test builds it).
+[ -z "${WUPAN_TARGET:-}" ] && [ -x "${O:-build}/asan/bin/wupan-target" ] &&
+	WUPAN_TARGET=${O:-build}/asan/bin/wupan-target
 . tests/target/lib.sh
 trap t_cleanup EXIT
 t_lock fleet || exit 1
@@ -288,8 +293,16 @@ out=$(sh scripts/mkseats.sh "$work/bad.seats" "$work/bad" 2>&1) && t_fail "mksea
 	{ grep -q "bad.seats:1: unknown group 'nosuch'" <<<"$out" &&
 		t_ok "mkseats.sh names the file, line and problem" || t_fail "mkseats.sh error" "$out"; }
 
+if grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error" "$work"/*.log >/dev/null 2>&1; then
+	t_fail sanitizers "$(grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error" "$work"/*.log)"
+else
+	t_ok "no sanitizer report ($WUPAN_TARGET)"
+fi
 [ "$(sha256sum <"$golden")" = "$sum0" ] &&
 	t_ok "the golden image is unchanged" ||
 	t_fail "golden" "the golden image was written"
 wt_stop "$WT_PID"
+if grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error" "$work"/*.log >/dev/null 2>&1; then
+	t_fail "sanitizers at exit" "$(grep -hE "ERROR: |runtime error" "$work"/*.log | head -n 3)"
+fi
 t_done
