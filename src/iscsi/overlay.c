@@ -570,10 +570,22 @@ static int pages_load(struct ovl *o)
 	uint8_t buf[OVL_PAGE];
 
 	for (size_t i = 0; i < o->n_pages; i++) {
-		int rc = full_io(o->map_fd, buf, OVL_PAGE,
-				 OVL_HDR_LEN + (uint64_t)i * OVL_PAGE, 0);
+		uint64_t at = OVL_HDR_LEN + (uint64_t)i * OVL_PAGE;
+		off_t data = lseek(o->map_fd, (off_t)at, SEEK_DATA);
 		size_t k = 0;
+		int rc;
 
+		/* Pages never written are holes in the map file: a large
+		 * image's map is read in what it holds, not its size. */
+		if (data < 0 && errno == ENXIO)
+			break;
+		if (data > (off_t)at) {
+			i = (size_t)(((uint64_t)data - OVL_HDR_LEN) / OVL_PAGE);
+			if (i >= o->n_pages)
+				break;
+			at = OVL_HDR_LEN + (uint64_t)i * OVL_PAGE;
+		}
+		rc = full_io(o->map_fd, buf, OVL_PAGE, at, 0);
 		if (rc)
 			return rc;
 		while (k < OVL_PAGE && !buf[k])

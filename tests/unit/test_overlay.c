@@ -309,6 +309,28 @@ int main(void)
 	ovl_close(&o3);
 	CHECK("close leaves the pool", pool.used <= 65536 / 512 + 8);
 
+	/* Only a later page of the bitmap holds bits: the pages before it
+	 * are holes in the map file, skipped at open. */
+	{
+		struct ovl p1, p2;
+
+		CHECK("page skip: open", ovl_open(&p1, dirfd_, "pg", golden,
+						  BLOCKS, 1, NULL, err,
+						  sizeof(err)) == 0);
+		CHECK("page skip: write page 2",
+		      put(&p1, 512ull * 70000, 1024, 0x3c) == 0 &&
+			      ovl_sync(&p1) == 0);
+		ovl_close(&p1);
+		CHECK("page skip: reopen", ovl_open(&p2, dirfd_, "pg", golden,
+						    BLOCKS, 0, NULL, err,
+						    sizeof(err)) == 0);
+		CHECK("page skip: bits loaded",
+		      ovl_bytes_written(&p2) == 1024 && ovl_has(&p2, 70000) &&
+			      ovl_has(&p2, 70001) && !ovl_has(&p2, 69999) &&
+			      reads_byte(&p2, 512ull * 70000, 1024, 0x3c));
+		ovl_close(&p2);
+	}
+
 	/* A committed version below a client: client, then version, then
 	 * golden. */
 	{
