@@ -46,6 +46,7 @@ ALL="esp pxe snponly unsigned-ipxe unsigned-payload"
 CASES=${*:-$ALL}
 
 . tests/qemu/target.sh
+. tests/qemu/screen.sh
 
 KEYDIR=""
 cleanup() {
@@ -136,7 +137,8 @@ qemu_args() {
 		-global driver=cfi.pflash01,property=secure,value=on \
 		-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE" \
 		-drive "if=pflash,format=raw,unit=1,file=$dir/vars.fd" \
-		-display none -monitor none -no-reboot -serial "file:$dir/serial.log" \
+		-display none -monitor "unix:$dir/mon.sock,server,nowait" -no-reboot \
+		-serial "file:$dir/serial.log" \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04
 	netdev="user,id=n0,tftp=$dir/tftp"
 	case $medium in
@@ -184,6 +186,10 @@ run() {
 		fi
 		sleep 0.5
 	done
+	# What the person at the PC sees: the hint on the VGA screen.
+	if [ "$expect" = hint ] && [ "$hint_at" -ne 0 ] && kill -0 "$qpid" 2>/dev/null; then
+		screen_ocr "$dir/mon.sock" "$dir/screen-hint" || : >"$dir/screen-hint.txt"
+	fi
 	if kill -0 "$qpid" 2>/dev/null; then
 		kill -TERM "$qpid" 2>/dev/null
 		wait "$qpid" 2>/dev/null
@@ -228,6 +234,9 @@ run() {
 				detail="wupan never reached sanboot"
 			elif ! grep -qa '^wupan: hint: Secure Boot refused' "$c"; then
 				detail="no Secure Boot hint: $(grep -a 'wupan: hint:' "$c" | head -n 1)"
+			elif ! screen_shows "$dir/screen-hint.txt" "Secure Boot refused the program" ||
+				! screen_shows "$dir/screen-hint.txt" "wupan: press any key for the menu"; then
+				detail="the hint is not on the VGA screen (OCR: $dir/screen-hint.txt)"
 			fi ;;
 		esac
 		[ -z "$detail" ] || result=FAIL
