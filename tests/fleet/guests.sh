@@ -5,8 +5,9 @@
 # and OVMF, TCG) the way tests/linux/run.sh boots its cases.  The guest's
 # root init counts its boots in a file on the disk and reports the count and
 # the previous boot's file on the serial console.
-#   1. Three guests (two BIOS on one image, one UEFI on the other) boot at
-#      once: each counts boot 1, as none sees another's writes.
+#   1. Three guests (two BIOS, one UEFI) boot the room's one golden image
+#      (room.img: an MBR disk both firmwares boot) at once: each counts boot
+#      1, as none sees another's writes.
 #   2. Reset mode: a guest boots again and counts boot 1: its overlay was
 #      discarded at the new boot.
 #   3. Persistent mode: a guest boots twice and counts boot 2 with the first
@@ -14,8 +15,8 @@
 #   4. The update seat boots (counting boot 1 into its overlay), its work is
 #      committed, and a fresh guest counts boot 2; after a rollback the next
 #      fresh guest counts boot 1.
-#   The golden images are unchanged at the end.
-# Ports 39270-39279 on loopback.  Logs stay in $O/fleet-tests/guests/.
+#   The golden image is unchanged at the end.
+# Ports 39270-39279 on loopback (WUPAN_FLEET_GUESTS_PORT moves the first).  Logs stay in $O/fleet-tests/guests/.
 set -u -o pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,7 +30,7 @@ WORK=$O/fleet-tests/guests
 IPXE_ROMS=$(ls -d "$O"/ipxe/*/root/usr/share/qemu 2>/dev/null | head -n 1)
 BASE_IQN=iqn.2026-01.org.wupan.client
 ROOM_IQN=iqn.2026-01.org.wupan.room
-PORT=39270
+PORT=${WUPAN_FLEET_GUESTS_PORT:-39270}
 BIOS_TIMEOUT=300
 UEFI_TIMEOUT=400
 HINT_SETTLE=4
@@ -45,7 +46,7 @@ done_() {
 }
 
 for f in "$O/boot.ipxe" "$O/ipxe.lkrn" "$O/ipxe.efi" "$O/tftp/boot.ipxe" \
-	"$LX/bios.img" "$LX/uefi.img" "$O/bin/wupan-target"; do
+	"$LX/room.img" "$O/bin/wupan-target"; do
 	if [ ! -e "$f" ]; then
 		echo "fleet guests: $f missing: run make and make diskless-image first"
 		echo "0 passed, 1 failed, 0 skipped"
@@ -61,20 +62,17 @@ command -v qemu-system-x86_64 >/dev/null || {
 rm -rf "$WORK"
 mkdir -p "$WORK"
 printf '\370\003' >"$WORK/sercon.bin"
-cp "$LX/bios.img" "$WORK/bios-golden.img"
-cp "$LX/uefi.img" "$WORK/uefi-golden.img"
-sum0=$(cat "$WORK/bios-golden.img" "$WORK/uefi-golden.img" | sha256sum)
+cp "$LX/room.img" "$WORK/room-golden.img"
+sum0=$(sha256sum <"$WORK/room-golden.img")
 SEAT=$BASE_IQN:52-54-00-39-27-05
 CTL=("$O/bin/wupan-target" ctl --socket "$WORK/ctl.sock")
 cat >"$WORK/target.conf" <<EOF
 listen 127.0.0.1:$PORT
 control $WORK/ctl.sock
-target $ROOM_IQN:bios
-  lun golden=$WORK/bios-golden.img overlays=$WORK/ov-bios mode=reset update=$SEAT
-target $ROOM_IQN:uefi
-  lun golden=$WORK/uefi-golden.img overlays=$WORK/ov-uefi mode=reset
-target $ROOM_IQN:bios-persist
-  lun golden=$WORK/bios-golden.img overlays=$WORK/ov-persist mode=persistent
+target $ROOM_IQN:room
+  lun golden=$WORK/room-golden.img overlays=$WORK/ov-room mode=reset update=$SEAT
+target $ROOM_IQN:room-persist
+  lun golden=$WORK/room-golden.img overlays=$WORK/ov-persist mode=persistent
 EOF
 tlog=$WORK/target.log
 # A copy: a rebuild while the guests run must not touch the running binary.
@@ -95,7 +93,7 @@ guest() {
 	local -a args
 	[ "$fw" = uefi ] && limit=$UEFI_TIMEOUT
 	dir=$WORK/g$n
-	c_fw=$fw c_port=$PORT c_lun=0 c_times=()
+	c_fw=$fw c_image=room c_port=$PORT c_lun=0 c_times=()
 	c_mac=$(printf '52:54:00:39:27:%02x' "$n")
 	c_machyp=${c_mac//:/-}
 	c_srv=10.0.2.2
@@ -134,24 +132,24 @@ check() {
 for n in 1 2 3; do
 	fw=bios
 	[ $n = 3 ] && fw=uefi
-	(guest $n $fw $fw boot1) &
+	(guest $n $fw room boot1) &
 	pids[$n]=$!
 done
 for n in 1 2 3; do wait "${pids[$n]}"; done
-check 1 boot1 1 '^none$' "BIOS guest 1 of 3 at once: boot 1 on the shared BIOS image"
+check 1 boot1 1 '^none$' "BIOS guest 1 of 3 at once: boot 1 on the room's golden image"
 check 2 boot1 1 '^none$' "BIOS guest 2 of 3 at once: boot 1, guest 1's boot not seen"
-check 3 boot1 1 '^none$' "UEFI guest 3 of 3 at once: boot 1 on the shared UEFI image"
+check 3 boot1 1 '^none$' "UEFI guest 3 of 3 at once: boot 1 on the same golden image, no BIOS guest's boot seen"
 n=$(grep -c "login=os overlay=kept phase=os" "$tlog")
 [ "$n" -ge 3 ] && ok "each guest's OS login (iBFT) kept the overlay iPXE started ($n)" ||
 	bad "OS logins" "$(grep overlay "$tlog" | head -n 6)"
 
 # 2. Reset mode: guest 1 again.  3. Persistent: guest 4, twice.  4. The
 # update seat (guest 5) boots once, alongside.
-(guest 1 bios bios boot2) &
+(guest 1 bios room boot2) &
 p1=$!
-(guest 4 bios bios-persist boot1) &
+(guest 4 uefi room-persist boot1) &
 p4=$!
-(guest 5 bios bios boot1) &
+(guest 5 bios room boot1) &
 p5=$!
 wait $p1
 wait $p4
@@ -169,19 +167,19 @@ for _ in $(seq 20); do
 done
 grep -q "version 1 committed" <<<"$out" && ok "commit of the update seat's boot: $out" ||
 	bad "commit" "$out"
-(guest 4 bios bios-persist boot2) &
+(guest 4 uefi room-persist boot2) &
 p4=$!
-guest 6 bios bios boot1
+guest 6 uefi room boot1
 wait $p4
-check 4 boot2 2 '^boot 1 of the bios image' "persistent mode: guest 4's second boot sees its first"
-check 6 boot1 2 '^boot 1 of the bios image' "a fresh guest boots version 1: it counts on from the update seat's boot"
+check 4 boot2 2 '^boot 1 of the room image' "persistent mode: UEFI guest 4's second boot sees its first"
+check 6 boot1 2 '^boot 1 of the room image' "a fresh UEFI guest boots version 1: it counts on from the BIOS update seat's boot"
 out=$("${CTL[@]}" rollback 2>&1) && ok "rollback: $out" || bad "rollback" "$out"
-guest 7 bios bios boot1
+guest 7 bios room boot1
 check 7 boot1 1 '^none$' "after the rollback a fresh guest boots the golden image again"
 
 kill -TERM $tpid
 wait $tpid
 trap - EXIT
-[ "$(cat "$WORK/bios-golden.img" "$WORK/uefi-golden.img" | sha256sum)" = "$sum0" ] &&
-	ok "the golden images are unchanged" || bad "golden" "a golden image was written"
+[ "$(sha256sum <"$WORK/room-golden.img")" = "$sum0" ] &&
+	ok "the golden image is unchanged" || bad "golden" "the golden image was written"
 done_

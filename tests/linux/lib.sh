@@ -230,7 +230,8 @@ lx_check_linux() {
 	grep -qaF "WUPAN-IBFT-CHAP $chap $rchap" "$c" ||
 		lx_fail "$run: CHAP in the iBFT is not the case's ($chap $rchap):" \
 			"$(grep -a 'WUPAN-IBFT-CHAP' "$c" | head -n 1)" || return 1
-	grep -qaE "WUPAN-LINUX-ROOT root=/dev/sd[a-z]+2 via=session[0-9]+ image=$c_fw count=$count\$" "$c" ||
+	# The image is the firmware's own (bios, uefi), or c_image (room).
+	grep -qaE "WUPAN-LINUX-ROOT root=/dev/sd[a-z]+2 via=session[0-9]+ image=${c_image:-$c_fw} count=$count\$" "$c" ||
 		lx_fail "$run: no root marker for boot $count from the iSCSI disk:" \
 			"$(grep -a 'WUPAN-LINUX-ROOT' "$c" | head -n 1)" || return 1
 	grep -qaF "WUPAN-LINUX-DONE count=$count" "$c" || lx_fail "$run: root init did not finish" || return 1

@@ -9,6 +9,8 @@
 #                           p2 ext4 root (mke2fs -d)
 #   OUT/uefi.img            48 MiB, GPT: p1 ESP with systemd-boot (kernel,
 #                           initrd), p2 ext4 root
+#   OUT/room.img            48 MiB, MBR: p1 FAT of type 0xEF with syslinux and
+#                           systemd-boot, p2 ext4 root: BIOS and UEFI boot it
 #   OUT/install-bios.cpio   a second initrd carrying bios.img (gzip) for the
 #   OUT/install-uefi.cpio   installer (wupan.mode=install); likewise uefi.img
 # Usage: mkimage.sh FETCHDIR OUT   (FETCHDIR holds root/ from fetch.sh)
@@ -236,6 +238,31 @@ dd if="$tmp/esp.img" of="$img" bs=512 seek=$P1_START conv=notrunc 2>/dev/null
 rm -f "$tmp/esp.img"
 dd if="$tmp/root-uefi.ext4" of="$img" bs=512 seek=$P2_START conv=notrunc 2>/dev/null
 
+# A room's golden image: one disk that both firmwares boot, so a mixed room
+# of BIOS and UEFI PCs shares it (tests/fleet).  MBR with p1 a FAT partition
+# of the EFI System type (0xEF, which UEFI takes as an ESP on an MBR disk),
+# active, holding syslinux for BIOS and systemd-boot for UEFI; p2 the root.
+rootfs room 3
+img=$tmp/room.img
+truncate -s 48M "$img"
+printf 'label: dos\nlabel-id: 0x57555052\nstart=%s, size=%s, type=ef, bootable\nstart=%s, size=%s, type=83\n' \
+	$P1_START $P1_SIZE $P2_START $P2_SIZE | sfdisk -q "$img" >/dev/null
+dd if=$mbr of="$img" bs=440 count=1 conv=notrunc 2>/dev/null
+mkfs.vfat --invariant -C -i 57555052 -n WUPAN-ROOM -h $P1_START "$tmp/fat.img" $((P1_SIZE / 2)) >/dev/null
+dd if="$tmp/fat.img" of="$img" bs=512 seek=$P1_START conv=notrunc 2>/dev/null
+rm -f "$tmp/fat.img"
+syslinux --install --offset $((P1_START * 512)) "$img"
+sed 's/wupan.image=bios$/wupan.image=room/' "$tmp/syslinux.cfg" >"$tmp/syslinux-room.cfg"
+sed 's/wupan.image=uefi$/wupan.image=room/' "$tmp/wupan.conf" >"$tmp/wupan-room.conf"
+p1="$img@@$((P1_START * 512))"
+mcopy -i "$p1" "$tmp/syslinux-room.cfg" ::/syslinux.cfg
+mcopy -i "$p1" "$tmp/vmlinuz" "$tmp/initrd.img" ::/
+mmd -i "$p1" ::/EFI ::/EFI/BOOT ::/loader ::/loader/entries
+mcopy -i "$p1" "$sdboot" ::/EFI/BOOT/BOOTX64.EFI
+mcopy -i "$p1" "$tmp/loader.conf" ::/loader/loader.conf
+mcopy -i "$p1" "$tmp/wupan-room.conf" ::/loader/entries/wupan.conf
+dd if="$tmp/root-room.ext4" of="$img" bs=512 seek=$P2_START conv=notrunc 2>/dev/null
+
 # The installer's payloads: a second initrd with the disk image.
 for kind in bios uefi; do
 	d=$tmp/install-$kind
@@ -246,7 +273,7 @@ for kind in bios uefi; do
 	mkcpio "$d" >"$tmp/install-$kind.cpio"
 done
 
-for f in vmlinuz initrd.img bios.img uefi.img install-bios.cpio install-uefi.cpio; do
+for f in vmlinuz initrd.img bios.img uefi.img room.img install-bios.cpio install-uefi.cpio; do
 	mv "$tmp/$f" "$out/$f"
 done
 echo "$kver" >"$out/kernel-version"
