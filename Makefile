@@ -62,12 +62,12 @@ $(O)/fuzz/%.o: %.c
 	@$(if $(Q),echo "  CC-FUZZ $<")
 	$(Q)$(CLANG) $(WFLAGS) -Isrc $(FUZZ_FLAGS) $(DEPFLAGS) -c $< -o $@
 
-# Fragments: the iPXE input first, the images (which use every other
-# fragment's variables) after the components.
-include mk/common.mk mk/ipxe.mk
-# install.mk and deps.mk read every other fragment's variables, so they come
-# last.
-include $(filter-out mk/common.mk mk/ipxe.mk mk/images.mk mk/install.mk mk/deps.mk,$(sort $(wildcard mk/*.mk)))
+# Fragments: the iPXE input and EFI signing (mk/sign.mk, which any fragment
+# may call) first, the images (which use every other fragment's variables)
+# after the components; install.mk and deps.mk read every other fragment's
+# variables, so they come last.
+include mk/common.mk mk/ipxe.mk mk/sign.mk
+include $(filter-out mk/common.mk mk/ipxe.mk mk/sign.mk mk/images.mk mk/install.mk mk/deps.mk,$(sort $(wildcard mk/*.mk)))
 include mk/images.mk mk/install.mk mk/deps.mk
 
 # Fuzz targets: tests/fuzz/fuzz_NAME.c links with FUZZ_SRCS_NAME.  `make check`

@@ -72,6 +72,15 @@ EFI_STATUS efi_main(EFI_HANDLE self, EFI_SYSTEM_TABLE *systab)
 			       (void *)ipxe, (UINTN)ipxe_len, &child);
 	if (path)
 		FreePool(path);
+	if (st == EFI_SECURITY_VIOLATION || st == EFI_ACCESS_DENIED) {
+		/* UEFI 2.10 §7.4.1: on a security violation the image is
+		 * loaded all the same and the caller must unload it. */
+		if (st == EFI_SECURITY_VIOLATION && child)
+			uefi_call_wrapper(BS->UnloadImage, 1, child);
+		fail(st, L"Secure Boot refused the embedded iPXE: build with "
+			 L"make SIGN_KEY=... SIGN_CERT=... to sign it too", 0);
+		goto out_opts;
+	}
 	if (EFI_ERROR(st)) {
 		fail(st, L"LoadImage of the embedded iPXE failed", 0);
 		goto out_opts;

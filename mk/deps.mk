@@ -12,7 +12,7 @@
 # `bench-*`, the test trees in $(O), anything not known to be a build goal)
 # get TEST_DEB_PACKAGES as well.  `clean` and `uninstall` get none.
 DEPS_NONE_GOALS := clean uninstall
-DEPS_BUILD_GOALS := all images script roms efi-stub ipxe install deps \
+DEPS_BUILD_GOALS := all images script roms efi-stub ipxe install deps secureboot-keys \
 	$(PROGS) $(filter-out $(O)/asan/% $(O)/fuzz/% $(O)/test/% $(O)/linux/% \
 		$(O)/qemu/% $(O)/buildtest/% $(O)/logs/%,$(filter $(O)/%,$(MAKECMDGOALS)))
 DEPS_GOALS := $(or $(MAKECMDGOALS),all)

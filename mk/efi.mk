@@ -19,17 +19,19 @@ EFI_LDFLAGS := -nostdlib -shared -Bsymbolic --build-id=none -L$(EFI_LIB) \
 EFI_LIBS := -lefi -lgnuefi
 EFI_SECTIONS := -j .text -j .sdata -j .data -j .rodata -j .dynamic \
 	-j .dynsym -j .rel -j .rela -j .rel.* -j .rela.* -j .reloc
+EFI_FORMAT := --target efi-app-x86_64 --subsystem=10
 DEB_PACKAGES += gnu-efi binutils
 
-# $(call efi_link,OUT.efi,OBJS): link gnu-efi objects into a PE application
-# (the intermediate ELF goes to obj/ beside OUT).
+# $(call efi_link,OUT.efi,OBJS[,PREFIX]): link gnu-efi objects into a PE
+# application (the intermediate ELF goes to obj/ beside OUT).  PREFIX picks
+# another architecture's set of these variables (AA64_ in mk/arm64.mk).
 define efi_link
 	@mkdir -p $(dir $(1))obj
 	@$(if $(Q),echo "  EFI-LD  $(1)")
-	$(Q)$(EFI_LD) $(EFI_LDFLAGS) $(2) \
-		-o $(dir $(1))obj/$(notdir $(1:.efi=.so)) $(EFI_LIBS)
-	$(Q)$(EFI_OBJCOPY) $(EFI_SECTIONS) --target efi-app-x86_64 \
-		--subsystem=10 $(dir $(1))obj/$(notdir $(1:.efi=.so)) $(1)
+	$(Q)$($(3)EFI_LD) $($(3)EFI_LDFLAGS) $(2) \
+		-o $(dir $(1))obj/$(notdir $(1:.efi=.so)) $($(3)EFI_LIBS)
+	$(Q)$($(3)EFI_OBJCOPY) $($(3)EFI_SECTIONS) $($(3)EFI_FORMAT) \
+		$(dir $(1))obj/$(notdir $(1:.efi=.so)) $(1)
 endef
 
 $(O)/efi/obj/%.o: %.c

@@ -2,7 +2,7 @@
 # Embeds an iPXE EFI binary and an iPXE script into a copy of the wupan EFI
 # stub, as the PE sections ".ipxe" and ".script" the stub looks for at run
 # time.  Only objcopy is needed, so a new script never needs a compiler.
-# Usage: efi-embed.sh STUB IPXE_EFI SCRIPT OUT
+# Usage: [OBJCOPY=... OBJDUMP=...] efi-embed.sh STUB IPXE_EFI SCRIPT OUT
 #
 # The new sections go at 4 KiB-aligned addresses past the stub's last
 # section: objcopy would otherwise place them at address 0, over the headers.
@@ -36,9 +36,11 @@ bad=$(LC_ALL=C tr -d '\11\12\15\40-\176' <"$script" | head -c 16 | od -An -tx1)
 
 sections=$(LC_ALL=C "$OBJDUMP" -h "$stub" 2>/dev/null) ||
 	die "$stub: objdump cannot read it"
+# x86_64 with the host's binutils; aarch64 with the cross binutils, named by
+# OBJCOPY and OBJDUMP (mk/arm64.mk).
 case $sections in
-*"file format pei-x86-64"*) ;;
-*) die "$stub: not an x86-64 PE image" ;;
+*"file format pei-x86-64"* | *"file format pei-aarch64-little"*) ;;
+*) die "$stub: not an x86-64 or aarch64 PE image (for aarch64, set OBJDUMP and OBJCOPY to the cross tools)" ;;
 esac
 # Section lines: index, name, size, VMA, LMA, file offset, alignment.
 ends=$(echo "$sections" | awk '$1 ~ /^[0-9]+$/ && NF >= 7 { print $2, $3, $4 }')

@@ -4,8 +4,15 @@
 # state under OUTDIR/apt, so the system's apt setup is neither read for
 # package lists nor changed; only the mirror URI is taken from it.
 # Usage: fetch-ipxe.sh LOCKFILE VERSION OUTDIR
+#
+# Other pinned packages come the same way (gnu-efi.lock): a lock line may
+# carry a fifth column, the Debian architecture to fetch for (default: the
+# machine's), which only the private apt state sees.  WHAT names the software
+# in messages and HINT is the way around a failed fetch.
 set -eu
 lock=$1 version=$2 out=$3
+what=${WHAT:-iPXE}
+hint=${HINT:-use IPXE_BIN_DIR=DIR to build from iPXE binaries you provide.}
 # apt reads relative Dir:: paths below /etc/apt: make ours absolute.
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -16,15 +23,15 @@ die() {
 }
 
 entries=$(awk -v v="$version" '$1 == v { print $2, $3, $4 }' "$lock")
-[ -n "$entries" ] || die "iPXE version '$version' is not in $lock.
+[ -n "$entries" ] || die "$what version '$version' is not in $lock.
   Known versions: $(awk '!/^#/ && NF { print $1 }' "$lock" | sort -u | tr '\n' ' ')
   Add a line per package (version, suite, package, sha256) to $lock,
-  or build with IPXE_BIN_DIR=DIR to use iPXE binaries you built yourself."
+  or $hint"
 suite=$(echo "$entries" | awk '{ print $1; exit }')
+arch=$(awk -v v="$version" '$1 == v && NF >= 5 { print $5; exit }' "$lock")
 
 # The mirror of the machine's own apt sources.
-mirror=$(sh "$(dirname "$0")/apt-mirror.sh") ||
-	die "use IPXE_BIN_DIR=DIR to build from iPXE binaries you provide."
+mirror=$(sh "$(dirname "$0")/apt-mirror.sh") || die "$hint"
 
 st=$out/apt
 mkdir -p "$st/lists/partial" "$st/cache/archives/partial" "$out/debs"
@@ -33,6 +40,9 @@ echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $su
 set -- -o "Dir::Etc::SourceList=$st/sources.list" \
 	-o Dir::Etc::SourceParts=/nonexistent -o "Dir::State::Lists=$st/lists" \
 	-o "Dir::Cache=$st/cache" -o Debug::NoLocking=1 -o APT::Sandbox::User=root
+# A foreign architecture for this private state only: the machine's dpkg and
+# apt architectures stay as they are.
+[ -z "$arch" ] || set -- "$@" -o "APT::Architecture=$arch" -o "APT::Architectures=$arch"
 
 need_download() {
 	echo "$entries" | while read -r _ pkg sum; do
@@ -44,18 +54,18 @@ need_download() {
 
 todo=$(need_download)
 if [ -n "$todo" ]; then
-	echo "fetch-ipxe: downloading iPXE $version from $suite"
+	echo "fetch-ipxe: downloading $what $version${arch:+ ($arch)} from $suite"
 	apt-get "$@" -q update >"$st/update.log" 2>&1 ||
 		die "apt-get update for suite $suite failed (see $st/update.log)"
 	specs=""
 	for pkg in $todo; do
 		rm -f "$out/debs/${pkg}_"*.deb
-		specs="$specs $pkg=$version"
+		specs="$specs $pkg${arch:+:$arch}=$version"
 	done
 	# shellcheck disable=SC2086
 	(cd "$out/debs" && apt-get "$@" -q download $specs) >"$st/download.log" 2>&1 ||
-		die "cannot download iPXE $version from suite $suite (see $st/download.log).
-  Is the version still served?  Update $lock, or use IPXE_BIN_DIR=DIR."
+		die "cannot download $what $version from suite $suite (see $st/download.log).
+  Is the version still served?  Update $lock, or $hint"
 fi
 
 rm -rf "$out/root"
@@ -67,7 +77,7 @@ echo "$entries" | while read -r _ pkg sum; do
   expected $sum (from $lock)
   got      $got
   Refusing to use it.  If the new package is trusted, update $lock;
-  or use IPXE_BIN_DIR=DIR."
+  or $hint"
 	dpkg-deb -x "$f" "$out/root"
 done
 echo "$version" >"$out/root/VERSION"

@@ -3,10 +3,13 @@
 # script, without root, loop devices or mounting.  Reproducible: timestamps
 # come from SOURCE_DATE_EPOCH, volume serials and disk ids are fixed.
 #
-#   mkimage.sh esp  STUB_EFI OUT                 FAT image: \EFI\BOOT\BOOTX64.EFI
+#   mkimage.sh esp  STUB_EFI OUT [AA64_EFI]      FAT image: \EFI\BOOT\BOOTX64.EFI
 #   mkimage.sh iso  LKRN SCRIPT ESP_IMG OUT      hybrid BIOS+UEFI, CD and USB
-#   mkimage.sh usb  LKRN SCRIPT STUB_EFI OUT     MBR + FAT stick, BIOS+UEFI
-#   mkimage.sh tftp DIR LKRN SCRIPT IPXE_EFI UNDIONLY SNPONLY
+#   mkimage.sh usb  LKRN SCRIPT STUB_EFI OUT [AA64_EFI]
+#                                                MBR + FAT stick, BIOS+UEFI
+#   mkimage.sh tftp DIR LKRN SCRIPT IPXE_EFI UNDIONLY SNPONLY [AA64_EFI AA64_SNPONLY]
+# AA64_EFI, the arm64 stub, goes beside the x86_64 one as BOOTAA64.EFI (and
+# in the TFTP root as arm64/ipxe.efi, with arm64/snponly.efi).
 set -eu
 
 : "${SOURCE_DATE_EPOCH:=1764115200}"
@@ -53,13 +56,14 @@ CFG
 }
 
 make_esp() {
-	stub=$1 out=$2
+	stub=$1 out=$2 aa64=${3:-}
 	tool mformat mtools
 	rm -f "$out"
-	truncate -s "$(fat_kib "$stub")K" "$out"
+	truncate -s "$(fat_kib "$stub" $aa64)K" "$out"
 	mformat -i "$out" -N "$SERIAL" -v WUPAN-ESP ::
 	mmd -i "$out" ::/EFI ::/EFI/BOOT
 	mcopy -i "$out" "$stub" ::/EFI/BOOT/BOOTX64.EFI
+	[ -z "$aa64" ] || mcopy -i "$out" "$aa64" ::/EFI/BOOT/BOOTAA64.EFI
 }
 
 make_iso() {
@@ -88,7 +92,7 @@ make_iso() {
 }
 
 make_usb() {
-	lkrn=$1 script=$2 stub=$3 out=$4
+	lkrn=$1 script=$2 stub=$3 out=$4 aa64=${5:-}
 	tool sfdisk fdisk
 	tool syslinux syslinux
 	tool mformat mtools
@@ -96,7 +100,7 @@ make_usb() {
 	cfg=$out.cfg
 	syslinux_cfg / >"$cfg"
 	# One FAT partition at 1 MiB, big enough for everything plus slack.
-	part_kib=$(fat_kib "$lkrn" "$script" "$stub" "$SYSLINUX_BIOS/ldlinux.c32")
+	part_kib=$(fat_kib "$lkrn" "$script" "$stub" $aa64 "$SYSLINUX_BIOS/ldlinux.c32")
 	part_kib=$((part_kib + 256))
 	[ "$part_kib" -ge 4096 ] || part_kib=4096
 	rm -f "$out"
@@ -111,11 +115,13 @@ make_usb() {
 	mcopy -i "$out@@1M" "$script" ::/boot.ipxe
 	mmd -i "$out@@1M" ::/EFI ::/EFI/BOOT
 	mcopy -i "$out@@1M" "$stub" ::/EFI/BOOT/BOOTX64.EFI
+	[ -z "$aa64" ] || mcopy -i "$out@@1M" "$aa64" ::/EFI/BOOT/BOOTAA64.EFI
 	rm -f "$cfg"
 }
 
 make_tftp() {
 	dir=$1 lkrn=$2 script=$3 ipxe_efi=$4 undionly=$5 snponly=$6
+	aa64=${7:-} aa64_snponly=${8:-}
 	need /usr/lib/PXELINUX/lpxelinux.0 "$SYSLINUX_BIOS/ldlinux.c32"
 	mkdir -p "$dir/pxelinux.cfg" "$dir/hosts"
 	cp "$lkrn" "$dir/ipxe.lkrn"
@@ -125,6 +131,12 @@ make_tftp() {
 	# Proxy DHCP names BIOS boot files without the .0 it appends.
 	cp "$undionly" "$dir/undionly.0"
 	cp "$snponly" "$dir/snponly.efi"
+	rm -rf "$dir/arm64"
+	if [ -n "$aa64" ]; then
+		mkdir -p "$dir/arm64"
+		cp "$aa64" "$dir/arm64/ipxe.efi"
+		cp "$aa64_snponly" "$dir/arm64/snponly.efi"
+	fi
 	cp /usr/lib/PXELINUX/lpxelinux.0 "$SYSLINUX_BIOS/ldlinux.c32" "$dir/"
 	syslinux_cfg "" >"$dir/pxelinux.cfg/default"
 	cat >"$dir/hosts/README" <<TXT
@@ -137,9 +149,11 @@ TXT
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case $cmd in
-esp) [ $# -eq 2 ] || die "usage: mkimage.sh esp STUB_EFI OUT"; make_esp "$@" ;;
+esp) [ $# -eq 2 ] || [ $# -eq 3 ] || die "usage: mkimage.sh esp STUB_EFI OUT [AA64_EFI]"; make_esp "$@" ;;
 iso) [ $# -eq 4 ] || die "usage: mkimage.sh iso LKRN SCRIPT ESP_IMG OUT"; make_iso "$@" ;;
-usb) [ $# -eq 4 ] || die "usage: mkimage.sh usb LKRN SCRIPT STUB_EFI OUT"; make_usb "$@" ;;
-tftp) [ $# -eq 6 ] || die "usage: mkimage.sh tftp DIR LKRN SCRIPT IPXE_EFI UNDIONLY SNPONLY"; make_tftp "$@" ;;
+usb) [ $# -eq 4 ] || [ $# -eq 5 ] || die "usage: mkimage.sh usb LKRN SCRIPT STUB_EFI OUT [AA64_EFI]"; make_usb "$@" ;;
+tftp) [ $# -eq 6 ] || [ $# -eq 8 ] ||
+	die "usage: mkimage.sh tftp DIR LKRN SCRIPT IPXE_EFI UNDIONLY SNPONLY [AA64_EFI AA64_SNPONLY]"
+	make_tftp "$@" ;;
 *) die "usage: mkimage.sh esp|iso|usb|tftp ..." ;;
 esac

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "common/parse.h"
+#include "iscsi/fleet_rules.h"
 
 /* Formats an error message into err. */
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -173,6 +174,22 @@ static int add_lun(struct tcfg_target *t, const char *arg, int line,
 	struct tcfg_lun l = {.line = line};
 	size_t len = strlen(arg);
 
+	if (strncmp(arg, "golden=", 7) == 0) {
+		int rc;
+
+		if (t->n_luns >= 256)
+			return fail(err, errlen, "%s: more than 256 LUNs", where);
+		rc = fleet_lun_parse(&l, arg, err, errlen, where);
+		if (rc == 0 && push(&t->luns, &t->n_luns, sizeof(l), &l))
+			rc = fail(err, errlen, "out of memory");
+		if (rc) {
+			free(l.path);
+			free(l.overlays);
+			free(l.update);
+		}
+		return rc;
+	}
+
 	if (len > 3 && strcmp(arg + len - 3, ",ro") == 0) {
 		l.ro = 1;
 		len -= 3;
@@ -266,6 +283,11 @@ static int limit_option(struct tcfg *cfg, const char *key, const char *val,
 		{"threads", offsetof(struct tcfg_limits, threads), 0, 64},
 	};
 
+	if (strcmp(key, "control") == 0) {
+		free(cfg->control);
+		cfg->control = strdup(val);
+		return cfg->control ? 1 : fail(err, errlen, "out of memory");
+	}
 	if (strcmp(key, "reservations") == 0) {
 		if (strcmp(val, "on") && strcmp(val, "off"))
 			return fail(err, errlen,
@@ -340,7 +362,14 @@ int tcfg_parse_text(struct tcfg *cfg, const char *name, const char *text,
 		if (!key)
 			continue;
 		val = strtok_r(NULL, " \t\r", &save);
-		extra = strtok_r(NULL, " \t\r", &save);
+		/* An overlay LUN takes the rest of the line (fleet_rules.h). */
+		if (val && strcmp(key, "lun") == 0 &&
+		    strncmp(val, "golden=", 7) == 0 && save && *save) {
+			val[strlen(val)] = ' ';
+			val[strcspn(val, "\r")] = 0;
+			save = NULL;
+		}
+		extra = save ? strtok_r(NULL, " \t\r", &save) : NULL;
 		if (!val)
 			return fail(err, errlen, "%s: '%s' needs a value", where,
 				    key);
@@ -417,7 +446,7 @@ static int known_option(const char *opt)
 		"--config", "--listen", "--target", "--lun", "--chap",
 		"--mutual-chap", "--allow", "--portal", "--user",
 		"--login-timeout", "--idle-timeout", "--max-connections",
-		"--max-per-source", "--reservations", "--threads",
+		"--max-per-source", "--reservations", "--threads", "--control",
 	};
 
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
@@ -508,8 +537,11 @@ int tcfg_parse_args(struct tcfg *cfg, int argc, char **argv, char *err,
 
 void tcfg_target_free(struct tcfg_target *t)
 {
-	for (size_t j = 0; j < t->n_luns; j++)
+	for (size_t j = 0; j < t->n_luns; j++) {
 		free(t->luns[j].path);
+		free(t->luns[j].overlays);
+		free(t->luns[j].update);
+	}
 	for (size_t j = 0; j < t->n_allow; j++)
 		free(t->allow[j]);
 	free(t->luns);
@@ -533,6 +565,7 @@ void tcfg_free(struct tcfg *cfg)
 	free(cfg->listen);
 	free(cfg->config_file);
 	free(cfg->user);
+	free(cfg->control);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -587,7 +620,16 @@ int tcfg_target_same(const struct tcfg_target *a, const struct tcfg_target *b)
 		return 0;
 	for (size_t i = 0; i < a->n_luns; i++)
 		if (strcmp(a->luns[i].path, b->luns[i].path) ||
-		    a->luns[i].ro != b->luns[i].ro)
+		    a->luns[i].ro != b->luns[i].ro ||
+		    !a->luns[i].overlays != !b->luns[i].overlays ||
+		    (a->luns[i].overlays &&
+		     (strcmp(a->luns[i].overlays, b->luns[i].overlays) ||
+		      a->luns[i].mode != b->luns[i].mode ||
+		      a->luns[i].limit != b->luns[i].limit ||
+		      a->luns[i].dir_limit != b->luns[i].dir_limit ||
+		      !a->luns[i].update != !b->luns[i].update ||
+		      (a->luns[i].update &&
+		       strcmp(a->luns[i].update, b->luns[i].update)))))
 			return 0;
 	for (size_t i = 0; i < a->n_allow; i++)
 		if (strcmp(a->allow[i], b->allow[i]))

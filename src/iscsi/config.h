@@ -4,16 +4,29 @@
 #define WUPAN_ISCSI_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define TCFG_NAME_MAX 223    /* RFC 7143 §4.2.7.1 */
 #define TCFG_SECRET_MAX 255
 #define TCFG_MAX_TARGETS 4096
 
-/* One logical unit: a backing file or block device. */
+/* What happens to an overlay LUN's per-initiator overlays at a new boot. */
+enum tcfg_overlay_mode {
+	TCFG_OVL_RESET = 1,  /* discarded */
+	TCFG_OVL_PERSISTENT, /* kept */
+};
+
+/* One logical unit: a backing file or block device, or a golden image
+ * with per-initiator overlays (fleet_rules.h). */
 struct tcfg_lun {
-	char *path;
+	char *path;     /* the file, or the golden image */
 	int ro;
 	int line;
+	char *overlays; /* overlay directory, or NULL */
+	int mode;       /* enum tcfg_overlay_mode */
+	uint64_t limit;     /* bytes per overlay; 0: none */
+	uint64_t dir_limit; /* bytes for the directory; 0: none */
+	char *update;       /* initiator pattern of the update seat, or NULL */
 };
 
 /* One CHAP account. */
@@ -61,6 +74,7 @@ struct tcfg {
 	size_t n_listen;
 	char *config_file;
 	char *user; /* --user: drop to it after binding, or NULL */
+	char *control; /* --control: the fleet control socket, or NULL */
 };
 
 /*

@@ -16,6 +16,12 @@
 
 #define ISCSI_MAX_AHS 1020
 
+/* The units this session sees: its own (session_open) or the target's. */
+static struct scsi_lun_map *conn_map(struct iscsi_conn *c)
+{
+	return c->map ? c->map : &c->target->map;
+}
+
 void iscsi_conn_init(struct iscsi_conn *c, struct iscsi_env *env,
 		     const char *local_addr)
 {
@@ -85,8 +91,11 @@ void iscsi_conn_release(struct iscsi_conn *c)
 	while (c->tasks)
 		task_free(c, &c->tasks);
 	if (c->target)
-		for (size_t i = 0; i < c->target->map.n; i++)
-			scsi_lu_nexus_gone(c->target->map.luns[i], c);
+		for (size_t i = 0; i < conn_map(c)->n; i++)
+			scsi_lu_nexus_gone(conn_map(c)->luns[i], c);
+	if (c->map && c->env->session_close)
+		c->env->session_close(c->env, c);
+	c->map = NULL;
 	free(c->out.buf);
 	free(c->login.text);
 	free(c->text_rsp);
@@ -668,12 +677,12 @@ static int rx_scsi_cmd(struct iscsi_conn *c, const uint8_t *bhs,
 		return send_reject(c, bhs, ISCSI_REJECT_PROTOCOL);
 	if (*task_find(c, itt))
 		return send_reject(c, bhs, ISCSI_REJECT_INVALID_FIELD);
-	rc = scsi_cmd_start(&c->target->map, lun < 0 ? 0xffffffu : (unsigned)lun,
+	rc = scsi_cmd_start(conn_map(c), lun < 0 ? 0xffffffu : (unsigned)lun,
 			    bhs + 32, c, c->port, &cmd);
 	if (rc) /* out of memory: INTERNAL TARGET FAILURE */
 		scsi_sense_set(&cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_FAILURE);
-	lu = lun >= 0 && (size_t)lun < c->target->map.n
-		     ? c->target->map.luns[lun]
+	lu = lun >= 0 && (size_t)lun < conn_map(c)->n
+		     ? conn_map(c)->luns[lun]
 		     : NULL;
 	if (cmd.status == SCSI_STATUS_GOOD && cmd.dir == SCSI_DIR_IN &&
 	    cmd.kind != SCSI_K_READ) {
@@ -1019,7 +1028,7 @@ static int rx_tmf(struct iscsi_conn *c, const uint8_t *bhs)
 	/* A discovery session has no target to manage (found by fuzzing). */
 	if (c->discovery)
 		return send_reject(c, bhs, ISCSI_REJECT_PROTOCOL);
-	lun_ok = lun >= 0 && (size_t)lun < c->target->map.n;
+	lun_ok = lun >= 0 && (size_t)lun < conn_map(c)->n;
 	switch (fn) {
 	case ISCSI_TMF_ABORT_TASK:
 		link = task_find(c, get_be32(bhs + 20));
@@ -1047,13 +1056,13 @@ static int rx_tmf(struct iscsi_conn *c, const uint8_t *bhs)
 			break;
 		}
 		tasks_drop(c, lun);
-		scsi_lu_reset(c->target->map.luns[lun]);
+		scsi_lu_reset(conn_map(c)->luns[lun]);
 		break;
 	case ISCSI_TMF_TARGET_WARM_RESET:
 	case ISCSI_TMF_TARGET_COLD_RESET:
 		tasks_drop(c, -1);
-		for (size_t i = 0; i < c->target->map.n; i++)
-			scsi_lu_reset(c->target->map.luns[i]);
+		for (size_t i = 0; i < conn_map(c)->n; i++)
+			scsi_lu_reset(conn_map(c)->luns[i]);
 		/* §11.5.1: a cold reset also ends the connection. */
 		if (fn == ISCSI_TMF_TARGET_COLD_RESET)
 			c->phase = ISCSI_PHASE_CLOSING;

@@ -38,6 +38,7 @@ struct iscsi_target {
 };
 
 struct iscsi_io;
+struct iscsi_conn;
 
 /* What the driver provides: the targets, randomness and session ids. */
 struct iscsi_env {
@@ -50,6 +51,12 @@ struct iscsi_env {
 	void (*submit)(struct iscsi_env *env, struct iscsi_io *io);
 	void *driver; /* the driver's, for submit */
 	uint16_t next_tsih;
+	/* Called as a normal session's login completes: may point c->map at
+	 * units of this initiator's own (overlays, fleet.c); non-zero fails
+	 * the login.  NULL: every session sees the target's units. */
+	int (*session_open)(struct iscsi_env *env, struct iscsi_conn *c);
+	/* Undoes session_open when the connection is released. */
+	void (*session_close)(struct iscsi_env *env, struct iscsi_conn *c);
 };
 
 /* Negotiated session and connection parameters (RFC 7143 §13). */
@@ -200,6 +207,7 @@ struct iscsi_conn {
 	struct iscsi_params params;
 	int discovery;
 	struct iscsi_target *target;
+	struct scsi_lun_map *map; /* set by session_open, else NULL */
 	char initiator[TCFG_NAME_MAX + 1];
 	char target_name[TCFG_NAME_MAX + 1];
 	uint8_t isid[6];

@@ -578,6 +578,10 @@ static int login_request(struct iscsi_conn *c, const uint8_t *bhs,
 		c->tsih = c->env->next_tsih++;
 		if (c->env->next_tsih == 0)
 			c->env->next_tsih = 1;
+		if (!c->discovery && c->env->session_open &&
+		    c->env->session_open(c->env, c))
+			return login_fail(c, bhs, LS_OUT_OF_RESOURCES,
+					  "units unavailable");
 	}
 	rc = login_respond(c, bhs,
 			   (uint8_t)(ISCSI_LOGIN_TRANSIT | csg << 2 | nsg),

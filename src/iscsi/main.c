@@ -35,6 +35,7 @@
 #include "iscsi/backend.h"
 #include "iscsi/config.h"
 #include "iscsi/conn.h"
+#include "iscsi/fleet.h"
 #include "iscsi/hash.h"
 
 #define RX_CAP (ISCSI_MAX_PDU + 65536)
@@ -46,6 +47,7 @@ struct drv_target {
 	struct iscsi_target core;
 	struct scsi_lu *lus;
 	struct backend_file *files;
+	struct fleet_lun **fleet; /* overlay LUNs (fleet.h), else NULL */
 	size_t n;
 	struct drv_target *next_retired; /* removed by a reload, still used */
 	struct tcfg_target *own_cfg; /* its definition, once retired */
@@ -210,17 +212,23 @@ static void usage(FILE *f)
 		"          [--allow INITIATOR-PATTERN]... [--portal ADDR:PORT]]...\n"
 		"         [--user USER] [--login-timeout SEC] [--idle-timeout SEC]\n"
 		"         [--max-connections N] [--max-per-source N]\n"
-		"         [--reservations on|off] [--threads N]\n"
+		"         [--reservations on|off] [--threads N] [--control PATH]\n"
+		"       wupan-target ctl [--socket PATH] [--json] list | versions |\n"
+		"         reset INITIATOR | commit INITIATOR [COMMENT] | rollback | prune\n"
 		"       wupan-target --help | --version\n");
 }
 
 /* Syncs and closes the units opened so far (dt->n) and frees dt. */
 static void target_close(struct drv_target *dt)
 {
-	for (size_t i = 0; i < dt->n; i++)
+	for (size_t i = 0; i < dt->n; i++) {
+		if (dt->fleet)
+			fleet_lun_close(dt->fleet[i]);
 		backend_file_close(&dt->files[i]);
+	}
 	free(dt->lus);
 	free(dt->files);
+	free(dt->fleet);
 	free(dt->core.map.luns);
 	if (dt->own_cfg)
 		tcfg_target_free(dt->own_cfg);
@@ -239,7 +247,8 @@ static struct drv_target *target_open(const struct tcfg_target *t, char *err,
 	dt->lus = calloc(t->n_luns, sizeof(*dt->lus));
 	dt->files = calloc(t->n_luns, sizeof(*dt->files));
 	dt->core.map.luns = calloc(t->n_luns, sizeof(*dt->core.map.luns));
-	if (!dt->lus || !dt->files || !dt->core.map.luns)
+	dt->fleet = calloc(t->n_luns, sizeof(*dt->fleet));
+	if (!dt->lus || !dt->files || !dt->core.map.luns || !dt->fleet)
 		goto err_alloc;
 	dt->core.cfg = t;
 	for (size_t i = 0; i < t->n_luns; i++) {
@@ -248,12 +257,17 @@ static struct drv_target *target_open(const struct tcfg_target *t, char *err,
 		struct hash_part parts[2] = {{t->name, strlen(t->name) + 1},
 					     {&i, sizeof(i)}};
 
+		dt->n = i; /* units opened so far, for target_close */
+		/* An overlay LUN shares its golden image read-only. */
 		if (backend_file_open(&dt->files[i], lu, t->luns[i].path,
-				      t->luns[i].ro, msg, sizeof(msg))) {
-			snprintf(err, errlen, "%s:%d: LUN %zu: %s", t->file,
-				 t->luns[i].line, i, msg);
-			dt->n = i;
-			goto err_open;
+				      t->luns[i].ro || t->luns[i].overlays,
+				      msg, sizeof(msg)))
+			goto err_lun;
+		if (t->luns[i].overlays &&
+		    !(dt->fleet[i] = fleet_lun_open(&t->luns[i], &dt->files[i],
+						    lu, msg, sizeof(msg)))) {
+			backend_file_close(&dt->files[i]);
+			goto err_lun;
 		}
 		/* A stable identity per target and LUN: Windows tells disks
 		 * apart by the NAA designator built from it. */
@@ -268,6 +282,10 @@ static struct drv_target *target_open(const struct tcfg_target *t, char *err,
 	dt->n = t->n_luns;
 	dt->core.map.n = t->n_luns;
 	return dt;
+err_lun:
+	snprintf(err, errlen, "%s:%d: LUN %zu: %s", t->file,
+		 t->luns[dt->n].line, dt->n, msg);
+	goto err_open;
 err_alloc:
 	snprintf(err, errlen, "out of memory");
 err_open:
@@ -1326,6 +1344,8 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	size_t nofile;
 
+	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+		return fleet_ctl_main(argc - 1, argv + 1);
 	log_init("wupan-target");
 	pthread_mutex_init(&drv.lock, NULL);
 	/* Data-In chunks and Data-Out copies (64 KiB to 256 KiB) come and go
@@ -1380,6 +1400,8 @@ int main(int argc, char **argv)
 			      t->name);
 	}
 	drv.env.random = random_bytes;
+	drv.env.session_open = fleet_session_open;
+	drv.env.session_close = fleet_session_close;
 	random_bytes(&drv.env.next_tsih, sizeof(drv.env.next_tsih));
 	if (!drv.env.next_tsih)
 		drv.env.next_tsih = 1;
@@ -1399,7 +1421,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "wupan-target: %s\n", strerror(errno));
 		return 1;
 	}
-	if (open_listeners(err, sizeof(err))) {
+	if (open_listeners(err, sizeof(err)) ||
+	    (drv.cfg.control &&
+	     fleet_ctl_start(drv.cfg.control, err, sizeof(err)))) {
 		fprintf(stderr, "wupan-target: %s\n", err);
 		return 1;
 	}

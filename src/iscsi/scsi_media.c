@@ -10,6 +10,17 @@
 #include "iscsi/scsi_int.h"
 #include "iscsi/scsi_sense.h"
 
+/* A failed write: a full overlay or file system says so (SBC-3 §4.7.3.6,
+ * SPACE ALLOCATION FAILED WRITE PROTECT), anything else is a medium
+ * error. */
+static void write_failed(struct scsi_cmd *cmd, int rc)
+{
+	if (rc == -ENOSPC)
+		scsi_sense_set(cmd, SK_DATA_PROTECT, ASC_SPACE_ALLOC_FAILED);
+	else
+		scsi_sense_set(cmd, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
+}
+
 /* Blocks-to-bytes with the range and size checks every media command
  * needs; returns 0 or sets the sense and returns -1. */
 static int check_range(const struct scsi_lu *lu, struct scsi_cmd *cmd,
@@ -300,10 +311,13 @@ void scsi_cmd_write(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,
 		len = cmd->xfer_len - off;
 	at = cmd->lba * lu->block_size + off;
 	switch (cmd->kind) {
-	case SCSI_K_WRITE:
-		if (lu->ops->write(lu->ctx, buf, len, at))
-			scsi_sense_set(cmd, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
+	case SCSI_K_WRITE: {
+		int rc = lu->ops->write(lu->ctx, buf, len, at);
+
+		if (rc)
+			write_failed(cmd, rc);
 		break;
+	}
 	case SCSI_K_ORWRITE: {
 		uint8_t tmp[4096];
 
@@ -404,10 +418,11 @@ void scsi_write_same_run(struct scsi_lu *lu, struct scsi_cmd *cmd)
 	}
 	for (uint32_t done = 0; done < cmd->blocks;) {
 		uint32_t n = cmd->blocks - done < per ? cmd->blocks - done : per;
+		int rc = lu->ops->write(lu->ctx, run, (size_t)n * bs,
+					(cmd->lba + done) * bs);
 
-		if (lu->ops->write(lu->ctx, run, (size_t)n * bs,
-				   (cmd->lba + done) * bs)) {
-			scsi_sense_set(cmd, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
+		if (rc) {
+			write_failed(cmd, rc);
 			break;
 		}
 		done += n;

@@ -14,7 +14,7 @@ W=$O/buildtest
 unset MAKEFLAGS MFLAGS MAKELEVEL
 rm -rf "$W"
 mkdir -p "$W"
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 
 ok() { passed=$((passed + 1)); echo "ok   $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
@@ -70,7 +70,7 @@ $M O="$W/a" images >"$W/a.log" 2>&1
 check "make images into a scratch tree" test -s "$W/a/ipxe.iso"
 $M O="$W/b" images >"$W/b.log" 2>&1
 for f in boot.ipxe ipxe.efi ipxe.iso ipxe.usb img/esp.img tftp/boot.ipxe tftp/ipxe.efi \
-	tftp/pxelinux.cfg/default dnsmasq.conf dnsmasq-proxy.conf; do
+	tftp/pxelinux.cfg/default dnsmasq.conf dnsmasq-proxy.conf arm64/ipxe.efi tftp/arm64/ipxe.efi; do
 	check "reproducible: $f" cmp "$W/a/$f" "$W/b/$f"
 done
 second=$($M O="$W/a" images 2>&1 | grep -v 'Nothing to be done')
@@ -82,12 +82,133 @@ check "make SITE=FILE rebuilds with that site" grep -qx 'set site-name other-sit
 check "make SITE=FILE reaches the ISO" bash -c "xorriso -indev $W/a/ipxe.iso -osirrox on -extract /boot.ipxe $W/iso-boot.ipxe >/dev/null 2>&1 && grep -qx 'set site-name other-site' $W/iso-boot.ipxe"
 check "make SITE=FILE reaches the EFI stub" grep -qa 'set site-name other-site' "$W/a/ipxe.efi"
 check "make SITE=FILE reaches the USB stick" bash -c "mtype -i $W/a/ipxe.usb@@1M ::/boot.ipxe | grep -q 'other-site'"
+check "make SITE=missing says so and fails" bash -c "! $M O=$W/a SITE=$W/nonexistent.ipxe images >$W/nosite.log 2>&1 &&
+	grep -q 'SITE=$W/nonexistent.ipxe: no such file' $W/nosite.log"
+printf '#!ipxe\nset iscsi-port 4126O\n' >"$W/bad-site.ipxe"
+check "a site error stops make, naming the user's file:line" bash -c "! $M O=$W/a SITE=$W/bad-site.ipxe images >$W/badsite.log 2>&1 &&
+	grep -q '^$W/bad-site.ipxe:2: error: iscsi-port' $W/badsite.log"
 check "ISO holds the EFI System Partition" bash -c "xorriso -indev $W/a/ipxe.iso -report_el_torito plain 2>/dev/null | grep -q 'UEFI'"
 check "USB stick holds BOOTX64.EFI" bash -c "mdir -i $W/a/ipxe.usb@@1M ::/EFI/BOOT | grep -q BOOTX64"
+check "USB stick holds BOOTAA64.EFI = arm64/ipxe.efi" bash -c "mtype -i $W/a/ipxe.usb@@1M ::/EFI/BOOT/BOOTAA64.EFI | cmp - $W/a/arm64/ipxe.efi"
+check "ISO's ESP holds BOOTAA64.EFI = arm64/ipxe.efi" bash -c "mtype -i $W/a/img/esp.img ::/EFI/BOOT/BOOTAA64.EFI | cmp - $W/a/arm64/ipxe.efi"
+check "arm64/ipxe.efi is an aarch64 PE image" bash -c "head -c 1024 $W/a/arm64/ipxe.efi | od -An -tx1 -v | tr -d ' \n' | grep -q '5045000064aa'"
+check "arm64/ipxe.efi carries the script" grep -qa 'set site-name other-site' "$W/a/arm64/ipxe.efi"
 check "USB stick has syslinux" bash -c "mdir -a -i $W/a/ipxe.usb@@1M :: | grep -qi ldlinux"
-for f in undionly.kpxe ipxe.efi snponly.efi boot.ipxe lpxelinux.0 ldlinux.c32 pxelinux.cfg/default ipxe.lkrn undionly.0; do
+for f in undionly.kpxe ipxe.efi snponly.efi boot.ipxe lpxelinux.0 ldlinux.c32 pxelinux.cfg/default ipxe.lkrn undionly.0 \
+	arm64/ipxe.efi arm64/snponly.efi; do
 	check "TFTP root has $f" test -s "$W/a/tftp/$f"
 done
+
+# --- Secure Boot signing (mk/sign.mk, scripts/efi-sign.sh) -----------------
+if command -v sbsign >/dev/null && command -v sbverify >/dev/null; then
+	# Test keys live outside the build tree, like a site's real key.
+	K=$(mktemp -d)
+	trap 'rm -rf "$K"' EXIT
+	newpair() { # NAME [openssl req options]: K/NAME.key, K/NAME.crt
+		local n=$1
+		shift
+		openssl req -new -x509 -newkey rsa:2048 -nodes -sha256 -subj "/CN=wupan test $n/" \
+			-keyout "$K/$n.key" -out "$K/$n.crt" "$@" 2>/dev/null
+	}
+	newpair site -days 30
+	newpair other -days 30
+	openssl req -new -key "$K/site.key" -subj "/CN=wupan expired/" -out "$K/site.csr"
+	openssl x509 -req -in "$K/site.csr" -signkey "$K/site.key" -days -1 -out "$K/expired.crt" 2>/dev/null
+	openssl pkey -in "$K/site.key" -aes256 -passout pass:secret -out "$K/encrypted.key"
+	S="SIGN_KEY=$K/site.key SIGN_CERT=$K/site.crt"
+	$M O="$W/s" $S images >"$W/s.log" 2>&1
+	check "make SIGN_KEY= SIGN_CERT= builds" test -s "$W/s/ipxe.iso"
+	sv() { sbverify --cert "$K/site.crt" "$1" >/dev/null 2>&1; }
+	check "signed: ipxe.efi" sv "$W/s/ipxe.efi"
+	objcopy -O binary --only-section=.ipxe "$W/s/ipxe.efi" "$W/s-embedded.efi"
+	check "signed: the iPXE inside ipxe.efi" sv "$W/s-embedded.efi"
+	check "signed: snponly.efi" sv "$W/s/snponly.efi"
+	check "signed: tftp/ipxe.efi and tftp/snponly.efi" bash -c \
+		"sbverify --cert $K/site.crt $W/s/tftp/ipxe.efi && sbverify --cert $K/site.crt $W/s/tftp/snponly.efi"
+	mcopy -n -i "$W/s/ipxe.usb@@1M" ::/EFI/BOOT/BOOTX64.EFI "$W/s-usb.efi"
+	check "signed: BOOTX64.EFI on the USB stick" sv "$W/s-usb.efi"
+	# The ISO's ESP is its appended partition of the EFI System type.
+	esp_start=$(sfdisk -d "$W/s/ipxe.iso" 2>/dev/null |
+		sed -n 's/.* start= *\([0-9]*\),.*type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B.*/\1/p')
+	mcopy -n -i "$W/s/ipxe.iso@@$((${esp_start:-0} * 512))" ::/EFI/BOOT/BOOTX64.EFI "$W/s-iso.efi" 2>/dev/null
+	check "signed: BOOTX64.EFI on the ISO's ESP" sv "$W/s-iso.efi"
+	if [ -f "$W/s/arm64/ipxe.efi" ]; then
+		check "signed: arm64/ipxe.efi and arm64/snponly.efi" bash -c \
+			"sbverify --cert $K/site.crt $W/s/arm64/ipxe.efi && sbverify --cert $K/site.crt $W/s/arm64/snponly.efi"
+		aarch64-linux-gnu-objcopy -O binary --only-section=.ipxe "$W/s/arm64/ipxe.efi" "$W/s-aa64-embedded.efi"
+		check "signed: the iPXE inside arm64/ipxe.efi" sv "$W/s-aa64-embedded.efi"
+		mcopy -n -i "$W/s/ipxe.usb@@1M" ::/EFI/BOOT/BOOTAA64.EFI "$W/s-usb-aa64.efi"
+		check "signed: BOOTAA64.EFI on the USB stick" sv "$W/s-usb-aa64.efi"
+	fi
+	check "signed: another certificate does not verify it" bash -c \
+		"! sbverify --cert $K/other.crt $W/s/ipxe.efi >/dev/null 2>&1"
+	check "unsigned is the default" bash -c "sbverify --list $W/a/ipxe.efi 2>&1 | grep -q 'No signature table'"
+	keyline=$(sed -n 2p "$K/site.key")
+	leak=$(grep -rlF -e "$keyline" -e 'PRIVATE KEY' "$W/s" 2>/dev/null | head -n 3)
+	check "the key is never copied into the build tree${leak:+ (found in: $leak)}" test -z "$leak"
+	if command -v faketime >/dev/null; then
+		sleep 1.1
+		$M O="$W/s-again" $S images >"$W/s-again.log" 2>&1
+		for f in ipxe.efi snponly.efi ipxe.iso ipxe.usb; do
+			check "reproducible when signed: $f" cmp "$W/s/$f" "$W/s-again/$f"
+		done
+	fi
+	$M O="$W/s" images >"$W/s2.log" 2>&1
+	check "dropping SIGN_KEY rebuilds unsigned" bash -c "sbverify --list $W/s/ipxe.efi 2>&1 | grep -q 'No signature table'"
+
+	# refuse NAME TEXT MAKE-ARGS...: the signing build stops, says TEXT and
+	# leaves no ipxe.efi.
+	refuse() {
+		local name=$1 text=$2 out=$W/refuse
+		shift 2
+		rm -rf "$out"
+		if $M O="$out" "$@" images >"$W/refuse.log" 2>&1; then
+			bad "refused: $name" "the build succeeded"
+		elif ! grep -qF -- "$text" "$W/refuse.log"; then
+			bad "refused: $name" "no '$text' in: $(grep -a 'efi-sign\|error' "$W/refuse.log" | head -n 2 | tr '\n' ' ')"
+		elif [ -e "$out/ipxe.efi" ]; then
+			bad "refused: $name" "an ipxe.efi was left behind"
+		else
+			ok "refused: $name ($text)"
+		fi
+	}
+	refuse "key and certificate do not match" "does not match" SIGN_KEY="$K/site.key" SIGN_CERT="$K/other.crt"
+	refuse "expired certificate" "expired on" SIGN_KEY="$K/site.key" SIGN_CERT="$K/expired.crt"
+	refuse "key with a passphrase" "protected by a passphrase" SIGN_KEY="$K/encrypted.key" SIGN_CERT="$K/site.crt"
+	refuse "unreadable key" "not a readable file" SIGN_KEY="$K/nonexistent.key" SIGN_CERT="$K/site.crt"
+	refuse "certificate without key" "SIGN_CERT is set but SIGN_KEY is not" SIGN_CERT="$K/site.crt"
+
+	# make secureboot-keys: a key set that signs, enrolment files, no overwrite.
+	if command -v cert-to-efi-sig-list >/dev/null; then
+		KD=$K/site-keys
+		make --no-print-directory SECUREBOOT_DIR="$KD" secureboot-keys >"$W/keys.log" 2>&1
+		missing=""
+		for f in db.key db.crt db.der db.esl db.auth db-append.auth KEK.key KEK.crt KEK.esl KEK.auth \
+			PK.key PK.crt PK.esl PK.auth noPK.auth owner.guid; do
+			[ -s "$KD/$f" ] || missing="$missing $f"
+		done
+		check "secureboot-keys makes every file${missing:+ (missing:$missing)}" test -z "$missing"
+		check "secureboot-keys: keys are private (0600, directory 0700)" bash -c \
+			"[ \$(stat -c %a $KD) = 700 ] && [ \$(stat -c %a $KD/db.key) = 600 ] && [ \$(stat -c %a $KD/PK.key) = 600 ]"
+		check "secureboot-keys: the pair passes the signing checks" sh scripts/efi-sign.sh check "$KD/db.key" "$KD/db.crt"
+		check "secureboot-keys: db.der is the certificate in DER" bash -c \
+			"cmp <(openssl x509 -inform DER -in $KD/db.der -outform PEM) <(openssl x509 -in $KD/db.crt -outform PEM)"
+		check "secureboot-keys: db.esl holds the certificate" bash -c \
+			"cd $K && sig-list-to-certs $KD/db.esl esl >/dev/null && cmp esl-0.der $KD/db.der"
+		sum=$(sha256sum "$KD/db.key")
+		if make --no-print-directory SECUREBOOT_DIR="$KD" secureboot-keys >"$W/keys2.log" 2>&1; then
+			bad "secureboot-keys refuses to overwrite" "it succeeded a second time"
+		else
+			check "secureboot-keys refuses to overwrite, saying so" grep -q 'never overwritten' "$W/keys2.log"
+			check "secureboot-keys leaves the old key alone" test "$(sha256sum "$KD/db.key")" = "$sum"
+		fi
+	fi
+	rm -rf "$K"
+	trap - EXIT
+else
+	echo "skip Secure Boot signing: no sbsign (Debian package sbsigntool)"
+	skipped=$((skipped + 1))
+fi
 
 # --- the pinned-iPXE lock -------------------------------------------------
 check "an unknown IPXE_VERSION is a clear error" bash -c \
@@ -111,8 +232,11 @@ if command -v dnsmasq >/dev/null; then
 		check "dnsmasq accepts $f" dnsmasq --test --conf-file="$W/a/$f"
 	done
 fi
-check "BIOS PXE gets undionly.kpxe" grep -qx 'dhcp-boot=tag:!wupan-ipxe,tag:!wupan-efi64,undionly.kpxe' "$W/a/dnsmasq.conf"
+check "BIOS PXE gets undionly.kpxe" grep -qx 'dhcp-boot=tag:!wupan-ipxe,tag:!wupan-efi64,tag:!wupan-arm64,undionly.kpxe' "$W/a/dnsmasq.conf"
 check "UEFI PXE gets ipxe.efi" grep -qx 'dhcp-boot=tag:!wupan-ipxe,tag:wupan-efi64,ipxe.efi' "$W/a/dnsmasq.conf"
+check "arm64 UEFI PXE is client-arch 11" grep -qx 'dhcp-match=set:wupan-arm64,option:client-arch,11' "$W/a/dnsmasq.conf"
+check "arm64 UEFI PXE gets arm64/ipxe.efi" grep -qx 'dhcp-boot=tag:!wupan-ipxe,tag:wupan-arm64,arm64/ipxe.efi' "$W/a/dnsmasq.conf"
+check "proxy: arm64 UEFI PXE gets arm64/ipxe.efi" grep -qx 'pxe-service=tag:!wupan-ipxe,ARM64_EFI,"wupan: network boot",arm64/ipxe.efi' "$W/a/dnsmasq-proxy.conf"
 check "iPXE gets boot.ipxe" grep -qx 'dhcp-boot=tag:wupan-ipxe,boot.ipxe' "$W/a/dnsmasq.conf"
 
 # --- the other supported iPXE: 2.0.0 from Debian sid ----------------------
@@ -142,5 +266,5 @@ if [ -n "$v2" ]; then
 fi
 
 rm -rf "$W"
-echo "build: $passed passed, $failed failed"
+echo "build: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

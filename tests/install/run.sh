@@ -72,13 +72,14 @@ $M install DESTDIR="$W/local" >"$W/install-local.log" 2>&1
 expect "default PREFIX: units in /usr/local/lib/systemd/system start /usr/local/bin" \
 	grep -q '^ExecStart=/usr/local/bin/wupan-target ' "$W/local/usr/local/lib/systemd/system/wupan-target.service"
 
-# --- every installed program: --help on stdout (exit 0), --version -----------
+# --- every installed program: --help on stdout (exit 0), --version (its first
+# line; wupan-lint adds the iPXE version its command list is from) ----------
 for p in "$S"/../local/usr/local/bin/*; do
 	n=$(basename "$p")
 	out=$("$p" --help 2>/dev/null)
 	rc=$?
 	expect "$n --help: usage on stdout, exit 0" bash -c "[ $rc -eq 0 ] && [[ '${out//\'/}' == *usage:* ]]"
-	v=$("$p" --version 2>&1)
+	v=$("$p" --version 2>&1 | head -n 1)
 	expect "$n --version: '$v'" bash -c "[[ '$v' =~ ^$n\ \(wupan\)\ [0-9]+\.[0-9]+\.[0-9]+$ ]]"
 done
 

@@ -1,12 +1,15 @@
 #!/bin/sh
 # Builds a raw test disk that proves, on the serial console, that it booted.
-# Usage: mkdisk.sh bios|uefi TAG OUT
+# Usage: mkdisk.sh bios|uefi|aa64 TAG OUT
 #   bios: 8 MiB, MBR = $O/test/payload/mbr.bin with TAG in its tag field
 #         (offset 0x1A0, 16 bytes, NUL-padded) and one bootable partition
 #         entry; prints "WUPAN-BIOS-BOOT-OK tag=TAG drive=80".
 #   uefi: 64 MiB GPT disk with a FAT ESP holding \EFI\BOOT\BOOTX64.EFI =
 #         $O/test/payload/marker.efi and \wupan-tag.txt = TAG; prints
-#         "WUPAN-UEFI-BOOT-OK tag=TAG".
+#         "WUPAN-UEFI-BOOT-OK tag=TAG".  MKDISK_EFI=FILE puts FILE there
+#         instead (e.g. marker.efi signed for Secure Boot).
+#   aa64: the same for arm64 UEFI: \EFI\BOOT\BOOTAA64.EFI =
+#         $O/test/payload/aa64/marker.efi; prints "WUPAN-AA64-BOOT-OK tag=TAG".
 # TAG: 1 to 16 characters from [A-Za-z0-9._-].  $O is the build directory
 # (default build; `make test-payloads` fills $O/test/payload).  No root, no
 # loop devices, no mounting.  Reproducible: fixed disk GUIDs and serials; file
@@ -20,7 +23,7 @@ die() {
 	exit 1
 }
 
-[ $# -eq 3 ] || die "usage: mkdisk.sh bios|uefi TAG OUT"
+[ $# -eq 3 ] || die "usage: mkdisk.sh bios|uefi|aa64 TAG OUT"
 kind=$1 tag=$2 out=$3
 payload=${O:-build}/test/payload
 TAG_OFF=416	# 0x1A0, see tests/qemu/payload/bios.S
@@ -55,8 +58,11 @@ bios)
 	dd if=/dev/zero of="$tmp" bs=1 seek=$TAG_OFF count=$TAG_LEN conv=notrunc 2>/dev/null
 	printf '%s' "$tag" | dd of="$tmp" bs=1 seek=$TAG_OFF conv=notrunc 2>/dev/null
 	;;
-uefi)
-	[ -f "$payload/marker.efi" ] || die "$payload/marker.efi missing (make test-payloads)"
+uefi | aa64)
+	marker=$payload/marker.efi boot=BOOTX64.EFI
+	[ "$kind" = aa64 ] && marker=$payload/aa64/marker.efi boot=BOOTAA64.EFI
+	marker=${MKDISK_EFI:-$marker}
+	[ -f "$marker" ] || die "$marker missing (make test-payloads)"
 	for tool in mkfs.vfat mmd mcopy; do
 		command -v $tool >/dev/null 2>&1 || die "$tool not found (Debian: dosfstools, mtools)"
 	done
@@ -69,12 +75,12 @@ uefi)
 	rm -f "$esp"
 	mkfs.vfat --invariant -C -i 57555041 -n WUPAN-ESP "$esp" 63488 >/dev/null
 	mmd -i "$esp" ::/EFI ::/EFI/BOOT
-	mcopy -i "$esp" "$payload/marker.efi" ::/EFI/BOOT/BOOTX64.EFI
+	mcopy -i "$esp" "$marker" "::/EFI/BOOT/$boot"
 	printf '%s\n' "$tag" | mcopy -i "$esp" - ::/wupan-tag.txt
 	dd if="$esp" of="$tmp" bs=512 seek=2048 conv=notrunc 2>/dev/null
 	;;
 *)
-	die "kind '$kind': use bios or uefi"
+	die "kind '$kind': use bios, uefi or aa64"
 	;;
 esac
 mv "$tmp" "$out"

@@ -47,10 +47,18 @@ BASE_IQN=iqn.2026-01.org.wupan.client
 TEST_IQN=iqn.2026-01.org.wupan.test
 BIOS_TIMEOUT=120
 UEFI_TIMEOUT=240
-# After a hint, how long the menu must stay put (no second boot attempt).
+# After a hint, how long the screen must stay put before a key is pressed,
+# and the menu after it (no second boot attempt).
 HINT_SETTLE=5
+# A DNS name that never resolves (RFC 2606).
+NO_DNS_NAME=nosuch.invalid
+# What wupan prints under a hint while it waits for a key.
+HINT_PROMPT="wupan: press any key for the menu"
+# A line only the drawn menu shows.
+MENU_TEXT="Boot from the iSCSI disk"
 
 . tests/qemu/target.sh
+. tests/qemu/screen.sh
 
 fail_setup() {
 	echo "qemu: $*"
@@ -58,13 +66,15 @@ fail_setup() {
 	exit 1
 }
 
-for f in "$O/boot.ipxe" "$O/ipxe.lkrn" "$O/ipxe.efi" "$O/ipxe.iso" "$O/ipxe.usb" \
+for f in "$O/bin/wupan-lint" "$O/boot.ipxe" "$O/ipxe.lkrn" "$O/ipxe.efi" "$O/ipxe.iso" "$O/ipxe.usb" \
 	"$O/tftp/boot.ipxe" "$PAYLOAD/mbr.bin" "$PAYLOAD/marker.efi" \
 	"$PAYLOAD/install.pxe" "$PAYLOAD/install.efi"; do
 	[ -e "$f" ] || fail_setup "$f missing: run make (and make test-payloads) first"
 done
 [ -n "$IPXE_ROMS" ] || fail_setup "pinned ipxe-qemu ROMs missing: run make ipxe"
 command -v qemu-system-x86_64 >/dev/null || fail_setup "qemu-system-x86_64 missing"
+command -v tesseract >/dev/null || fail_setup "tesseract missing (tesseract-ocr): the hint rows read the VGA screen"
+command -v python3 >/dev/null || fail_setup "python3 missing: it talks to the QEMU monitor"
 
 # --- one case -------------------------------------------------------------
 
@@ -84,7 +94,8 @@ qemu_args() {
 	local fw=$1 medium=$2 nic=$3 mac=$4 dir=$5 hostname=$6 profile=$7
 	local romfile="" bootfile="" netboot=""
 	echo qemu-system-x86_64
-	printf '%s\n' -accel tcg -m 512 -display none -monitor none -no-reboot \
+	printf '%s\n' -accel tcg -m 512 -display none -no-reboot \
+		-monitor "unix:$dir/mon.sock,server,nowait" \
 		-serial "file:$dir/serial.log" \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04
 	if [ "$fw" = bios ]; then
@@ -188,7 +199,16 @@ prepare_case() {
 			echo "set username $cu" && echo "set password $cs"
 			echo "set reverse-username $mu" && echo "set reverse-password $ms" ;;
 		nolun) echo "set iscsi-lun 5" ;;
+		nodns) echo "set iscsi-server $NO_DNS_NAME" ;;
 		local) echo "set menu-default local" ;;
+		custom)
+			echo "set item-1-label mytool"
+			echo "set item-1-text My own tool"
+			echo "set item-1-url tftp://\${next-server}/custom.ipxe"
+			echo "set menu-default mytool"
+			# The serial console may lose the last characters before
+			# poweroff: a spare line and a second to drain.
+			printf '#!ipxe\necho WUPAN-CUSTOM-OK tag=%s\necho\nsleep 1\npoweroff\n' "$name" >"$dir/tftp/custom.ipxe" ;;
 		install)
 			echo "set menu-default install"
 			if [ "$fw" = bios ]; then
@@ -198,6 +218,8 @@ prepare_case() {
 			fi ;;
 		esac
 	} >"$hostfile"
+	# Every per-host file the matrix boots passes the checker first.
+	"$O/bin/wupan-lint" --host "$hostfile"
 }
 
 # Runs one prepared case; writes "RESULT SECONDS DETAIL" to $dir/result.
@@ -208,6 +230,7 @@ run_case() {
 	case $expect in
 	boot) marker="WUPAN-$fwup-BOOT-OK tag=$name" ;;
 	install) marker="WUPAN-$fwup-INSTALL-OK tag=$name" ;;
+	custom) marker="WUPAN-CUSTOM-OK tag=$name" ;;
 	hint:*) marker="wupan: hint: .*${expect#hint:}" ;;
 	esac
 	limit=$BIOS_TIMEOUT
@@ -231,12 +254,29 @@ run_case() {
 			result=TIMEOUT
 			break
 		fi
-		if [ "${expect%%:*}" = hint ] && grep -qaE "$marker" "$dir/serial.log"; then
-			[ "$hint_at" -eq 0 ] && hint_at=$now
-			[ $((now - hint_at)) -ge "$HINT_SETTLE" ] && break
+		if [ "${expect%%:*}" = hint ] && grep -qaE "$marker" "$dir/serial.log" &&
+			grep -qaF "$HINT_PROMPT" "$dir/serial.log"; then
+			hint_at=$now
+			break
 		fi
 		sleep 0.5
 	done
+	# A hint: it must stay on the screen (read back from VGA) until a key
+	# is pressed; then the menu comes and waits.
+	local menus_hint=0 menus_key=0 menus_after=0 screen=""
+	if [ "$hint_at" -gt 0 ]; then
+		menus_hint=$(grep -acF "$MENU_TEXT" "$dir/serial.log")
+		sleep "$HINT_SETTLE"
+		menus_key=$(grep -acF "$MENU_TEXT" "$dir/serial.log")
+		screen_ocr "$dir/mon.sock" "$dir/screen-hint" || screen="no screendump"
+		screen_monitor "$dir/mon.sock" "sendkey ret"
+		for _ in $(seq 1 40); do
+			menus_after=$(grep -acF "$MENU_TEXT" "$dir/serial.log")
+			[ "$menus_after" -gt "$menus_key" ] && break
+			sleep 0.5
+		done
+		sleep "$HINT_SETTLE"
+	fi
 	if kill -0 "$qpid" 2>/dev/null; then
 		kill -TERM "$qpid" 2>/dev/null
 		wait "$qpid" 2>/dev/null
@@ -246,7 +286,9 @@ run_case() {
 	tr -d '\r' <"$dir/serial.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' >"$dir/console.txt"
 	# iPXE wraps long lines at 80 columns on the BIOS console.
 	tr -d '\n' <"$dir/console.txt" >"$dir/console.flat"
-	local header="wupan: site wupan initiator $c_iqn_init root iscsi:$server::"
+	local srv=$server
+	[ "$profile" = nodns ] && srv=$NO_DNS_NAME
+	local header="wupan: site wupan initiator $c_iqn_init root iscsi:$srv::"
 	if [ -z "$result" ]; then
 		if ! grep -qaF "$header" "$dir/console.flat"; then
 			result=FAIL detail="no banner line '$header...'"
@@ -258,10 +300,25 @@ run_case() {
 				[ "$status" = 33 ] || { result=FAIL; detail="marker seen but qemu status ${status:-killed}, want 33"; } ;;
 			install)
 				[ "$status" = 35 ] || { result=FAIL; detail="marker seen but qemu status ${status:-killed}, want 35"; } ;;
+			custom)
+				[ "$status" = 0 ] || { result=FAIL; detail="marker seen but qemu status ${status:-killed}, want 0 (poweroff)"; } ;;
 			hint:*)
-				local tries
+				local tries want=${expect#hint:}
 				tries=$(grep -ac '^wupan: sanboot ' "$dir/console.txt")
-				[ "$tries" -eq 1 ] || { result=FAIL; detail="$tries boot attempts: the menu did not wait"; } ;;
+				if [ "$tries" -ne 1 ]; then
+					result=FAIL detail="$tries boot attempts: the menu did not wait"
+				elif [ "$menus_key" -ne "$menus_hint" ]; then
+					result=FAIL detail="the menu replaced the hint before a key was pressed"
+				elif [ -n "$screen" ]; then
+					result=FAIL detail=$screen
+				elif ! screen_shows "$dir/screen-hint.txt" "$want" ||
+					! screen_shows "$dir/screen-hint.txt" "$HINT_PROMPT"; then
+					result=FAIL detail="VGA screen (screen-hint.txt) lacks '$want' or the key prompt"
+				elif screen_shows "$dir/screen-hint.txt" "$MENU_TEXT"; then
+					result=FAIL detail="VGA screen (screen-hint.txt) shows the menu, not the hint"
+				elif [ "$menus_after" -le "$menus_key" ]; then
+					result=FAIL detail="no menu after a key was pressed"
+				fi ;;
 			esac
 			if [ -z "$result" ] && [ "$profile" = local ]; then
 				grep -qaF "wupan: exiting to the next boot device" "$dir/console.txt" &&

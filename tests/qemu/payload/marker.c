@@ -12,14 +12,37 @@
  *   "WUPAN-UEFI-INSTALL-OK tag=<TAG>" (status 35, 0x11), or
  *   "WUPAN-UEFI-INSTALL-FAIL" (status 37, 0x12) if none has it.
  *
+ * Both first print "wupan-payload: SecureBoot=N SetupMode=N" from the
+ * firmware's global variables (N is "-" when a variable is missing), so a
+ * test can tell that Secure Boot really was enforced when they ran.
+ *
  * On failure marker.efi prints "WUPAN-UEFI-BOOT-FAIL" (status 37).  Lines go
  * to ConOut, which OVMF mirrors to the serial port; a spare line follows,
  * since the last characters before QEMU exits can be lost.
+ *
+ * Built for aarch64 (mk/arm64.mk) the markers read "WUPAN-AA64-..." and the
+ * program ends QEMU by ResetSystem(EfiResetShutdown) (status 0, the virt
+ * machine has no isa-debug-exit), after printing "wupan: exit code N".
  */
 #include <efi.h>
 #include <efilib.h>
 
 #define TAG_MAX 64
+
+#if defined(__aarch64__)
+#define FW L"AA64"
+
+/* Ends QEMU by powering the machine off; the code goes to the console. */
+static void debug_exit(UINT8 code)
+{
+	Print(L"wupan: exit code %d\r\n\r\n", (int)code);
+	uefi_call_wrapper(RT->ResetSystem, 4, EfiResetShutdown, EFI_SUCCESS, 0,
+			  NULL);
+	for (;;)
+		__asm__ volatile("wfi");
+}
+#else
+#define FW L"UEFI"
 #define DEBUG_EXIT_PORT 0xf4
 
 /* Ends QEMU (isa-debug-exit): exit status is (CODE << 1) | 1. */
@@ -35,6 +58,7 @@ static void debug_exit(UINT8 code)
 	for (;;)
 		__asm__ volatile("hlt");
 }
+#endif
 
 /* Reads the first line of \wupan-tag.txt under ROOT into TAG as printable
  * ASCII; returns EFI_SUCCESS or why not. */
@@ -86,6 +110,31 @@ static EFI_STATUS tag_from(EFI_HANDLE handle, CHAR8 *tag)
 	return st;
 }
 
+/* Reads the one-byte global variable NAME: 0 or 1, or -1 if it is missing
+ * or not one byte. */
+static int global_flag(CHAR16 *name)
+{
+	UINT8 val = 0;
+	UINTN len = sizeof(val);
+	EFI_STATUS st;
+
+	st = uefi_call_wrapper(RT->GetVariable, 5, name, &EfiGlobalVariable,
+			       NULL, &len, &val);
+	if (EFI_ERROR(st) || len != 1 || val > 1)
+		return -1;
+	return val;
+}
+
+/* Prints whether Secure Boot is on, as the firmware reports it. */
+static void print_secure_boot(void)
+{
+	int sb = global_flag(L"SecureBoot"), setup = global_flag(L"SetupMode");
+
+	Print(L"wupan-payload: SecureBoot=%s SetupMode=%s\r\n",
+	      sb < 0 ? L"-" : sb ? L"1" : L"0",
+	      setup < 0 ? L"-" : setup ? L"1" : L"0");
+}
+
 #ifdef WUPAN_INSTALL
 /* Asks the firmware to bind drivers (partition, FAT) to every block device.
  * iPXE's sanhook already does this for its SAN disk (efi_block.c,
@@ -112,19 +161,20 @@ EFI_STATUS efi_main(EFI_HANDLE self, EFI_SYSTEM_TABLE *systab)
 	UINTN n = 0, i;
 
 	InitializeLib(self, systab);
+	print_secure_boot();
 	connect_block_devices();
 	if (!EFI_ERROR(LibLocateHandle(ByProtocol, &FileSystemProtocol, NULL,
 				       &n, &h))) {
 		for (i = 0; i < n; i++) {
 			if (EFI_ERROR(tag_from(h[i], tag)))
 				continue;
-			Print(L"WUPAN-UEFI-INSTALL-OK tag=%a\r\n", tag);
+			Print(L"WUPAN-" FW L"-INSTALL-OK tag=%a\r\n", tag);
 			Print(L"wupan: from %s\r\n",
 			      DevicePathToStr(DevicePathFromHandle(h[i])));
 			debug_exit(0x11);
 		}
 	}
-	Print(L"WUPAN-UEFI-INSTALL-FAIL (%d file systems, none with "
+	Print(L"WUPAN-" FW L"-INSTALL-FAIL (%d file systems, none with "
 	      L"\\wupan-tag.txt)\r\n", (int)n);
 	debug_exit(0x12);
 	return EFI_NOT_FOUND;
@@ -138,15 +188,16 @@ EFI_STATUS efi_main(EFI_HANDLE self, EFI_SYSTEM_TABLE *systab)
 	EFI_STATUS st;
 
 	InitializeLib(self, systab);
+	print_secure_boot();
 	st = uefi_call_wrapper(BS->HandleProtocol, 3, self,
 			       &LoadedImageProtocol, (void **)&li);
 	if (!EFI_ERROR(st))
 		st = tag_from(li->DeviceHandle, tag);
 	if (EFI_ERROR(st)) {
-		Print(L"WUPAN-UEFI-BOOT-FAIL (\\wupan-tag.txt: %r)\r\n", st);
+		Print(L"WUPAN-" FW L"-BOOT-FAIL (\\wupan-tag.txt: %r)\r\n", st);
 		debug_exit(0x12);
 	}
-	Print(L"WUPAN-UEFI-BOOT-OK tag=%a\r\n", tag);
+	Print(L"WUPAN-" FW L"-BOOT-OK tag=%a\r\n", tag);
 	debug_exit(0x10);
 	return EFI_SUCCESS;
 }
