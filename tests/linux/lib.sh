@@ -408,8 +408,9 @@ EOF2
 	lx_check_linux boot1 1
 }
 
-# Target down at power-on: the hint, the menu waits; the target comes up and
-# Enter on the menu (its default, sanboot) boots Linux.
+# Target down at power-on: the hint stays until a key, then the menu waits;
+# the target comes up, a key and Enter on the menu (its default, sanboot)
+# boot Linux.
 lx_recover() {
 	local kind=$1 addr=$2 port=$3 ctl=$4 acl=$5 limit=$6 hostname=$7
 	local -a args
@@ -444,7 +445,16 @@ lx_recover() {
 			c_times+=("hint $(($(date +%s) - start))s")
 			lx_target_start "$kind" "$addr" "$port" "$ctl" "$dir" "$c_tiqn" "$c_disk" \
 				"$acl" "$c_cu" "$c_cs" "$c_mu" "$c_ms" || { kill -KILL "$qpid" "$catpid"; return 1; }
-			# Enter picks the highlighted item, the menu's default.
+			# A key ends the hint's wait and the menu comes back,
+			# waiting; Enter then picks its highlighted item, the
+			# default (sanboot).
+			local menus
+			menus=$(grep -ac 'Boot from the iSCSI disk' "$dir/$run.serial")
+			printf ' ' >"$dir/$run.pipe.in"
+			for _ in $(seq 1 60); do
+				[ "$(grep -ac 'Boot from the iSCSI disk' "$dir/$run.serial")" -gt "$menus" ] && break
+				sleep 0.5
+			done
 			printf '\r' >"$dir/$run.pipe.in"
 			phase=up
 		fi
