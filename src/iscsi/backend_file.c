@@ -1,4 +1,5 @@
 /* File and block-device storage: see backend.h. */
+#include "common/fullio.h"
 #include "iscsi/backend.h"
 
 #include <errno.h>
@@ -12,30 +13,12 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* pread or pwrite until done: a short read of a regular file means its
- * end, which the size check at open rules out, so it is an error. */
-static int file_io(struct backend_file *bf, uint8_t *p, size_t len,
-		   uint64_t off, int write)
-{
-	while (len) {
-		ssize_t n = write ? pwrite(bf->fd, p, len, (off_t)off)
-				  : pread(bf->fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Backend read: see struct scsi_backend_ops. */
 static int file_read(void *ctx, void *buf, size_t len, uint64_t off)
 {
-	return file_io(ctx, buf, len, off, 0);
+	struct backend_file *bf = ctx;
+
+	return full_pread(bf->fd, buf, len, off);
 }
 
 /* Backend read_nowait: preadv2(RWF_NOWAIT) reads from the page cache only
@@ -64,7 +47,9 @@ static int file_read_nowait(void *ctx, void *buf, size_t len, uint64_t off)
 static int file_write(void *ctx, const void *buf, size_t len, uint64_t off)
 {
 	/* pwrite does not write through p; the cast only shares the loop. */
-	return file_io(ctx, (uint8_t *)(uintptr_t)buf, len, off, 1);
+	struct backend_file *bf = ctx;
+
+	return full_pwrite(bf->fd, buf, len, off);
 }
 
 /* Backend sync: fdatasync(2) puts completed writes on stable storage. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/bytes.h"
+#include "common/fullio.h"
 
 /* Map header fields (big-endian), after the 8-byte magic. */
 #define HDR_VERSION 8
@@ -18,25 +19,6 @@
 #define HDR_BLOCKS 16
 #define HDR_PHASE 24
 #define HDR_BASE 32
-
-/* pread or pwrite all of len; a short read past the end of a sparse file
- * cannot happen as both files have their full size. */
-static int full_io(int fd, uint8_t *p, size_t len, uint64_t off, int write)
-{
-	while (len) {
-		ssize_t n = write ? pwrite(fd, p, len, (off_t)off)
-				  : pread(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* Returns the bit of block blk; o->lock held. */
 static int bit_get(const struct ovl *o, uint64_t blk)
@@ -201,7 +183,7 @@ static int lower_read(struct ovl *o, uint8_t *p, size_t len, uint64_t off)
 {
 	if (o->lower)
 		return ovl_read(o->lower, p, len, off);
-	return full_io(o->golden_fd, p, len, off, 0);
+	return full_pread(o->golden_fd, p, len, off);
 }
 
 void ovl_set_lower(struct ovl *o, struct ovl *lower)
@@ -223,7 +205,7 @@ static int write_blocks(struct ovl *o, const uint8_t *p, size_t len,
 	pthread_mutex_unlock(&o->lock);
 	if (rc)
 		return rc;
-	rc = full_io(o->bf.fd, (uint8_t *)(uintptr_t)p, len, off, 1);
+	rc = full_pwrite(o->bf.fd, p, len, off);
 	pthread_mutex_lock(&o->lock);
 	/* The bits are set only after the data is written: a sync that
 	 * sees them also flushes the data (ovl_sync). */
@@ -248,7 +230,7 @@ static int write_partial(struct ovl *o, const uint8_t *p, size_t len,
 	held = bit_get(o, blk);
 	pthread_mutex_unlock(&o->lock);
 	if (held) {
-		rc = full_io(o->bf.fd, (uint8_t *)(uintptr_t)p, len, off, 1);
+		rc = full_pwrite(o->bf.fd, p, len, off);
 	} else {
 		rc = lower_read(o, tmp, OVL_BLOCK, blk * OVL_BLOCK);
 		if (rc == 0) {
@@ -279,7 +261,7 @@ int ovl_read(struct ovl *o, void *buf, size_t len, uint64_t off)
 		n = run * OVL_BLOCK - boff;
 		if (n > len)
 			n = len;
-		rc = bit ? full_io(o->bf.fd, p, (size_t)n, off, 0)
+		rc = bit ? full_pread(o->bf.fd, p, (size_t)n, off)
 			 : lower_read(o, p, (size_t)n, off);
 		if (rc)
 			return rc;
@@ -393,8 +375,8 @@ int ovl_sync(struct ovl *o)
 	if (fdatasync(o->bf.fd))
 		rc = -errno;
 	for (size_t k = 0; k < n && rc == 0; k++)
-		rc = full_io(o->map_fd, snap + k * OVL_PAGE, OVL_PAGE,
-			     OVL_HDR_LEN + (uint64_t)idx[k] * OVL_PAGE, 1);
+		rc = full_pwrite(o->map_fd, snap + k * OVL_PAGE, OVL_PAGE,
+				 OVL_HDR_LEN + (uint64_t)idx[k] * OVL_PAGE);
 	if (rc == 0 && n && fdatasync(o->map_fd))
 		rc = -errno;
 	if (rc) {
@@ -416,7 +398,7 @@ int ovl_set_phase(struct ovl *o, enum ovl_phase phase)
 	uint8_t b = (uint8_t)phase;
 
 	o->phase = phase;
-	return full_io(o->map_fd, &b, 1, HDR_PHASE, 1);
+	return full_pwrite(o->map_fd, &b, 1, HDR_PHASE);
 }
 
 int ovl_has(struct ovl *o, uint64_t blk)
@@ -551,7 +533,7 @@ int ovl_peek(int dirfd, const char *name, enum ovl_phase *phase, char *base,
 	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	rc = full_io(fd, h, sizeof(h), 0, 0);
+	rc = full_pread(fd, h, sizeof(h), 0);
 	close(fd);
 	if (rc == 0)
 		rc = hdr_check(h, 0, err, sizeof(err), name);
@@ -585,7 +567,7 @@ static int pages_load(struct ovl *o)
 				break;
 			at = OVL_HDR_LEN + (uint64_t)i * OVL_PAGE;
 		}
-		rc = full_io(o->map_fd, buf, OVL_PAGE, at, 0);
+		rc = full_pread(o->map_fd, buf, OVL_PAGE, at);
 		if (rc)
 			return rc;
 		while (k < OVL_PAGE && !buf[k])
@@ -642,13 +624,13 @@ int ovl_open(struct ovl *o, int dirfd, const char *name, int golden_fd,
 		if (o->map_fd < 0)
 			goto err_errno;
 		hdr_build(h, blocks, base);
-		rc = full_io(o->map_fd, h, sizeof(h), 0, 1);
+		rc = full_pwrite(o->map_fd, h, sizeof(h), 0);
 		if (rc) {
 			errno = -rc;
 			goto err_errno;
 		}
 	} else {
-		rc = full_io(o->map_fd, h, sizeof(h), 0, 0);
+		rc = full_pread(o->map_fd, h, sizeof(h), 0);
 		if (rc == -EIO) {
 			snprintf(err, errlen, "%s: map header cut short",
 				 mpath);
