@@ -28,8 +28,8 @@ for suite in "$@"; do
 		bash $suite 2>&1 | tee "$log"
 		rc=$?
 	fi
-	line=$(grep -E '^([A-Za-z_-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
-	p=$(sed -n 's/^\([A-Za-z_-]*: \)\{0,1\}\([0-9][0-9]*\) passed.*/\2/p' <<<"$line")
+	line=$(grep -E '^([A-Za-z0-9_-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	p=$(sed -n 's/^\([A-Za-z0-9_-]*: \)\{0,1\}\([0-9][0-9]*\) passed.*/\2/p' <<<"$line")
 	f=$(sed -n 's/.* \([0-9][0-9]*\) failed.*/\1/p' <<<"$line")
 	s=$(sed -n 's/.* \([0-9][0-9]*\) skipped.*/\1/p' <<<"$line")
 	p=${p:-0} f=${f:-0} s=${s:-0}

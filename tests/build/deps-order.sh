@@ -10,6 +10,9 @@
 # lock is waited for, and that a test server's service is left disabled and
 # was never started (policy-rc.d in place while apt-get runs).
 . "$(dirname "$0")/../suite.sh" deps-order
+# Under `make test` the parent make exports its SOURCE_DATE_EPOCH; a user's
+# first make has none.
+unset SOURCE_DATE_EPOCH
 mkdir -p "$W/bin" "$W/tree"
 
 IPXE_DIR=$(ls -d "$O"/ipxe/* 2>/dev/null | head -n 1)
