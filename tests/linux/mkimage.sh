@@ -194,17 +194,24 @@ rootfs() {
 P1_START=2048 P1_SIZE=49152 P2_START=51200 P2_SIZE=45056
 append_cmdline="console=tty0 console=ttyS0,115200 panic=-1"
 
+# mbr_disk IMG ID TYPE LABEL: a 48 MiB MBR disk with syslinux's boot code,
+# p1 (partition type TYPE, active) a FAT file system with syslinux, p2 for
+# the root; ID is the disk id and the FAT serial.
+mbr_disk() {
+	truncate -s 48M "$1"
+	printf 'label: dos\nlabel-id: 0x%s\nstart=%s, size=%s, type=%s, bootable\nstart=%s, size=%s, type=83\n' \
+		"$2" $P1_START $P1_SIZE "$3" $P2_START $P2_SIZE | sfdisk -q "$1" >/dev/null
+	dd if=$mbr of="$1" bs=440 count=1 conv=notrunc 2>/dev/null
+	mkfs.vfat --invariant -C -i "$2" -n "$4" -h $P1_START "$tmp/fat.img" $((P1_SIZE / 2)) >/dev/null
+	dd if="$tmp/fat.img" of="$1" bs=512 seek=$P1_START conv=notrunc 2>/dev/null
+	rm -f "$tmp/fat.img"
+	syslinux --install --offset $((P1_START * 512)) "$1"
+}
+
 # BIOS: MBR boot code from syslinux, FAT boot partition with syslinux.
 rootfs bios 1
 img=$tmp/bios.img
-truncate -s 48M "$img"
-printf 'label: dos\nlabel-id: 0x57555042\nstart=%s, size=%s, type=c, bootable\nstart=%s, size=%s, type=83\n' \
-	$P1_START $P1_SIZE $P2_START $P2_SIZE | sfdisk -q "$img" >/dev/null
-dd if=$mbr of="$img" bs=440 count=1 conv=notrunc 2>/dev/null
-mkfs.vfat --invariant -C -i 57555042 -n WUPAN-BOOT -h $P1_START "$tmp/fat.img" $((P1_SIZE / 2)) >/dev/null
-dd if="$tmp/fat.img" of="$img" bs=512 seek=$P1_START conv=notrunc 2>/dev/null
-rm -f "$tmp/fat.img"
-syslinux --install --offset $((P1_START * 512)) "$img"
+mbr_disk "$img" 57555042 c WUPAN-BOOT
 cat >"$tmp/syslinux.cfg" <<EOF2
 DEFAULT linux
 PROMPT 0
@@ -244,14 +251,7 @@ dd if="$tmp/root-uefi.ext4" of="$img" bs=512 seek=$P2_START conv=notrunc 2>/dev/
 # active, holding syslinux for BIOS and systemd-boot for UEFI; p2 the root.
 rootfs room 3
 img=$tmp/room.img
-truncate -s 48M "$img"
-printf 'label: dos\nlabel-id: 0x57555052\nstart=%s, size=%s, type=ef, bootable\nstart=%s, size=%s, type=83\n' \
-	$P1_START $P1_SIZE $P2_START $P2_SIZE | sfdisk -q "$img" >/dev/null
-dd if=$mbr of="$img" bs=440 count=1 conv=notrunc 2>/dev/null
-mkfs.vfat --invariant -C -i 57555052 -n WUPAN-ROOM -h $P1_START "$tmp/fat.img" $((P1_SIZE / 2)) >/dev/null
-dd if="$tmp/fat.img" of="$img" bs=512 seek=$P1_START conv=notrunc 2>/dev/null
-rm -f "$tmp/fat.img"
-syslinux --install --offset $((P1_START * 512)) "$img"
+mbr_disk "$img" 57555052 ef WUPAN-ROOM
 sed 's/wupan.image=bios$/wupan.image=room/' "$tmp/syslinux.cfg" >"$tmp/syslinux-room.cfg"
 sed 's/wupan.image=uefi$/wupan.image=room/' "$tmp/wupan.conf" >"$tmp/wupan-room.conf"
 p1="$img@@$((P1_START * 512))"
