@@ -43,9 +43,17 @@ FUZZ_SRCS_iscsi_cdb := $(TARGET_TEST_SRCS)
 
 TEST_SCRIPTS += tests/target/tools.sh tests/target/conformance.sh \
 	tests/target/durability.sh tests/target/ipxe-boot.sh \
-	tests/target/datapath.sh
+	tests/target/datapath.sh tests/target/storm.sh
 TEST_DEB_PACKAGES += libiscsi-bin libiscsi-dev tgt qemu-system-x86
 
-.PHONY: bench-target
+.PHONY: bench-target bench-storm record-boot-trace
 bench-target: $(O)/bin/wupan-target
 	$(Q)O=$(O) bash bench/target/bench.sh
+
+# The boot storm (issues 10 and 11): bench/target/traces/*.trace replayed
+# from 64 clients against wupan-target and tgtd.  record-boot-trace boots
+# tests/linux's guest under SeaBIOS and OVMF to record those traces again.
+bench-storm: $(O)/bin/wupan-target
+	$(Q)O=$(O) bash bench/target/storm.sh
+record-boot-trace: all diskless-image
+	$(Q)O=$(O) bash bench/target/record-boot.sh
