@@ -76,6 +76,12 @@ image() {
 	sync "$img"
 }
 
+# drop_cache FILE...: their clean pages out of the page cache.
+drop_cache() {
+	local f
+	for f in "$@"; do dd if="$f" iflag=nocache count=0 status=none; done
+}
+
 failed=0
 : >"$work/result.txt"
 for fw in $traces; do
@@ -133,24 +139,24 @@ for fw in $traces; do
 		echo "  (one CPU: the 1 -> 2 core comparison is skipped)" | tee -a "$work/result.txt"
 	fi
 
-	# (b) A room: overlays of one golden image against full copies.
+	# (b) A room: overlays of one golden image against full copies, both
+	# targets up at once.  Cold: the page cache holds none of the images
+	# (a room's first boot of the day; dropped per file, so nothing else
+	# on the machine is touched), then warm: a second boot right after.
 	golden=$work/$fw-golden.img
 	mv "$img" "$golden"
 	ovl=$work/$fw-overlays
-	wt_start "$work/wupan-room-$fw.log" --listen 127.0.0.1:40274 --target "$IQN" \
-		--lun "golden=$golden,overlays=$ovl,mode=reset" --max-per-source 4096 ||
-		{ echo "wupan-target did not start"; exit 1; }
-	wpid=$WT_PID
-	replay "$fw-room-wupan" "$wpid" -v 127.0.0.1:40274 "$IQN" "$trace"
-	read -r rw rp rn rc rcl <<<"$R"
-	wt_stop "$wpid"
-	wspace=$(du -sk "$golden" "$ovl" | awk '{s += $1} END {print s}')
 	copies=$work/$fw-copies
 	mkdir -p "$copies"
 	start=$(date +%s.%N)
 	for i in $(seq 1 "$clients"); do cp "$golden" "$copies/pc$i.img"; done
+	# Written out before the run: a room's copies exist before its boot.
+	sync "$copies"/*.img
 	copy_s=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
-	tspace=$(du -sk "$copies" | awk '{print $1}')
+	wt_start "$work/wupan-room-$fw.log" --listen 127.0.0.1:40274 --target "$IQN" \
+		--lun "golden=$golden,overlays=$ovl,mode=reset" --max-per-source 4096 ||
+		{ echo "wupan-target did not start"; exit 1; }
+	wpid=$WT_PID
 	tgtd_start 72 40275 "$IQN" "$copies/pc1.img" "$work/tgtd-room-$fw.log" ||
 		{ echo "tgtd did not start"; exit 1; }
 	tpid=$TGTD_PID
@@ -158,16 +164,25 @@ for fw in $traces; do
 		tgtadm -C 72 --lld iscsi --mode logicalunit --op new --tid 1 --lun "$i" \
 			-b "$copies/pc$i.img" || { echo "tgtd: LUN $i failed"; exit 1; }
 	done
-	replay "$fw-room-tgtd" "$tpid" -v -L 1 127.0.0.1:40275 "$IQN" "$trace"
-	read -r qw qp qn qc qcl <<<"$R"
-	tgtd_stop 72 "$tpid"
-	rm -rf "$copies" "$golden" "$ovl"
 	printf '%-46s %12s %12s %7s\n' "" "overlays" "copies" ratio | tee -a "$work/result.txt"
-	line "room: time until all finish (s)" "$rw" "$qw" "$(ratio "$qw" "$rw")"
-	line "room: p99 command latency (us)" "$rp" "$qp" "$(ratio "$qp" "$rp")"
-	line "  target CPU per command (us)" "$rc" "$qc" "$(ratio "$qc" "$rc")"
+	for cache in cold warm; do
+		[ $cache = cold ] && drop_cache "$golden"
+		replay "$fw-room-$cache-wupan" "$wpid" -v 127.0.0.1:40274 "$IQN" "$trace"
+		read -r rw rp rn rc rcl <<<"$R"
+		[ $cache = cold ] && drop_cache "$copies"/*.img
+		replay "$fw-room-$cache-tgtd" "$tpid" -v -L 1 127.0.0.1:40275 "$IQN" "$trace"
+		read -r qw qp qn qc qcl <<<"$R"
+		line "room, $cache: time until all finish (s)" "$rw" "$qw" "$(ratio "$qw" "$rw")"
+		line "room, $cache: p99 command latency (us)" "$rp" "$qp" "$(ratio "$qp" "$rp")"
+		line "  target CPU per command (us)" "$rc" "$qc" "$(ratio "$qc" "$rc")"
+	done
+	wt_stop "$wpid"
+	tgtd_stop 72 "$tpid"
+	wspace=$(du -sk "$golden" "$ovl" | awk '{s += $1} END {print s}')
+	tspace=$(du -sk "$copies" | awk '{print $1}')
 	line "room: disk space used (KiB, du)" "$wspace" "$tspace" "$(ratio "$wspace" "$tspace")"
 	line "  (goal for space: <= 0.05; making the copies took ${copy_s} s)" "" "" ""
+	rm -rf "$copies" "$golden" "$ovl"
 done
 echo "results in $work/result.txt"
 [ $failed -eq 0 ]

@@ -72,12 +72,18 @@ up() {
 	return 1
 }
 
+# bad_exit NAME: the daemon did not exit 0 on SIGTERM (a sanitizer report,
+# a crash in the trace writer): a case of its own.
+bad_exit() {
+	t_fail "$1-exit" "wupan-target did not exit cleanly: $(grep -m 3 -E 'ERROR|SUMMARY|runtime error' "$work/$1.log")"
+}
+
 # trace-exact.
 if up exact --target "$IQN" --lun "$img" --trace "$work/exact.trace"; then
 	"$work/dp_client" login $PORT "$IQN" >"$work/exact.client" 2>&1
 	"$work/dp_client" verify $PORT "$IQN" 3 >>"$work/exact.client" 2>&1
 	iscsi-readcapacity16 "iscsi://127.0.0.1:$PORT/$IQN/0" >>"$work/exact.client" 2>&1
-	wt_stop "$WT_PID"
+	wt_stop "$WT_PID" || bad_exit exact
 	lib=iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-readcapacity16
 	cat >"$work/exact.want" <<EOF
 iqn.2025-01.org.wupan:dpN#1 0 TEST_UNIT_READY - - - 0 GOOD 000000000000
@@ -105,7 +111,7 @@ if up round --target "$IQN" --lun "$img" --trace "$work/round.trace"; then
 	"$work/storm" -n 1 -S -i iqn.2026-01.org.wupan.client:t -t 60 \
 		127.0.0.1:$PORT "$IQN" "$small" >"$work/round.out" 2>&1
 	rc=$?
-	wt_stop "$WT_PID"
+	wt_stop "$WT_PID" || bad_exit round
 	commands "$small" | sed 's/:t#/:t000#/' >"$work/round.want"
 	commands "$work/round.trace" |
 		awk '$3 == "TEST_UNIT_READY" && !seen[$1]++ && n++ < 2 { next } { print }' \
@@ -125,7 +131,7 @@ fi
 if up ovl --target "$IQN" --lun "golden=$img,overlays=$work/overlays,mode=reset"; then
 	"$work/storm" -n 4 -v -S -t 60 127.0.0.1:$PORT "$IQN" "$small" >"$work/ovl.out" 2>&1
 	rc=$?
-	wt_stop "$WT_PID"
+	wt_stop "$WT_PID" || bad_exit ovl
 	out=$(grep '^clients=' "$work/ovl.out")
 	n=$(grep -vc '^#' "$small")
 	if [ $rc -ne 0 ]; then
