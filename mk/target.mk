@@ -34,6 +34,12 @@ $(O)/asan/bin/test_$(1): $(O)/asan/tests/unit/test_$(1).o $(patsubst %.c,$(O)/as
 endef
 $(foreach u,$(TARGET_UNITS),$(eval $(call target_unit_template,$(u))))
 UNIT_TESTS += $(addprefix $(O)/asan/bin/test_,$(TARGET_UNITS))
+# The command trace is the daemon's (a writer thread), not the core's.
+$(O)/asan/bin/test_iscsi_trace: $(O)/asan/tests/unit/test_iscsi_trace.o \
+		$(patsubst %.c,$(O)/asan/%.o,$(TARGET_TEST_SRCS) src/iscsi/trace.c)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ -pthread
+UNIT_TESTS += $(O)/asan/bin/test_iscsi_trace
 
 FUZZ_TARGETS += iscsi_pdu iscsi_login iscsi_text iscsi_cdb
 FUZZ_SRCS_iscsi_pdu := $(TARGET_TEST_SRCS)

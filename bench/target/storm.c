@@ -20,8 +20,8 @@
  *   -s         one seed for all clients (they share one image)
  *   -S         a status other than the recorded one is a failure
  * Prints one line of key=value pairs (cpu_s: this program's own CPU time,
- * to tell when it, not the target, is the limit); exits 0 when every command was
- * answered (and, with -v, every checked block was right), 1 otherwise.
+ * to tell when it, not the target, is the limit); exits 0 when every command
+ * was answered (and, with -v, every checked block was right), 1 otherwise.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -48,8 +48,8 @@ struct cmd {
 	uint32_t edtl;
 	uint8_t cdb[16];
 	int cdb_len;
-	int status;    /* recorded, -1 if unknown */
-	int block_io;  /* a READ/WRITE of whole blocks at lba */
+	int status;   /* recorded, -1 if unknown */
+	int block_io; /* a READ/WRITE of whole blocks at lba */
 	uint64_t lba;
 	uint32_t blocks;
 	uint64_t t_us;
@@ -58,9 +58,9 @@ struct cmd {
 struct trace {
 	struct cmd *cmds;
 	size_t n, cap;
-	char **sess;      /* recorded session keys */
-	uint64_t *isid;   /* and their ISIDs */
-	size_t *last;     /* the index of each session's last command */
+	char **sess;	/* recorded session keys */
+	uint64_t *isid; /* and their ISIDs */
+	size_t *last;	/* the index of each session's last command */
 	size_t n_sess;
 	uint64_t max_lba; /* past the last block any WRITE touches */
 };
@@ -78,10 +78,10 @@ struct client {
 	int idx;
 	char iqn[256];
 	struct rsess *s;
-	size_t next;  /* the next command to send */
+	size_t next; /* the next command to send */
 	uint64_t seed;
 	uint8_t *written; /* bitmap of blocks this client wrote */
-	uint8_t *wbuf;    /* data of its WRITE in flight */
+	uint8_t *wbuf;	  /* data of its WRITE in flight */
 	size_t wcap;
 	uint64_t sent_ns;
 	int done;
@@ -116,9 +116,12 @@ static const char *status_str(int st)
 		const char *name;
 		int st;
 	} names[] = {
-		{"GOOD", 0},	       {"CHECK_CONDITION", 2},
-		{"BUSY", 8},	       {"RESERVATION_CONFLICT", 0x18},
-		{"TASK_SET_FULL", 0x28}, {"TASK_ABORTED", 0x40},
+	    {"GOOD", 0},
+	    {"CHECK_CONDITION", 2},
+	    {"BUSY", 8},
+	    {"RESERVATION_CONFLICT", 0x18},
+	    {"TASK_SET_FULL", 0x28},
+	    {"TASK_ABORTED", 0x40},
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -130,8 +133,9 @@ static const char *status_str(int st)
 /* The recorded status of a trace line; -1 when it is not a SCSI status. */
 static int status_parse(const char *s)
 {
-	static const char *const names[] = {"GOOD", "CHECK_CONDITION", "BUSY",
-		"RESERVATION_CONFLICT", "TASK_SET_FULL", "TASK_ABORTED"};
+	static const char *const names[] = {
+	    "GOOD",	     "CHECK_CONDITION", "BUSY", "RESERVATION_CONFLICT",
+	    "TASK_SET_FULL", "TASK_ABORTED"};
 	static const int values[] = {0, 2, 8, 0x18, 0x28, 0x40};
 
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
@@ -193,18 +197,21 @@ static int trace_load(struct trace *tr, const char *path)
 		lineno++;
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
-		if (sscanf(line, "%llu %599s %d %39s %31s %31s %3s %llu %llu %39s %39s",
-			   &t, sess, &lun, op, lba, blocks, dir, &edtl, &lat, st,
-			   cdb) != 11 ||
+		if (sscanf(
+			line,
+			"%llu %599s %d %39s %31s %31s %3s %llu %llu %39s %39s",
+			&t, sess, &lun, op, lba, blocks, dir, &edtl, &lat, st,
+			cdb) != 11 ||
 		    strlen(cdb) % 2 || strlen(cdb) > 32 || strlen(cdb) < 12) {
-			fprintf(stderr, "storm: %s:%u: not a trace line\n", path,
-				lineno);
+			fprintf(stderr, "storm: %s:%u: not a trace line\n",
+				path, lineno);
 			fclose(f);
 			return -1;
 		}
 		if (tr->n == tr->cap) {
 			tr->cap = tr->cap ? 2 * tr->cap : 4096;
-			tr->cmds = realloc(tr->cmds, tr->cap * sizeof(*tr->cmds));
+			tr->cmds =
+			    realloc(tr->cmds, tr->cap * sizeof(*tr->cmds));
 			if (!tr->cmds) {
 				fclose(f);
 				return -1;
@@ -316,7 +323,8 @@ static void verify_read(struct client *cl, const struct cmd *c,
 		g.verified++;
 		fill(want, cl->seed, lba, 1);
 		if ((size_t)task->datain.size < (size_t)(b + 1) * BLOCK ||
-		    memcmp(task->datain.data + (size_t)b * BLOCK, want, BLOCK)) {
+		    memcmp(task->datain.data + (size_t)b * BLOCK, want,
+			   BLOCK)) {
 			if (g.bad_blocks++ < 5)
 				fprintf(stderr,
 					"storm: client %d: block %" PRIu64
@@ -340,8 +348,8 @@ static void cmd_cb(struct iscsi_context *ctx, int status, void *data,
 		fail(cl, "command not answered", ctx);
 	} else {
 		g.answered++;
-		g.lat_us[g.n_lat++] = lat > UINT32_MAX ? UINT32_MAX
-						       : (uint32_t)lat;
+		g.lat_us[g.n_lat++] =
+		    lat > UINT32_MAX ? UINT32_MAX : (uint32_t)lat;
 		if (c->status >= 0 && status != c->status) {
 			if (g.status_differs++ < 5)
 				fprintf(stderr,
@@ -351,8 +359,8 @@ static void cmd_cb(struct iscsi_context *ctx, int status, void *data,
 					status_str(status) ? status_str(status)
 							   : "?",
 					status_str(c->status)
-						? status_str(c->status)
-						: "?");
+					    ? status_str(c->status)
+					    : "?");
 		}
 		if (status == SCSI_STATUS_GOOD)
 			verify_read(cl, c, task);
@@ -404,15 +412,15 @@ static void send_cmd(struct client *cl)
 			fill(cl->wbuf, cl->seed, c->lba, c->blocks);
 			for (uint32_t b = 0; b < c->blocks; b++)
 				cl->written[(c->lba + b) / 8] |=
-					(uint8_t)(1u << ((c->lba + b) % 8));
+				    (uint8_t)(1u << ((c->lba + b) % 8));
 		}
 		out.size = c->edtl;
 		out.data = cl->wbuf;
 		outp = &out;
 	}
 	cl->sent_ns = now_ns();
-	if (iscsi_scsi_command_async(s->ctx, cmd_lun(cl, c), task, cmd_cb,
-				     outp, cl)) {
+	if (iscsi_scsi_command_async(s->ctx, cmd_lun(cl, c), task, cmd_cb, outp,
+				     cl)) {
 		scsi_free_scsi_task(task);
 		fail(cl, "cannot queue a command", s->ctx);
 	}
@@ -574,7 +582,7 @@ int main(int argc, char **argv)
 				busy = 1;
 				pfd[n_pfd].fd = iscsi_get_fd(s->ctx);
 				pfd[n_pfd].events =
-					(short)iscsi_which_events(s->ctx);
+				    (short)iscsi_which_events(s->ctx);
 				who[n_pfd++] = s;
 			}
 			busy |= !cl->done;
@@ -582,7 +590,8 @@ int main(int argc, char **argv)
 		if (!busy)
 			break;
 		if (now_ns() > deadline) {
-			fprintf(stderr, "storm: not done after %d s\n", limit_s);
+			fprintf(stderr, "storm: not done after %d s\n",
+				limit_s);
 			g.fatal = 1;
 			break;
 		}
@@ -613,18 +622,17 @@ int main(int argc, char **argv)
 	       " cpu_s=%.3f\n",
 	       g.n, g.tr.n_sess * (size_t)g.n, g.tr.n * (size_t)g.n, g.answered,
 	       g.failed, g.status_differs, g.verified, g.bad_blocks,
-	       (double)(t1 - t0) / 1e9,
-	       g.n_lat ? g.lat_us[g.n_lat / 2] : 0,
+	       (double)(t1 - t0) / 1e9, g.n_lat ? g.lat_us[g.n_lat / 2] : 0,
 	       g.n_lat ? g.lat_us[g.n_lat * 99 / 100] : 0,
 	       g.n_lat ? g.lat_us[g.n_lat - 1] : 0,
 	       (double)g.answered / ((double)(t1 - t0) / 1e9),
 	       (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-		       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) /
-			       1e6);
+		   (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
 	if (g.fatal || g.answered != g.tr.n * (size_t)g.n || g.bad_blocks ||
 	    (g.strict && g.status_differs)) {
-		fprintf(stderr, "storm: FAILED: %" PRIu64 " of %zu commands "
-				"answered, %" PRIu64 " bad blocks\n",
+		fprintf(stderr,
+			"storm: FAILED: %" PRIu64 " of %zu commands "
+			"answered, %" PRIu64 " bad blocks\n",
 			g.answered, g.tr.n * (size_t)g.n, g.bad_blocks);
 		return 1;
 	}
