@@ -48,7 +48,7 @@ struct cmd {
 	uint32_t edtl;
 	uint8_t cdb[16];
 	int cdb_len;
-	int status;   /* recorded, -1 if unknown */
+	int status; /* recorded, -1 if unknown */
 	int block_io; /* a READ/WRITE of whole blocks at lba */
 	uint64_t lba;
 	uint32_t blocks;
@@ -58,9 +58,9 @@ struct cmd {
 struct trace {
 	struct cmd *cmds;
 	size_t n, cap;
-	char **sess;	/* recorded session keys */
+	char **sess; /* recorded session keys */
 	uint64_t *isid; /* and their ISIDs */
-	size_t *last;	/* the index of each session's last command */
+	size_t *last; /* the index of each session's last command */
 	size_t n_sess;
 	uint64_t max_lba; /* past the last block any WRITE touches */
 };
@@ -81,7 +81,7 @@ struct client {
 	size_t next; /* the next command to send */
 	uint64_t seed;
 	uint8_t *written; /* bitmap of blocks this client wrote */
-	uint8_t *wbuf;	  /* data of its WRITE in flight */
+	uint8_t *wbuf; /* data of its WRITE in flight */
 	size_t wcap;
 	uint64_t sent_ns;
 	int done;
@@ -100,7 +100,7 @@ static struct {
 	uint64_t answered, failed, status_differs, verified, bad_blocks;
 	int fatal;
 	int clients_done;
-} g = {.lun_override = -1, .lun_base = -1};
+} g = { .lun_override = -1, .lun_base = -1 };
 
 static uint64_t now_ns(void)
 {
@@ -116,12 +116,12 @@ static const char *status_str(int st)
 		const char *name;
 		int st;
 	} names[] = {
-	    {"GOOD", 0},
-	    {"CHECK_CONDITION", 2},
-	    {"BUSY", 8},
-	    {"RESERVATION_CONFLICT", 0x18},
-	    {"TASK_SET_FULL", 0x28},
-	    {"TASK_ABORTED", 0x40},
+		{ "GOOD", 0 },
+		{ "CHECK_CONDITION", 2 },
+		{ "BUSY", 8 },
+		{ "RESERVATION_CONFLICT", 0x18 },
+		{ "TASK_SET_FULL", 0x28 },
+		{ "TASK_ABORTED", 0x40 },
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -134,9 +134,11 @@ static const char *status_str(int st)
 static int status_parse(const char *s)
 {
 	static const char *const names[] = {
-	    "GOOD",	     "CHECK_CONDITION", "BUSY", "RESERVATION_CONFLICT",
-	    "TASK_SET_FULL", "TASK_ABORTED"};
-	static const int values[] = {0, 2, 8, 0x18, 0x28, 0x40};
+		"GOOD",          "CHECK_CONDITION",
+		"BUSY",          "RESERVATION_CONFLICT",
+		"TASK_SET_FULL", "TASK_ABORTED"
+	};
+	static const int values[] = { 0, 2, 8, 0x18, 0x28, 0x40 };
 
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
 		if (strcmp(s, names[i]) == 0)
@@ -197,11 +199,10 @@ static int trace_load(struct trace *tr, const char *path)
 		lineno++;
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
-		if (sscanf(
-			line,
-			"%llu %599s %d %39s %31s %31s %3s %llu %llu %39s %39s",
-			&t, sess, &lun, op, lba, blocks, dir, &edtl, &lat, st,
-			cdb) != 11 ||
+		if (sscanf(line,
+			   "%llu %599s %d %39s %31s %31s %3s %llu %llu %39s %39s",
+			   &t, sess, &lun, op, lba, blocks, dir, &edtl, &lat,
+			   st, cdb) != 11 ||
 		    strlen(cdb) % 2 || strlen(cdb) > 32 || strlen(cdb) < 12) {
 			fprintf(stderr, "storm: %s:%u: not a trace line\n",
 				path, lineno);
@@ -211,7 +212,7 @@ static int trace_load(struct trace *tr, const char *path)
 		if (tr->n == tr->cap) {
 			tr->cap = tr->cap ? 2 * tr->cap : 4096;
 			tr->cmds =
-			    realloc(tr->cmds, tr->cap * sizeof(*tr->cmds));
+				realloc(tr->cmds, tr->cap * sizeof(*tr->cmds));
 			if (!tr->cmds) {
 				fclose(f);
 				return -1;
@@ -222,7 +223,7 @@ static int trace_load(struct trace *tr, const char *path)
 		c->t_us = t;
 		c->sess = sess_index(tr, sess);
 		c->lun = lun;
-		c->dir = dir[0] == 'r'	 ? SCSI_XFER_READ
+		c->dir = dir[0] == 'r'   ? SCSI_XFER_READ
 			 : dir[0] == 'w' ? SCSI_XFER_WRITE
 					 : SCSI_XFER_NONE;
 		c->edtl = (uint32_t)edtl;
@@ -348,8 +349,8 @@ static void cmd_cb(struct iscsi_context *ctx, int status, void *data,
 		fail(cl, "command not answered", ctx);
 	} else {
 		g.answered++;
-		g.lat_us[g.n_lat++] =
-		    lat > UINT32_MAX ? UINT32_MAX : (uint32_t)lat;
+		g.lat_us[g.n_lat++] = lat > UINT32_MAX ? UINT32_MAX
+						       : (uint32_t)lat;
 		if (c->status >= 0 && status != c->status) {
 			if (g.status_differs++ < 5)
 				fprintf(stderr,
@@ -359,8 +360,8 @@ static void cmd_cb(struct iscsi_context *ctx, int status, void *data,
 					status_str(status) ? status_str(status)
 							   : "?",
 					status_str(c->status)
-					    ? status_str(c->status)
-					    : "?");
+						? status_str(c->status)
+						: "?");
 		}
 		if (status == SCSI_STATUS_GOOD)
 			verify_read(cl, c, task);
@@ -387,7 +388,7 @@ static void send_cmd(struct client *cl)
 	const struct cmd *c = &g.tr.cmds[cl->next];
 	struct rsess *s = &cl->s[c->sess];
 	struct scsi_task *task;
-	struct iscsi_data out = {0, NULL}, *outp = NULL;
+	struct iscsi_data out = { 0, NULL }, *outp = NULL;
 
 	task = scsi_create_task(c->cdb_len, (unsigned char *)c->cdb, c->dir,
 				(int)c->edtl);
@@ -412,7 +413,7 @@ static void send_cmd(struct client *cl)
 			fill(cl->wbuf, cl->seed, c->lba, c->blocks);
 			for (uint32_t b = 0; b < c->blocks; b++)
 				cl->written[(c->lba + b) / 8] |=
-				    (uint8_t)(1u << ((c->lba + b) % 8));
+					(uint8_t)(1u << ((c->lba + b) % 8));
 		}
 		out.size = c->edtl;
 		out.data = cl->wbuf;
@@ -582,7 +583,7 @@ int main(int argc, char **argv)
 				busy = 1;
 				pfd[n_pfd].fd = iscsi_get_fd(s->ctx);
 				pfd[n_pfd].events =
-				    (short)iscsi_which_events(s->ctx);
+					(short)iscsi_which_events(s->ctx);
 				who[n_pfd++] = s;
 			}
 			busy |= !cl->done;
@@ -627,7 +628,8 @@ int main(int argc, char **argv)
 	       g.n_lat ? g.lat_us[g.n_lat - 1] : 0,
 	       (double)g.answered / ((double)(t1 - t0) / 1e9),
 	       (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-		   (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+		       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) /
+			       1e6);
 	if (g.fatal || g.answered != g.tr.n * (size_t)g.n || g.bad_blocks ||
 	    (g.strict && g.status_differs)) {
 		fprintf(stderr,

@@ -18,9 +18,9 @@
 #include "iscsi/pdu.h"
 
 #define TRACE_BUCKETS 4096
-#define TRACE_BUF (1u << 20)   /* lines waiting for the writer */
+#define TRACE_BUF (1u << 20) /* lines waiting for the writer */
 #define TRACE_HIGH (64u << 10) /* the writer starts at this much */
-#define TRACE_FLUSH_MS 1000    /* and at least this often */
+#define TRACE_FLUSH_MS 1000 /* and at least this often */
 #define TRACE_LINE 768
 
 /* A command waiting for its status. */
@@ -46,7 +46,7 @@ static struct {
 	char *buf, *spare;
 	size_t len;
 	struct trace_cmd *pending[TRACE_BUCKETS];
-} tr = {.fd = -1};
+} tr = { .fd = -1 };
 
 /* Microseconds of the monotonic clock. */
 static uint64_t now_us(void)
@@ -67,42 +67,42 @@ void iscsi_trace_cdb_parse(const uint8_t *cdb, struct iscsi_trace_cdb *out)
 		const char *name;
 		int layout;
 	} ops[] = {
-	    {0x00, "TEST_UNIT_READY", NONE},
-	    {0x03, "REQUEST_SENSE", NONE},
-	    {0x08, "READ_6", L6},
-	    {0x0a, "WRITE_6", L6},
-	    {0x12, "INQUIRY", NONE},
-	    {0x15, "MODE_SELECT_6", NONE},
-	    {0x16, "RESERVE_6", NONE},
-	    {0x17, "RELEASE_6", NONE},
-	    {0x1a, "MODE_SENSE_6", NONE},
-	    {0x1b, "START_STOP_UNIT", NONE},
-	    {0x1e, "PREVENT_ALLOW", NONE},
-	    {0x25, "READ_CAPACITY_10", NONE},
-	    {0x28, "READ_10", L10},
-	    {0x2a, "WRITE_10", L10},
-	    {0x2e, "WRITE_VERIFY_10", L10},
-	    {0x2f, "VERIFY_10", L10},
-	    {0x35, "SYNC_CACHE_10", L10},
-	    {0x41, "WRITE_SAME_10", L10},
-	    {0x42, "UNMAP", NONE},
-	    {0x55, "MODE_SELECT_10", NONE},
-	    {0x5a, "MODE_SENSE_10", NONE},
-	    {0x5e, "PR_IN", NONE},
-	    {0x5f, "PR_OUT", NONE},
-	    {0x88, "READ_16", L16},
-	    {0x89, "COMPARE_AND_WRITE", L16},
-	    {0x8a, "WRITE_16", L16},
-	    {0x8e, "WRITE_VERIFY_16", L16},
-	    {0x8f, "VERIFY_16", L16},
-	    {0x91, "SYNC_CACHE_16", L16},
-	    {0x93, "WRITE_SAME_16", L16},
-	    {0x9e, "SERVICE_ACTION_IN_16", NONE},
-	    {0xa0, "REPORT_LUNS", NONE},
-	    {0xa3, "MAINTENANCE_IN", NONE},
-	    {0xa8, "READ_12", L12},
-	    {0xaa, "WRITE_12", L12},
-	    {0xaf, "VERIFY_12", L12},
+		{ 0x00, "TEST_UNIT_READY", NONE },
+		{ 0x03, "REQUEST_SENSE", NONE },
+		{ 0x08, "READ_6", L6 },
+		{ 0x0a, "WRITE_6", L6 },
+		{ 0x12, "INQUIRY", NONE },
+		{ 0x15, "MODE_SELECT_6", NONE },
+		{ 0x16, "RESERVE_6", NONE },
+		{ 0x17, "RELEASE_6", NONE },
+		{ 0x1a, "MODE_SENSE_6", NONE },
+		{ 0x1b, "START_STOP_UNIT", NONE },
+		{ 0x1e, "PREVENT_ALLOW", NONE },
+		{ 0x25, "READ_CAPACITY_10", NONE },
+		{ 0x28, "READ_10", L10 },
+		{ 0x2a, "WRITE_10", L10 },
+		{ 0x2e, "WRITE_VERIFY_10", L10 },
+		{ 0x2f, "VERIFY_10", L10 },
+		{ 0x35, "SYNC_CACHE_10", L10 },
+		{ 0x41, "WRITE_SAME_10", L10 },
+		{ 0x42, "UNMAP", NONE },
+		{ 0x55, "MODE_SELECT_10", NONE },
+		{ 0x5a, "MODE_SENSE_10", NONE },
+		{ 0x5e, "PR_IN", NONE },
+		{ 0x5f, "PR_OUT", NONE },
+		{ 0x88, "READ_16", L16 },
+		{ 0x89, "COMPARE_AND_WRITE", L16 },
+		{ 0x8a, "WRITE_16", L16 },
+		{ 0x8e, "WRITE_VERIFY_16", L16 },
+		{ 0x8f, "VERIFY_16", L16 },
+		{ 0x91, "SYNC_CACHE_16", L16 },
+		{ 0x93, "WRITE_SAME_16", L16 },
+		{ 0x9e, "SERVICE_ACTION_IN_16", NONE },
+		{ 0xa0, "REPORT_LUNS", NONE },
+		{ 0xa3, "MAINTENANCE_IN", NONE },
+		{ 0xa8, "READ_12", L12 },
+		{ 0xaa, "WRITE_12", L12 },
+		{ 0xaf, "VERIFY_12", L12 },
 	};
 
 	memset(out, 0, sizeof(*out));
@@ -126,8 +126,8 @@ void iscsi_trace_cdb_parse(const uint8_t *cdb, struct iscsi_trace_cdb *out)
 			break;
 		case L16:
 			out->lba = get_be64(cdb + 2);
-			out->blocks =
-			    cdb[0] == 0x89 ? cdb[13] : get_be32(cdb + 10);
+			out->blocks = cdb[0] == 0x89 ? cdb[13]
+						     : get_be32(cdb + 10);
 			break;
 		}
 		break;
@@ -208,8 +208,8 @@ static void *writer_main(void *arg)
 int iscsi_trace_open(const char *path, char *err, size_t errlen)
 {
 	static const char head[] =
-	    "# wupan-target trace 1: t_us session lun op lba blocks dir "
-	    "edtl latency_us status cdb\n";
+		"# wupan-target trace 1: t_us session lun op lba blocks dir "
+		"edtl latency_us status cdb\n";
 
 	tr.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (tr.fd < 0) {
@@ -294,7 +294,7 @@ static void cmd_start(const struct iscsi_conn *c, const uint8_t *bhs)
 	struct iscsi_trace_cdb d;
 	struct trace_cmd *t = malloc(sizeof(*t)), **b;
 	char sess[2 * SCSI_PORT_NAME_MAX], op[16], lba[48];
-	char dir = (bhs[1] & ISCSI_CMD_READ)	? 'r'
+	char dir = (bhs[1] & ISCSI_CMD_READ)    ? 'r'
 		   : (bhs[1] & ISCSI_CMD_WRITE) ? 'w'
 						: '-';
 	int lun = iscsi_lun_parse(bhs + 8);

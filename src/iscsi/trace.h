@@ -22,7 +22,7 @@ struct iscsi_conn;
 /* Parts of a CDB a trace line shows. */
 struct iscsi_trace_cdb {
 	const char *name; /* NULL: unknown opcode */
-	int has_lba;	  /* LBA and blocks apply */
+	int has_lba; /* LBA and blocks apply */
 	uint64_t lba;
 	uint32_t blocks;
 };

@@ -14,7 +14,7 @@
 static int cdb_is(const char *hex, const char *name, int has_lba, uint64_t lba,
 		  uint32_t blocks)
 {
-	uint8_t cdb[16] = {0};
+	uint8_t cdb[16] = { 0 };
 	struct iscsi_trace_cdb d;
 
 	for (size_t i = 0; hex[2 * i] && i < 16; i++)
@@ -30,7 +30,7 @@ int main(void)
 {
 	char path[] = "/tmp/test_iscsi_trace.XXXXXX", err[256], text[1024];
 	static struct iscsi_conn c;
-	uint8_t bhs[ISCSI_BHS_LEN] = {0}, rsp[ISCSI_BHS_LEN] = {0};
+	uint8_t bhs[ISCSI_BHS_LEN] = { 0 }, rsp[ISCSI_BHS_LEN] = { 0 };
 	FILE *f;
 	size_t n;
 	int fd;
@@ -97,14 +97,15 @@ int main(void)
 		CHECK("header",
 		      strncmp(text, "# wupan-target trace 1: ", 24) == 0);
 		CHECK("one line", line && strchr(line + 1, '\n') &&
-				      *(strchr(line + 1, '\n') + 1) == 0);
-		CHECK("fields", line &&
-				    sscanf(line + 1,
-					   "%llu iqn.2026-01.test:a\\x20b,i,"
-					   "0x400027230001 1 READ_10 100 8 r "
-					   "4096 %llu GOOD %511s",
-					   &t, &lat, rest) == 3 &&
-				    strcmp(rest, "28000000006400000800") == 0);
+					  *(strchr(line + 1, '\n') + 1) == 0);
+		CHECK("fields",
+		      line &&
+			      sscanf(line + 1,
+				     "%llu iqn.2026-01.test:a\\x20b,i,"
+				     "0x400027230001 1 READ_10 100 8 r "
+				     "4096 %llu GOOD %511s",
+				     &t, &lat, rest) == 3 &&
+			      strcmp(rest, "28000000006400000800") == 0);
 	}
 	return unit_done();
 }
