@@ -57,6 +57,9 @@ struct iscsi_env {
 	int (*session_open)(struct iscsi_env *env, struct iscsi_conn *c);
 	/* Undoes session_open when the connection is released. */
 	void (*session_close)(struct iscsi_env *env, struct iscsi_conn *c);
+	/* Sees each SCSI Command PDU taken and each PDU queued (trace.h);
+	 * NULL: no trace. */
+	void (*trace)(const struct iscsi_conn *c, const uint8_t *bhs);
 };
 
 /* Negotiated session and connection parameters (RFC 7143 §13). */

@@ -37,6 +37,7 @@
 #include "iscsi/conn.h"
 #include "iscsi/fleet.h"
 #include "iscsi/hash.h"
+#include "iscsi/trace.h"
 
 #define RX_CAP (ISCSI_MAX_PDU + 65536)
 #define MAX_LISTEN 64
@@ -213,6 +214,7 @@ static void usage(FILE *f)
 		"         [--user USER] [--login-timeout SEC] [--idle-timeout SEC]\n"
 		"         [--max-connections N] [--max-per-source N]\n"
 		"         [--reservations on|off] [--threads N] [--control PATH]\n"
+		"         [--trace FILE]\n"
 		"       wupan-target ctl [--socket PATH] [--json] list | versions |\n"
 		"         reset INITIATOR | commit INITIATOR [COMMENT] | rollback | prune\n"
 		"       wupan-target --help | --version\n");
@@ -587,6 +589,7 @@ static void conn_free(struct drv_conn *dc)
 		drv.conns = dc->next;
 	if (dc->next)
 		dc->next->prev = dc->prev;
+	iscsi_trace_forget(&dc->core);
 	iscsi_conn_release(&dc->core);
 	ev_stream_free(&dc->st);
 	free(dc);
@@ -1427,6 +1430,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "wupan-target: %s\n", err);
 		return 1;
 	}
+	/* Signals are masked by now: the writer thread must not take them. */
+	if (drv.cfg.trace) {
+		if (iscsi_trace_open(drv.cfg.trace, err, sizeof(err))) {
+			fprintf(stderr, "wupan-target: %s\n", err);
+			return 1;
+		}
+		drv.env.trace = iscsi_trace_pdu;
+	}
 	/* Port 3260 is bound and the backing files are open: root is no
 	 * longer needed.  A reload then opens files as that user. */
 	if (drv.cfg.user) {
@@ -1460,6 +1471,7 @@ int main(int argc, char **argv)
 		pthread_join(drv.r[i].thread, NULL);
 	log_line("shutting down");
 	shutdown_all();
+	iscsi_trace_close();
 	for (size_t i = 0; i < drv.n_listen; i++)
 		close(drv.listeners[i].src.fd);
 	close(drv.sig.fd);
