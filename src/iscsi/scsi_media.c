@@ -261,24 +261,49 @@ int scsi_media_start(const struct scsi_lu *lu, struct scsi_cmd *cmd,
 	}
 }
 
+int scsi_cmd_medium_range(const struct scsi_lu *lu, const struct scsi_cmd *cmd,
+			  int write, uint32_t off, uint32_t *len, uint64_t *at)
+{
+	if (write) {
+		if (cmd->kind != SCSI_K_WRITE ||
+		    cmd->status != SCSI_STATUS_GOOD || off >= cmd->xfer_len)
+			return -1;
+		if (*len > cmd->xfer_len - off)
+			*len = cmd->xfer_len - off;
+	} else if (cmd->kind != SCSI_K_READ || off > cmd->xfer_len ||
+		   *len > cmd->xfer_len - off) {
+		return -1;
+	}
+	*at = cmd->lba * lu->block_size + off;
+	return 0;
+}
+
+int scsi_cmd_medium_done(struct scsi_cmd *cmd, int write, int rc)
+{
+	if (!rc)
+		return 0;
+	if (write)
+		write_failed(cmd, rc);
+	else
+		scsi_sense_set(cmd, SK_MEDIUM_ERROR, ASC_READ_ERROR);
+	return -EIO;
+}
+
 int scsi_cmd_read(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,
 		  uint8_t *buf, uint32_t len)
 {
+	uint64_t at;
+
 	if (cmd->kind == SCSI_K_GEN) {
 		if (off > cmd->data_len || len > cmd->data_len - off)
 			return -EINVAL;
 		memcpy(buf, cmd->data + off, len);
 		return 0;
 	}
-	if (cmd->kind != SCSI_K_READ || off > cmd->xfer_len ||
-	    len > cmd->xfer_len - off)
+	if (scsi_cmd_medium_range(lu, cmd, 0, off, &len, &at))
 		return -EINVAL;
-	if (lu->ops->read(lu->ctx, buf, len,
-			  cmd->lba * lu->block_size + off)) {
-		scsi_sense_set(cmd, SK_MEDIUM_ERROR, ASC_READ_ERROR);
-		return -EIO;
-	}
-	return 0;
+	return scsi_cmd_medium_done(cmd, 0,
+				    lu->ops->read(lu->ctx, buf, len, at));
 }
 
 int scsi_cmd_read_nowait(struct scsi_lu *lu, struct scsi_cmd *cmd,
@@ -311,13 +336,10 @@ void scsi_cmd_write(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,
 		len = cmd->xfer_len - off;
 	at = cmd->lba * lu->block_size + off;
 	switch (cmd->kind) {
-	case SCSI_K_WRITE: {
-		int rc = lu->ops->write(lu->ctx, buf, len, at);
-
-		if (rc)
-			write_failed(cmd, rc);
+	case SCSI_K_WRITE:
+		scsi_cmd_medium_done(cmd, 1, lu->ops->write(lu->ctx, buf, len,
+							     at));
 		break;
-	}
 	case SCSI_K_ORWRITE: {
 		uint8_t tmp[4096];
 
