@@ -3,3 +3,7 @@
 # benchmark against tgtd's RBD backing store (Debian's tgt-rbd).
 TEST_SCRIPTS += tests/ceph/run.sh
 TEST_DEB_PACKAGES += ceph-base ceph-mon ceph-osd ceph-common tgt-rbd libiscsi-bin libiscsi-dev
+
+.PHONY: bench-rbd
+bench-rbd: $(O)/bin/wupan-target
+	$(Q)O=$(O) bash bench/target/rbd.sh

@@ -10,8 +10,10 @@
 #include <errno.h>
 #include <rados/librados.h>
 #include <rbd/librbd.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "iscsi/conn.h"
@@ -38,6 +40,7 @@ struct rbd_lib {
 	__typeof__(rbd_aio_read) *rbd_aio_read;
 	__typeof__(rbd_aio_write) *rbd_aio_write;
 	__typeof__(rbd_aio_flush) *rbd_aio_flush;
+	__typeof__(rbd_aio_discard) *rbd_aio_discard;
 	__typeof__(rbd_aio_get_return_value) *rbd_aio_get_return_value;
 	__typeof__(rbd_aio_release) *rbd_aio_release;
 };
@@ -57,7 +60,8 @@ static const struct {
 	RBD_SYM(1, rbd_write), RBD_SYM(1, rbd_flush),
 	RBD_SYM(1, rbd_discard), RBD_SYM(1, rbd_aio_create_completion),
 	RBD_SYM(1, rbd_aio_read), RBD_SYM(1, rbd_aio_write),
-	RBD_SYM(1, rbd_aio_flush), RBD_SYM(1, rbd_aio_get_return_value),
+	RBD_SYM(1, rbd_aio_flush), RBD_SYM(1, rbd_aio_discard),
+	RBD_SYM(1, rbd_aio_get_return_value),
 	RBD_SYM(1, rbd_aio_release),
 };
 
@@ -325,6 +329,71 @@ static void rbd_aio_done(rbd_completion_t comp, void *arg)
 	br->done(io);
 }
 
+/* The discards of one UNMAP or WRITE SAME, and what they add up to. */
+struct rbd_discards {
+	struct iscsi_io *io;
+	atomic_int left;
+	atomic_int rc;
+};
+
+/* librbd's callback for one discard: the last one answers the command. */
+static void rbd_discard_done(rbd_completion_t comp, void *arg)
+{
+	struct rbd_discards *d = arg;
+	ssize_t n = L.rbd_aio_get_return_value(comp);
+	struct iscsi_io *io = d->io;
+	struct backend_rbd *br = io->task->lu->ctx;
+
+	L.rbd_aio_release(comp);
+	if (n < 0)
+		atomic_store(&d->rc, (int)n);
+	if (atomic_fetch_sub(&d->left, 1) != 1)
+		return;
+	scsi_cmd_sync_done(&io->task->cmd, atomic_load(&d->rc));
+	free(d);
+	br->done(io);
+}
+
+/* Starts the discards of a finishing UNMAP or WRITE SAME with UNMAP;
+ * returns 0, or -EAGAIN when io is something else. */
+static int rbd_submit_discard(struct backend_rbd *br, struct iscsi_io *io)
+{
+	struct scsi_range r[SCSI_MAX_UNMAP_DESC];
+	int n = scsi_cmd_discard_ranges(io->task->lu, &io->task->cmd, r);
+	struct rbd_discards *d;
+
+	if (n < 0)
+		return -EAGAIN;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -EAGAIN; /* checked again by the worker, same answer */
+	d->io = io;
+	/* One extra count, dropped below: none completes the command while
+	 * more are being started. */
+	atomic_init(&d->left, n + 1);
+	atomic_init(&d->rc, 0);
+	for (int i = 0; i < n; i++) {
+		rbd_completion_t comp;
+		int rc = L.rbd_aio_create_completion(d, rbd_discard_done, &comp);
+
+		if (rc >= 0) {
+			rc = L.rbd_aio_discard(br->image, r[i].off, r[i].len,
+					       comp);
+			if (rc >= 0)
+				continue;
+			L.rbd_aio_release(comp);
+		}
+		atomic_store(&d->rc, rc);
+		atomic_fetch_sub(&d->left, 1);
+	}
+	if (atomic_fetch_sub(&d->left, 1) == 1) {
+		scsi_cmd_sync_done(&io->task->cmd, atomic_load(&d->rc));
+		free(d);
+		br->done(io);
+	}
+	return 0;
+}
+
 int backend_rbd_submit(struct iscsi_io *io)
 {
 	struct scsi_lu *lu = io->task->lu;
@@ -335,12 +404,14 @@ int backend_rbd_submit(struct iscsi_io *io)
 	uint64_t at = 0;
 	int rc;
 
-	/* What is not a plain transfer or flush (UNMAP, WRITE SAME,
-	 * COMPARE AND WRITE, VERIFY...) goes to a disk worker, which runs
-	 * the same librbd calls synchronously. */
-	if (io->op == ISCSI_IO_FINISH ? !scsi_cmd_finish_sync_only(cmd)
-	    : scsi_cmd_medium_range(lu, cmd, io->op == ISCSI_IO_WRITE,
-				    io->off, &len, &at))
+	if (io->op == ISCSI_IO_FINISH && !scsi_cmd_finish_sync_only(cmd))
+		return rbd_submit_discard(br, io);
+	/* What is not a plain transfer, flush or discard (WRITE SAME with
+	 * data, COMPARE AND WRITE, VERIFY...) goes to a disk worker, which
+	 * runs the same librbd calls synchronously. */
+	if (io->op != ISCSI_IO_FINISH &&
+	    scsi_cmd_medium_range(lu, cmd, io->op == ISCSI_IO_WRITE, io->off,
+				  &len, &at))
 		return -EAGAIN;
 	if (L.rbd_aio_create_completion(io, rbd_aio_done, &comp) < 0)
 		return -EAGAIN;

@@ -209,13 +209,16 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: wupan-target [--config FILE] [--listen ADDR[:PORT]]...\n"
-		"         [--target IQN --lun PATH[,ro] [--lun PATH[,ro]]...\n"
+		"         [--target IQN --lun PATH[,ro]|rbd:POOL/IMAGE[@SNAP][,ro]\n"
+		"          [--lun ...]...\n"
 		"          [--chap USER:SECRET|USER:@FILE]\n"
 		"          [--mutual-chap USER:SECRET|USER:@FILE]\n"
 		"          [--allow INITIATOR-PATTERN]... [--portal ADDR:PORT]]...\n"
 		"         [--user USER] [--login-timeout SEC] [--idle-timeout SEC]\n"
 		"         [--max-connections N] [--max-per-source N]\n"
 		"         [--reservations on|off] [--threads N] [--control PATH]\n"
+		"         [--ceph-conf FILE] [--ceph-id NAME] [--ceph-keyring FILE]\n"
+		"         [--ceph-timeout SEC]\n"
 		"       wupan-target ctl [--socket PATH] [--json] list | versions |\n"
 		"         reset INITIATOR | commit INITIATOR [COMMENT] | rollback | prune\n"
 		"       wupan-target --help | --version\n");

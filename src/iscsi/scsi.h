@@ -148,6 +148,24 @@ int scsi_cmd_medium_range(const struct scsi_lu *lu, const struct scsi_cmd *cmd,
 			  int write, uint32_t off, uint32_t *len, uint64_t *at);
 int scsi_cmd_medium_done(struct scsi_cmd *cmd, int write, int rc);
 
+/* A byte range of the medium. */
+struct scsi_range {
+	uint64_t off;
+	uint64_t len;
+};
+
+/*
+ * For a backend that discards asynchronously: when scsi_cmd_finish would
+ * only punch ranges (UNMAP; WRITE SAME with UNMAP on a thin unit), checks
+ * the command as it would (a bad parameter list sets the sense), puts the
+ * non-empty ranges in r (room for SCSI_MAX_UNMAP_DESC) and returns their
+ * number, 0 when nothing is left to do.  Returns -1 for any other command:
+ * the caller runs scsi_cmd_finish.  scsi_cmd_sync_done records a failed
+ * discard.
+ */
+int scsi_cmd_discard_ranges(const struct scsi_lu *lu, struct scsi_cmd *cmd,
+			    struct scsi_range *r);
+
 /* Returns 1 if all scsi_cmd_finish has left to do is a sync (FUA,
  * SYNCHRONIZE CACHE); scsi_cmd_sync_done then records its outcome. */
 int scsi_cmd_finish_sync_only(const struct scsi_cmd *cmd);

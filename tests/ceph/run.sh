@@ -21,6 +21,9 @@ cleanup() {
 	sh tests/ceph/cluster.sh stop "$C"
 }
 trap cleanup EXIT
+# One Ceph at a time in this tree (bench/target/rbd.sh uses the same ports).
+exec 8>"$O/ceph.lock"
+flock -w 900 8 || { bad setup "another Ceph run holds $O/ceph.lock"; suite_end; exit 1; }
 
 # wt LOG ARGS...: starts wupan-target, waits until it serves (or exits).
 wt() {
