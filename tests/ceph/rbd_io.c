@@ -27,9 +27,10 @@ static int good(struct iscsi_context *iscsi, struct scsi_task *t,
 	if (!t)
 		fprintf(stderr, "%s: %s\n", what, iscsi_get_error(iscsi));
 	else if (t->status == SCSI_STATUS_CHECK_CONDITION)
-		fprintf(stderr, "%s: CHECK CONDITION %s (%s) ascq 0x%04x\n",
-			what, scsi_sense_key_str(t->sense.key),
-			scsi_sense_ascq_str(t->sense.ascq), t->sense.ascq);
+		fprintf(stderr,
+			"%s: CHECK CONDITION key 0x%x %s, asc/ascq 0x%04x\n",
+			what, t->sense.key, scsi_sense_key_str(t->sense.key),
+			t->sense.ascq);
 	else
 		fprintf(stderr, "%s: status 0x%02x\n", what, t->status);
 	return 0;
