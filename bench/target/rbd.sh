@@ -111,11 +111,11 @@ for c in "${cases[@]}"; do
 	mbps) printf "$fmt" "$1 (MB/s)" "$wm" "$tm" "$rm" "$(ratio "$wm" "$tm")" "$(ratio "$wm" "$rm")" ;;
 	iops) printf "$fmt" "$1 (IOPS)" "$wi" "$ti" "$ri" "$(ratio "$wi" "$ti")" "$(ratio "$wi" "$ri")" ;;
 	lat) printf "$fmt" "$1 (us)" "$wl" "$tl" "$(awk -v i="$ri" 'BEGIN {printf "%d", i > 0 ? 1e6 / i : 0}')" \
-		"$(ratio "$tl" "$wl")" "$(ratio "$ri" "$wi")" ;;
+		"$(ratio "$tl" "$wl")" "$(ratio "$wi" "$ri")" ;;
 	esac
 	printf "$fmt" "  target CPU ms/1000 I/O" "$wc" "$tc" "" "$(ratio "$tc" "$wc")" ""
 done | tee -a "$work/result.txt"
 echo "(w/tgt: wupan over tgt-rbd, for latency tgt-rbd's over wupan's; goal >= 1.5." \
-	"w/librbd: wupan's share of rbd bench, for latency librbd's over wupan's)" |
+	"w/librbd: wupan's share of rbd bench; for latency librbd's latency over wupan's)" |
 	tee -a "$work/result.txt"
 echo "results in $work/result.txt"
