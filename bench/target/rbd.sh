@@ -47,7 +47,7 @@ run() {
 	out=$("$work/iscsi_bench" "$url" "$@" 1 "$secs") || { echo "0 0 0 0"; return; }
 	t1=$(ticks "$pid")
 	# ticks of 10 ms: milliseconds of CPU per 1000 I/O
-	awk -v t=$((t1 - t0)) -v s="$secs" '{n = $2 * s; printf "%s %s %s %.3g\n", $2, $4, $6, n > 0 ? t * 10000 / n : 0}' <<<"$out"
+	awk -v t=$((t1 - t0)) -v s="$secs" '{n = $2 * s; printf "%s %s %s %.3g\n", $2, $4, $6, (n > 0 ? t * 10000 / n : 0)}' <<<"$out"
 }
 
 # raw MODE PATTERN BYTES DEPTH TOTAL -> "iops mbps" from rbd bench.
@@ -110,7 +110,7 @@ for c in "${cases[@]}"; do
 	case $6 in
 	mbps) printf "$fmt" "$1 (MB/s)" "$wm" "$tm" "$rm" "$(ratio "$wm" "$tm")" "$(ratio "$wm" "$rm")" ;;
 	iops) printf "$fmt" "$1 (IOPS)" "$wi" "$ti" "$ri" "$(ratio "$wi" "$ti")" "$(ratio "$wi" "$ri")" ;;
-	lat) printf "$fmt" "$1 (us)" "$wl" "$tl" "$(awk -v i="$ri" 'BEGIN {printf "%d", i > 0 ? 1e6 / i : 0}')" \
+	lat) printf "$fmt" "$1 (us)" "$wl" "$tl" "$(awk -v i="$ri" 'BEGIN {printf "%d", (i > 0 ? 1e6 / i : 0)}')" \
 		"$(ratio "$tl" "$wl")" "$(ratio "$wi" "$ri")" ;;
 	esac
 	printf "$fmt" "  target CPU ms/1000 I/O" "$wc" "$tc" "" "$(ratio "$tc" "$wc")" ""

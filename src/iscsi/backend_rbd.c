@@ -130,32 +130,35 @@ static int rbd_connect(const struct tcfg_ceph *ceph, char *err,
 		{"log_to_stderr", "false"},
 		{"err_to_stderr", "false"},
 	};
-	const char *what;
+	char what[300];
 	int rc;
 
 	if (rbd_g.users)
 		return 0;
 	snprintf(tmo, sizeof(tmo), "%u",
 		 ceph->timeout ? ceph->timeout : TCFG_CEPH_TIMEOUT);
-	what = "create a cluster handle";
+	snprintf(what, sizeof(what), "create a handle for client.%s",
+		 ceph->id ? ceph->id : "admin");
 	rc = L.rados_create(&rbd_g.cluster, ceph->id);
 	if (rc < 0)
 		goto err_create;
-	what = ceph->conf ? ceph->conf : "ceph.conf";
+	snprintf(what, sizeof(what), "read %s",
+		 ceph->conf ? ceph->conf : "a ceph.conf");
 	rc = L.rados_conf_read_file(rbd_g.cluster, ceph->conf);
 	if (rc < 0)
 		goto err_conf;
-	what = "keyring";
+	snprintf(what, sizeof(what), "use keyring %s",
+		 ceph->keyring ? ceph->keyring : "");
 	if (ceph->keyring &&
 	    (rc = L.rados_conf_set(rbd_g.cluster, "keyring", ceph->keyring)) < 0)
 		goto err_conf;
 	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++) {
-		what = set[i][0];
+		snprintf(what, sizeof(what), "set %s", set[i][0]);
 		rc = L.rados_conf_set(rbd_g.cluster, set[i][0], set[i][1]);
 		if (rc < 0)
 			goto err_conf;
 	}
-	what = "connect to the cluster";
+	snprintf(what, sizeof(what), "connect to the cluster");
 	rc = L.rados_connect(rbd_g.cluster);
 	if (rc < 0)
 		goto err_conf;
@@ -163,8 +166,7 @@ static int rbd_connect(const struct tcfg_ceph *ceph, char *err,
 err_conf:
 	L.rados_shutdown(rbd_g.cluster);
 err_create:
-	snprintf(err, errlen, "ceph: cannot %s%s: %s",
-		 strchr(what, ' ') ? "" : "read ", what,
+	snprintf(err, errlen, "ceph: cannot %s: %s", what,
 		 rc == -ETIMEDOUT ? "no answer from the monitors (timed out)"
 				  : strerror(-rc));
 	return -1;
