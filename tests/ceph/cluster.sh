@@ -79,7 +79,7 @@ for t in monmaptool ceph-mon ceph-osd ceph rbd; do
 		fail "$t missing (Debian ceph-mon ceph-osd ceph-common)"
 done
 stop "$D"
-rm -rf "${D:?}"/mon "$D"/osd "$D"/run "$D"/log
+rm -rf "${D:?}"/mon "$D"/osd "$D"/run "$D"/log "$D"/monmap
 mkdir -p "$D/mon" "$D/osd/ceph-0" "$D/run" "$D/log"
 fsid=$(cat /proc/sys/kernel/random/uuid)
 cat >"$D/ceph.conf" <<EOF

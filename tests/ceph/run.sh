@@ -71,6 +71,7 @@ start_fails "missing pool" "no such pool" --lun rbd:nopool/disk
 start_fails "missing image" "no such image" --lun rbd:rbd/nodisk
 start_fails "missing snapshot" "no such image or snapshot" --lun rbd:rbd/disk@nosnap
 start_fails "bad name" "expected rbd:POOL/IMAGE" --lun rbd:rbd
+start_fails "missing ceph.conf" "cannot read $W/none.conf" --ceph-conf "$W/none.conf" --lun rbd:rbd/disk
 printf '[global]\nmon host = v2:127.0.0.1:42299\nauth client required = none\n' >"$W/dead.conf"
 s=$(date +%s)
 start_fails "no cluster" "timed out" --ceph-timeout 3 --ceph-conf "$W/dead.conf" --lun rbd:rbd/disk
