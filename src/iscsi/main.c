@@ -47,7 +47,7 @@ struct drv_target {
 	struct iscsi_target core;
 	struct scsi_lu *lus;
 	struct backend_file *files;
-	struct backend_rbd **rbd; /* rbd: LUNs, else NULL */
+	struct backend_rbd **rbd; /* per unit: its RBD image, or NULL */
 	struct fleet_lun **fleet; /* overlay LUNs (fleet.h), else NULL */
 	size_t n;
 	struct drv_target *next_retired; /* removed by a reload, still used */
@@ -247,8 +247,10 @@ static void target_close(struct drv_target *dt)
 	free(dt);
 }
 
-/* Opens the units of one target; returns NULL with err set. */
-static struct drv_target *target_open(const struct tcfg_target *t, char *err,
+/* Opens the units of one target (rbd: ones through the cluster ceph
+ * describes); returns NULL with err set. */
+static struct drv_target *target_open(const struct tcfg_target *t,
+				      const struct tcfg_ceph *ceph, char *err,
 				      size_t errlen)
 {
 	struct drv_target *dt = calloc(1, sizeof(*dt));
@@ -272,19 +274,19 @@ static struct drv_target *target_open(const struct tcfg_target *t, char *err,
 					     {&i, sizeof(i)}};
 
 		dt->n = i; /* units opened so far, for target_close */
+		/* An overlay LUN shares its golden image read-only. */
 		if (!t->luns[i].overlays &&
 		    strncmp(t->luns[i].path, "rbd:", 4) == 0) {
 			dt->rbd[i] = calloc(1, sizeof(*dt->rbd[i]));
 			if (!dt->rbd[i])
 				goto err_alloc;
 			if (backend_rbd_open(dt->rbd[i], lu, t->luns[i].path + 4,
-					     t->luns[i].ro, &drv.cfg.ceph,
+					     t->luns[i].ro, ceph,
 					     io_complete, msg, sizeof(msg))) {
 				free(dt->rbd[i]);
 				dt->rbd[i] = NULL;
 				goto err_lun;
 			}
-		/* An overlay LUN shares its golden image read-only. */
 		} else if (backend_file_open(&dt->files[i], lu, t->luns[i].path,
 				      t->luns[i].ro || t->luns[i].overlays,
 				      msg, sizeof(msg)))
@@ -690,8 +692,8 @@ static void worker_submit(struct iscsi_env *env, struct iscsi_io *io)
 	struct drv_workers *w = env->driver;
 
 	atomic_fetch_add(&w->in_flight, 1);
-	/* An rbd: unit's reads, writes and flushes go to librbd's own
-	 * asynchronous calls: no worker waits on the network for them. */
+	/* An rbd: unit's reads, writes, flushes and discards go to librbd's
+	 * own asynchronous calls: no worker waits on the network for them. */
 	if (backend_rbd_is(io->task->lu) && backend_rbd_submit(io) == 0)
 		return;
 	io->next = NULL;
@@ -1181,8 +1183,8 @@ static void reload(void)
 				break;
 			}
 		}
-		if (!nt[i] && !(nt[i] = target_open(ncfg.targets[i], err,
-						    sizeof(err)))) {
+		if (!nt[i] && !(nt[i] = target_open(ncfg.targets[i], &ncfg.ceph,
+						    err, sizeof(err)))) {
 			log_line("reload failed, keeping the old "
 				 "configuration: %s",
 				 err);
@@ -1424,8 +1426,8 @@ int main(int argc, char **argv)
 	if (!drv.targets)
 		return 1;
 	for (size_t i = 0; i < drv.cfg.n_targets; i++) {
-		drv.targets[i] = target_open(drv.cfg.targets[i], err,
-					     sizeof(err));
+		drv.targets[i] = target_open(drv.cfg.targets[i], &drv.cfg.ceph,
+					     err, sizeof(err));
 		if (!drv.targets[i]) {
 			fprintf(stderr, "wupan-target: %s\n", err);
 			return 2;

@@ -2,7 +2,8 @@
 # RBD backend of wupan-target (rbd: LUNs) against a throwaway single-node
 # Ceph cluster of its own (tests/ceph/cluster.sh): start-up errors, size,
 # data over iSCSI and through `rbd export`, FUA and SYNCHRONIZE CACHE,
-# UNMAP as discard, a read-only snapshot LUN, a stopped OSD, and libiscsi's
+# UNMAP as discard, a read-only snapshot LUN, a stopped OSD, a reload that
+# adds the first rbd: LUN, and libiscsi's
 # iscsi-test-cu on an rbd: LUN beside a file LUN in the same run.  The
 # target runs under ASan+UBSan ($O/asan/bin/wupan-target).
 # Ports: monitor 42300, OSD 42310-42349, wupan-target 42260-42263.
@@ -185,6 +186,25 @@ if wt_start "$W/wt-osd.log" --listen 127.0.0.1:42261 --ceph-conf "$CONF" \
 	wt_stop "$WT_PID"
 else
 	bad "stopped OSD" "wupan-target did not start: $(tail -n 3 "$W/wt-osd.log")"
+fi
+
+# A reload that adds the first rbd: LUN connects with the new settings.
+truncate -s 1M "$W/f.img"
+printf 'target %s:file\n  lun %s\n' "$IQN" "$W/f.img" >"$W/reload.conf"
+if wt_start "$W/wt-reload.log" --listen 127.0.0.1:42263 --config "$W/reload.conf"; then
+	printf 'ceph-conf %s\ntarget %s:file\n  lun %s\ntarget %s:new\n  lun rbd:rbd/thin\n' \
+		"$CONF" "$IQN" "$W/f.img" "$IQN" >"$W/reload.conf"
+	kill -HUP "$WT_PID"
+	got=
+	for _ in $(seq 50); do
+		got=$($IO cap "iscsi://127.0.0.1:42263/$IQN:new/0" 2>&1) && break
+		sleep 0.2
+	done
+	expect "reload: a target with the first rbd: LUN and its ceph-conf is served" \
+		test "$got" = "32768 512 1"
+	wt_stop "$WT_PID" || bad "reload" "exit status $?"
+else
+	bad "reload" "wupan-target did not start: $(tail -n 3 "$W/wt-reload.log")"
 fi
 
 # iscsi-test-cu: an rbd: LUN and a file LUN of the same size, at once.
