@@ -7,21 +7,25 @@ TARGET_CORE_SRCS := src/iscsi/pdu.c src/iscsi/crc32c.c src/iscsi/text.c \
 	src/iscsi/config.c src/iscsi/overlay.c src/iscsi/fleet_rules.c \
 	src/common/parse.c src/common/fullio.c
 TARGET_SRCS := $(TARGET_CORE_SRCS) $(EVLOOP_SRCS) src/iscsi/backend_file.c \
-	src/iscsi/fleet.c src/iscsi/fleet_ctl.c src/iscsi/trace.c \
+	src/iscsi/backend_rbd.c src/iscsi/trace.c \
+	src/iscsi/fleet.c src/iscsi/fleet_ctl.c \
 	src/iscsi/main.c src/common/log.c src/common/privdrop.c
 TARGET_TEST_SRCS := $(TARGET_CORE_SRCS) src/iscsi/backend_mem.c
 
 $(O)/bin/wupan-target: $(patsubst %.c,$(O)/obj/%.o,$(TARGET_SRCS))
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ -pthread
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ -pthread -ldl
 PROGS += $(O)/bin/wupan-target
+# librbd's headers: rbd: LUNs load the library itself at run time
+# (backend_rbd.c), so only the build needs Ceph's packages.
+DEB_PACKAGES += librbd-dev
 
 # The daemon under ASan+UBSan, for tests/target/datapath.sh (not installed).
 $(O)/asan/bin/wupan-target: $(patsubst %.c,$(O)/asan/%.o,$(TARGET_SRCS))
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD-SAN  $@")
-	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ -pthread
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ -pthread -ldl
 test: $(O)/asan/bin/wupan-target
 
 # Unit tests: one binary per module, all linked with the whole core.

@@ -10,7 +10,7 @@
 # keep wupan-target from starting): no service of theirs is started by the
 # install or left enabled.
 set -eu
-servers="tgt tftpd-hpa dnsmasq"
+servers="tgt tgt-rbd tftpd-hpa dnsmasq ceph-base ceph-mon ceph-osd ceph-common"
 build="" test="" side=build
 for p in "$@"; do
 	if [ "$p" = -- ]; then
@@ -101,7 +101,7 @@ for p in $missing_test; do
 	*) continue ;;
 	esac
 	for unit in $(dpkg-query -L "$p" 2>/dev/null |
-		sed -n 's#^/\(usr/\)\{0,1\}lib/systemd/system/\([^/@]*\.service\)$#\2#p'); do
+		sed -n 's#^/\(usr/\)\{0,1\}lib/systemd/system/\([^/@]*\.\(service\|target\)\)$#\2#p'); do
 		if command -v systemctl >/dev/null 2>&1; then
 			systemctl disable --quiet "$unit" 2>/dev/null || true
 			if [ -d /run/systemd/system ]; then

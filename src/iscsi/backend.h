@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "iscsi/config.h"
 #include "iscsi/scsi.h"
 
 /* A backing file or block device. */
@@ -29,6 +30,46 @@ int backend_file_open(struct backend_file *bf, struct scsi_lu *lu,
 
 /* Syncs and closes. */
 void backend_file_close(struct backend_file *bf);
+
+struct iscsi_io;
+struct tcfg_ceph;
+
+/* A Ceph RBD image or snapshot (backend_rbd.c). */
+struct backend_rbd {
+	/* First, as for the other units the disk workers serve: fd -1,
+	 * only its lock is used. */
+	struct backend_file bf;
+	void *ioctx; /* rados_ioctx_t */
+	void *image; /* rbd_image_t */
+	/* Hands a finished asynchronous io back to its connection's loop;
+	 * called on a librbd thread. */
+	void (*done)(struct iscsi_io *io);
+};
+
+/*
+ * Opens "POOL/IMAGE[@SNAP]" for lu through the cluster ceph describes
+ * (loading librbd and connecting at the first one); a snapshot is always
+ * read-only.  Returns 0, or -1 with the problem in err: no librbd, no
+ * cluster answering within its timeout, no such pool, image or snapshot.
+ */
+int backend_rbd_open(struct backend_rbd *br, struct scsi_lu *lu,
+		     const char *spec, int ro, const struct tcfg_ceph *ceph,
+		     void (*done)(struct iscsi_io *io), char *err,
+		     size_t errlen);
+
+/* Flushes and closes; the last image closed disconnects. */
+void backend_rbd_close(struct backend_rbd *br);
+
+/* Returns 1 if lu is served by backend_rbd. */
+int backend_rbd_is(const struct scsi_lu *lu);
+
+/*
+ * Starts io of an rbd: unit with librbd's asynchronous calls (READ and
+ * WRITE data, the flush of FUA and SYNCHRONIZE CACHE): returns 0 and the
+ * unit's done() gets io later, from a librbd thread.  -EAGAIN: io is
+ * other medium work (UNMAP, WRITE SAME...) for a disk worker to run.
+ */
+int backend_rbd_submit(struct iscsi_io *io);
 
 /* A memory image; data must hold blocks * 512 bytes. */
 struct backend_mem {

@@ -198,6 +198,21 @@ static int add_lun(struct tcfg_target *t, const char *arg, int line,
 	}
 	if (len == 0)
 		return fail(err, errlen, "%s: empty LUN path", where);
+	if (strncmp(arg, "rbd:", 4) == 0) {
+		char spec[3 * (TCFG_NAME_MAX + 1)], pool[TCFG_NAME_MAX + 1];
+		char image[TCFG_NAME_MAX + 1], snap[TCFG_NAME_MAX + 1];
+
+		if (len - 4 >= sizeof(spec))
+			return fail(err, errlen, "%s: RBD name too long", where);
+		memcpy(spec, arg + 4, len - 4);
+		spec[len - 4] = 0;
+		if (tcfg_rbd_split(spec, pool, image, snap))
+			return fail(err, errlen,
+				    "%s: expected rbd:POOL/IMAGE[@SNAP], got '%s'",
+				    where, arg);
+		if (snap[0]) /* a snapshot cannot be written */
+			l.ro = 1;
+	}
 	if (t->n_luns >= 256)
 		return fail(err, errlen, "%s: more than 256 LUNs", where);
 	l.path = strndup(arg, len);
@@ -205,6 +220,27 @@ static int add_lun(struct tcfg_target *t, const char *arg, int line,
 		free(l.path);
 		return fail(err, errlen, "out of memory");
 	}
+	return 0;
+}
+
+int tcfg_rbd_split(const char *spec, char *pool, char *image, char *snap)
+{
+	const char *slash = strchr(spec, '/');
+	const char *at = strchr(spec, '@');
+	size_t ilen;
+
+	if (!slash || slash == spec || (at && at < slash) ||
+	    (size_t)(slash - spec) > TCFG_NAME_MAX || strchr(slash + 1, '/'))
+		return -EINVAL;
+	ilen = at ? (size_t)(at - slash - 1) : strlen(slash + 1);
+	if (ilen == 0 || ilen > TCFG_NAME_MAX || (at && !at[1]) ||
+	    (at && (strlen(at + 1) > TCFG_NAME_MAX || strchr(at + 1, '@'))))
+		return -EINVAL;
+	memcpy(pool, spec, (size_t)(slash - spec));
+	pool[slash - spec] = 0;
+	memcpy(image, slash + 1, ilen);
+	image[ilen] = 0;
+	strcpy(snap, at ? at + 1 : "");
 	return 0;
 }
 
@@ -289,6 +325,25 @@ static int limit_option(struct tcfg *cfg, const char *key, const char *val,
 		free(*field);
 		*field = strdup(val);
 		return *field ? 1 : fail(err, errlen, "out of memory");
+	}
+	if (strcmp(key, "ceph-conf") == 0 || strcmp(key, "ceph-id") == 0 ||
+	    strcmp(key, "ceph-keyring") == 0) {
+		char **p = key[5] == 'c' ? &cfg->ceph.conf
+			 : key[5] == 'i' ? &cfg->ceph.id : &cfg->ceph.keyring;
+
+		free(*p);
+		*p = strdup(val);
+		return *p ? 1 : fail(err, errlen, "out of memory");
+	}
+	if (strcmp(key, "ceph-timeout") == 0) {
+		uint64_t v;
+
+		if (parse_u64(val, 1, 3600, &v))
+			return fail(err, errlen,
+				    "%s: ceph-timeout must be a number from 1 to 3600",
+				    where);
+		cfg->ceph.timeout = (unsigned)v;
+		return 1;
 	}
 	if (strcmp(key, "reservations") == 0) {
 		if (strcmp(val, "on") && strcmp(val, "off"))
@@ -450,6 +505,7 @@ static int known_option(const char *opt)
 		"--login-timeout", "--idle-timeout", "--max-connections",
 		"--max-per-source", "--reservations", "--threads", "--control",
 		"--trace",
+		"--ceph-conf", "--ceph-id", "--ceph-keyring", "--ceph-timeout",
 	};
 
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
@@ -570,6 +626,9 @@ void tcfg_free(struct tcfg *cfg)
 	free(cfg->user);
 	free(cfg->control);
 	free(cfg->trace);
+	free(cfg->ceph.conf);
+	free(cfg->ceph.id);
+	free(cfg->ceph.keyring);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -76,7 +76,20 @@ struct tcfg {
 	char *user; /* --user: drop to it after binding, or NULL */
 	char *control; /* --control: the fleet control socket, or NULL */
 	char *trace;   /* --trace: the command trace file, or NULL */
+	struct tcfg_ceph {  /* the cluster of rbd: LUNs (wupan-target(8)) */
+		char *conf;     /* ceph.conf, or NULL: librados's search */
+		char *id;       /* client name without "client.", or NULL */
+		char *keyring;  /* or NULL: what ceph.conf says */
+		unsigned timeout; /* seconds for a monitor or OSD to answer */
+	} ceph;
 };
+
+#define TCFG_CEPH_TIMEOUT 30
+
+/* Splits an RBD LUN "rbd:POOL/IMAGE[@SNAP]" (rbd: already removed) into
+ * its parts, each at most TCFG_NAME_MAX bytes; snap is "" for the image
+ * itself.  Returns 0 or -EINVAL. */
+int tcfg_rbd_split(const char *spec, char *pool, char *image, char *snap);
 
 /*
  * Parses the command line (see wupan-target(8)), including the file named by

@@ -48,6 +48,7 @@ struct drv_target {
 	struct iscsi_target core;
 	struct scsi_lu *lus;
 	struct backend_file *files;
+	struct backend_rbd **rbd; /* per unit: its RBD image, or NULL */
 	struct fleet_lun **fleet; /* overlay LUNs (fleet.h), else NULL */
 	size_t n;
 	struct drv_target *next_retired; /* removed by a reload, still used */
@@ -165,6 +166,8 @@ static struct {
 	size_t n_r;
 } drv;
 
+static void io_complete(struct iscsi_io *io);
+
 /* Copies an untrusted name for logging, escaping what is not printable. */
 static const char *escape(const char *s, char *out, size_t cap)
 {
@@ -207,7 +210,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: wupan-target [--config FILE] [--listen ADDR[:PORT]]...\n"
-		"         [--target IQN --lun PATH[,ro] [--lun PATH[,ro]]...\n"
+		"         [--target IQN --lun PATH[,ro]|rbd:POOL/IMAGE[@SNAP][,ro]\n"
+		"          [--lun ...]...\n"
 		"          [--chap USER:SECRET|USER:@FILE]\n"
 		"          [--mutual-chap USER:SECRET|USER:@FILE]\n"
 		"          [--allow INITIATOR-PATTERN]... [--portal ADDR:PORT]]...\n"
@@ -215,6 +219,8 @@ static void usage(FILE *f)
 		"         [--max-connections N] [--max-per-source N]\n"
 		"         [--reservations on|off] [--threads N] [--control PATH]\n"
 		"         [--trace FILE]\n"
+		"         [--ceph-conf FILE] [--ceph-id NAME] [--ceph-keyring FILE]\n"
+		"         [--ceph-timeout SEC]\n"
 		"       wupan-target ctl [--socket PATH] [--json] list | versions |\n"
 		"         reset INITIATOR | commit INITIATOR [COMMENT] | rollback | prune\n"
 		"       wupan-target --help | --version\n");
@@ -226,10 +232,16 @@ static void target_close(struct drv_target *dt)
 	for (size_t i = 0; i < dt->n; i++) {
 		if (dt->fleet)
 			fleet_lun_close(dt->fleet[i]);
-		backend_file_close(&dt->files[i]);
+		if (dt->rbd && dt->rbd[i]) {
+			backend_rbd_close(dt->rbd[i]);
+			free(dt->rbd[i]);
+		} else {
+			backend_file_close(&dt->files[i]);
+		}
 	}
 	free(dt->lus);
 	free(dt->files);
+	free(dt->rbd);
 	free(dt->fleet);
 	free(dt->core.map.luns);
 	if (dt->own_cfg)
@@ -237,8 +249,10 @@ static void target_close(struct drv_target *dt)
 	free(dt);
 }
 
-/* Opens the units of one target; returns NULL with err set. */
-static struct drv_target *target_open(const struct tcfg_target *t, char *err,
+/* Opens the units of one target (rbd: ones through the cluster ceph
+ * describes); returns NULL with err set. */
+static struct drv_target *target_open(const struct tcfg_target *t,
+				      const struct tcfg_ceph *ceph, char *err,
 				      size_t errlen)
 {
 	struct drv_target *dt = calloc(1, sizeof(*dt));
@@ -250,7 +264,9 @@ static struct drv_target *target_open(const struct tcfg_target *t, char *err,
 	dt->files = calloc(t->n_luns, sizeof(*dt->files));
 	dt->core.map.luns = calloc(t->n_luns, sizeof(*dt->core.map.luns));
 	dt->fleet = calloc(t->n_luns, sizeof(*dt->fleet));
-	if (!dt->lus || !dt->files || !dt->core.map.luns || !dt->fleet)
+	dt->rbd = calloc(t->n_luns, sizeof(*dt->rbd));
+	if (!dt->lus || !dt->files || !dt->core.map.luns || !dt->fleet ||
+	    !dt->rbd)
 		goto err_alloc;
 	dt->core.cfg = t;
 	for (size_t i = 0; i < t->n_luns; i++) {
@@ -261,7 +277,19 @@ static struct drv_target *target_open(const struct tcfg_target *t, char *err,
 
 		dt->n = i; /* units opened so far, for target_close */
 		/* An overlay LUN shares its golden image read-only. */
-		if (backend_file_open(&dt->files[i], lu, t->luns[i].path,
+		if (!t->luns[i].overlays &&
+		    strncmp(t->luns[i].path, "rbd:", 4) == 0) {
+			dt->rbd[i] = calloc(1, sizeof(*dt->rbd[i]));
+			if (!dt->rbd[i])
+				goto err_alloc;
+			if (backend_rbd_open(dt->rbd[i], lu, t->luns[i].path + 4,
+					     t->luns[i].ro, ceph,
+					     io_complete, msg, sizeof(msg))) {
+				free(dt->rbd[i]);
+				dt->rbd[i] = NULL;
+				goto err_lun;
+			}
+		} else if (backend_file_open(&dt->files[i], lu, t->luns[i].path,
 				      t->luns[i].ro || t->luns[i].overlays,
 				      msg, sizeof(msg)))
 			goto err_lun;
@@ -611,6 +639,20 @@ static void conn_release(struct ev_source *s)
 	pthread_mutex_unlock(&drv.lock);
 }
 
+/* Hands io, done on a worker or librbd thread, back to the reactor of its
+ * connection. */
+static void io_complete(struct iscsi_io *io)
+{
+	struct drv_reactor *r = ((struct drv_conn *)((char *)io->conn -
+				 offsetof(struct drv_conn, core)))->r;
+
+	pthread_mutex_lock(&r->lock);
+	io->next = r->done;
+	r->done = io;
+	pthread_mutex_unlock(&r->lock);
+	reactor_wake(r);
+}
+
 /* Worker thread: runs io until told to stop. */
 static void *worker_main(void *arg)
 {
@@ -620,7 +662,6 @@ static void *worker_main(void *arg)
 	for (;;) {
 		struct iscsi_io *io;
 		struct backend_file *bf;
-		struct drv_reactor *r;
 		int alone;
 
 		while (!w->todo && !w->stop)
@@ -641,14 +682,7 @@ static void *worker_main(void *arg)
 			pthread_rwlock_rdlock(&bf->lock);
 		iscsi_io_run(io);
 		pthread_rwlock_unlock(&bf->lock);
-		/* Back to the reactor of its connection. */
-		r = ((struct drv_conn *)((char *)io->conn -
-					 offsetof(struct drv_conn, core)))->r;
-		pthread_mutex_lock(&r->lock);
-		io->next = r->done;
-		r->done = io;
-		pthread_mutex_unlock(&r->lock);
-		reactor_wake(r);
+		io_complete(io);
 		pthread_mutex_lock(&w->lock);
 	}
 	pthread_mutex_unlock(&w->lock);
@@ -661,6 +695,10 @@ static void worker_submit(struct iscsi_env *env, struct iscsi_io *io)
 	struct drv_workers *w = env->driver;
 
 	atomic_fetch_add(&w->in_flight, 1);
+	/* An rbd: unit's reads, writes, flushes and discards go to librbd's
+	 * own asynchronous calls: no worker waits on the network for them. */
+	if (backend_rbd_is(io->task->lu) && backend_rbd_submit(io) == 0)
+		return;
 	io->next = NULL;
 	pthread_mutex_lock(&w->lock);
 	*w->todo_tail = io;
@@ -1148,8 +1186,8 @@ static void reload(void)
 				break;
 			}
 		}
-		if (!nt[i] && !(nt[i] = target_open(ncfg.targets[i], err,
-						    sizeof(err)))) {
+		if (!nt[i] && !(nt[i] = target_open(ncfg.targets[i], &ncfg.ceph,
+						    err, sizeof(err)))) {
 			log_line("reload failed, keeping the old "
 				 "configuration: %s",
 				 err);
@@ -1379,12 +1417,20 @@ int main(int argc, char **argv)
 	nofile = ev_raise_nofile();
 	drv.fd_cap = nofile > 64 ? nofile - 64 : 1;
 	drv.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* Blocked before the units open: librbd's threads inherit the
+	 * mask, and one of them taking SIGTERM would end the process before
+	 * the images are closed (their locks then wait out a timeout). */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
 	drv.targets = calloc(drv.cfg.n_targets, sizeof(*drv.targets));
 	if (!drv.targets)
 		return 1;
 	for (size_t i = 0; i < drv.cfg.n_targets; i++) {
-		drv.targets[i] = target_open(drv.cfg.targets[i], err,
-					     sizeof(err));
+		drv.targets[i] = target_open(drv.cfg.targets[i], &drv.cfg.ceph,
+					     err, sizeof(err));
 		if (!drv.targets[i]) {
 			fprintf(stderr, "wupan-target: %s\n", err);
 			return 2;
@@ -1410,11 +1456,6 @@ int main(int argc, char **argv)
 		drv.env.next_tsih = 1;
 	if (env_update())
 		return 1;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	drv.sig.type = EV_T_SIGNAL;
 	drv.sig.cb = signal_ready;

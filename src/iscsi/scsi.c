@@ -177,8 +177,20 @@ void scsi_cmd_finish(struct scsi_lu *lu, struct scsi_cmd *cmd)
 			scsi_write_same_run(lu, cmd);
 	}
 	/* SBC-3 §5.40: FUA means on the medium before GOOD. */
-	if (cmd->status == SCSI_STATUS_GOOD && cmd->fua &&
-	    lu->ops->sync(lu->ctx))
+	if (cmd->status == SCSI_STATUS_GOOD && cmd->fua)
+		scsi_cmd_sync_done(cmd, lu->ops->sync(lu->ctx));
+}
+
+int scsi_cmd_finish_sync_only(const struct scsi_cmd *cmd)
+{
+	return cmd->status == SCSI_STATUS_GOOD && cmd->fua &&
+	       cmd->kind != SCSI_K_PARAM &&
+	       !(cmd->kind == SCSI_K_COMPARE && cmd->miscompare);
+}
+
+void scsi_cmd_sync_done(struct scsi_cmd *cmd, int rc)
+{
+	if (rc)
 		scsi_sense_set(cmd, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
 }
 

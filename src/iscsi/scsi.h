@@ -134,6 +134,43 @@ int scsi_cmd_read_nowait(struct scsi_lu *lu, struct scsi_cmd *cmd,
 void scsi_cmd_write(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,
 		    const uint8_t *buf, uint32_t len);
 
+/*
+ * For a backend that moves data itself, asynchronously (backend_rbd.c):
+ * scsi_cmd_medium_range gives the byte range [*at, *at + *len) of the
+ * medium that scsi_cmd_read (write 0) or scsi_cmd_write (write 1) of len
+ * bytes at off would touch, and returns 0; or -1 when that call does
+ * something else (generated data, VERIFY, ORWRITE, parameter data, an
+ * earlier failure): the caller then runs the call itself.  After the
+ * transfer, scsi_cmd_medium_done records its outcome rc (0 or a negative
+ * errno) as those calls would, and returns 0 or -EIO.
+ */
+int scsi_cmd_medium_range(const struct scsi_lu *lu, const struct scsi_cmd *cmd,
+			  int write, uint32_t off, uint32_t *len, uint64_t *at);
+int scsi_cmd_medium_done(struct scsi_cmd *cmd, int write, int rc);
+
+/* A byte range of the medium. */
+struct scsi_range {
+	uint64_t off;
+	uint64_t len;
+};
+
+/*
+ * For a backend that discards asynchronously: when scsi_cmd_finish would
+ * only punch ranges (UNMAP; WRITE SAME with UNMAP on a thin unit), checks
+ * the command as it would (a bad parameter list sets the sense), puts the
+ * non-empty ranges in r (room for SCSI_MAX_UNMAP_DESC) and returns their
+ * number, 0 when nothing is left to do.  Returns -1 for any other command:
+ * the caller runs scsi_cmd_finish.  scsi_cmd_sync_done records a failed
+ * discard.
+ */
+int scsi_cmd_discard_ranges(const struct scsi_lu *lu, struct scsi_cmd *cmd,
+			    struct scsi_range *r);
+
+/* Returns 1 if all scsi_cmd_finish has left to do is a sync (FUA,
+ * SYNCHRONIZE CACHE); scsi_cmd_sync_done then records its outcome. */
+int scsi_cmd_finish_sync_only(const struct scsi_cmd *cmd);
+void scsi_cmd_sync_done(struct scsi_cmd *cmd, int rc);
+
 /* Ends a command whose Data-Out has all arrived: runs buffered commands and
  * FUA syncs, and sets the final status.  scsi_cmd_read, scsi_cmd_write and,
  * when scsi_cmd_finish_io says so, scsi_cmd_finish may run on a worker

@@ -261,24 +261,49 @@ int scsi_media_start(const struct scsi_lu *lu, struct scsi_cmd *cmd,
 	}
 }
 
+int scsi_cmd_medium_range(const struct scsi_lu *lu, const struct scsi_cmd *cmd,
+			  int write, uint32_t off, uint32_t *len, uint64_t *at)
+{
+	if (write) {
+		if (cmd->kind != SCSI_K_WRITE ||
+		    cmd->status != SCSI_STATUS_GOOD || off >= cmd->xfer_len)
+			return -1;
+		if (*len > cmd->xfer_len - off)
+			*len = cmd->xfer_len - off;
+	} else if (cmd->kind != SCSI_K_READ || off > cmd->xfer_len ||
+		   *len > cmd->xfer_len - off) {
+		return -1;
+	}
+	*at = cmd->lba * lu->block_size + off;
+	return 0;
+}
+
+int scsi_cmd_medium_done(struct scsi_cmd *cmd, int write, int rc)
+{
+	if (!rc)
+		return 0;
+	if (write)
+		write_failed(cmd, rc);
+	else
+		scsi_sense_set(cmd, SK_MEDIUM_ERROR, ASC_READ_ERROR);
+	return -EIO;
+}
+
 int scsi_cmd_read(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,
 		  uint8_t *buf, uint32_t len)
 {
+	uint64_t at;
+
 	if (cmd->kind == SCSI_K_GEN) {
 		if (off > cmd->data_len || len > cmd->data_len - off)
 			return -EINVAL;
 		memcpy(buf, cmd->data + off, len);
 		return 0;
 	}
-	if (cmd->kind != SCSI_K_READ || off > cmd->xfer_len ||
-	    len > cmd->xfer_len - off)
+	if (scsi_cmd_medium_range(lu, cmd, 0, off, &len, &at))
 		return -EINVAL;
-	if (lu->ops->read(lu->ctx, buf, len,
-			  cmd->lba * lu->block_size + off)) {
-		scsi_sense_set(cmd, SK_MEDIUM_ERROR, ASC_READ_ERROR);
-		return -EIO;
-	}
-	return 0;
+	return scsi_cmd_medium_done(cmd, 0,
+				    lu->ops->read(lu->ctx, buf, len, at));
 }
 
 int scsi_cmd_read_nowait(struct scsi_lu *lu, struct scsi_cmd *cmd,
@@ -311,13 +336,10 @@ void scsi_cmd_write(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,
 		len = cmd->xfer_len - off;
 	at = cmd->lba * lu->block_size + off;
 	switch (cmd->kind) {
-	case SCSI_K_WRITE: {
-		int rc = lu->ops->write(lu->ctx, buf, len, at);
-
-		if (rc)
-			write_failed(cmd, rc);
+	case SCSI_K_WRITE:
+		scsi_cmd_medium_done(cmd, 1, lu->ops->write(lu->ctx, buf, len,
+							     at));
 		break;
-	}
 	case SCSI_K_ORWRITE: {
 		uint8_t tmp[4096];
 
@@ -458,24 +480,27 @@ void scsi_compare_and_write_run(struct scsi_lu *lu, struct scsi_cmd *cmd)
 		scsi_sense_set(cmd, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
 }
 
-/* Runs an UNMAP parameter list (SBC-3 §5.28.2). */
-void scsi_unmap_run(struct scsi_lu *lu, struct scsi_cmd *cmd)
+/* Checks an UNMAP parameter list (SBC-3 §5.28.2), every descriptor before
+ * anything changes, and fills r with its non-empty ranges; returns their
+ * number, or 0 with the sense set. */
+static int unmap_ranges(const struct scsi_lu *lu, struct scsi_cmd *cmd,
+			struct scsi_range *r)
 {
 	const uint8_t *d = cmd->data;
 	uint32_t len = cmd->data_len, dlen;
+	int n_r = 0;
 
 	if (len < 8) {
 		if (len)
 			scsi_sense_set(cmd, SK_ILLEGAL_REQUEST,
 				       ASC_PARAM_LIST_LENGTH);
-		return;
+		return 0;
 	}
 	dlen = get_be16(d + 2);
 	if (dlen > len - 8 || dlen % 16 || dlen / 16 > SCSI_MAX_UNMAP_DESC) {
 		scsi_sense_set(cmd, SK_ILLEGAL_REQUEST, ASC_PARAM_LIST_LENGTH);
-		return;
+		return 0;
 	}
-	/* Check every descriptor before changing anything. */
 	for (uint32_t p = 8; p < 8 + dlen; p += 16) {
 		uint64_t lba = get_be64(d + p);
 		uint32_t n = get_be32(d + p + 8);
@@ -483,20 +508,50 @@ void scsi_unmap_run(struct scsi_lu *lu, struct scsi_cmd *cmd)
 		if (lba > lu->blocks || n > lu->blocks - lba) {
 			scsi_sense_set(cmd, SK_ILLEGAL_REQUEST,
 				       ASC_LBA_OUT_OF_RANGE);
-			return;
+			return 0;
 		}
 		if (n > SCSI_VPD_MAX_UNMAP_BLOCKS) {
 			scsi_sense_set(cmd, SK_ILLEGAL_REQUEST,
 				       ASC_INVALID_FIELD_PARAM);
-			return;
+			return 0;
+		}
+		if (n) {
+			r[n_r].off = lba * lu->block_size;
+			r[n_r++].len = (uint64_t)n * lu->block_size;
 		}
 	}
-	for (uint32_t p = 8; p < 8 + dlen; p += 16) {
-		uint64_t lba = get_be64(d + p);
-		uint32_t n = get_be32(d + p + 8);
+	return n_r;
+}
 
-		if (n && lu->ops->punch(lu->ctx, lba * lu->block_size,
-					(uint64_t)n * lu->block_size)) {
+int scsi_cmd_discard_ranges(const struct scsi_lu *lu, struct scsi_cmd *cmd,
+			    struct scsi_range *r)
+{
+	if (cmd->status != SCSI_STATUS_GOOD || cmd->kind != SCSI_K_PARAM ||
+	    cmd->fua || !lu->ops->punch)
+		return -1;
+	if (cmd->cdb[0] == 0x42)
+		return unmap_ranges(lu, cmd, r);
+	if ((cmd->cdb[0] != 0x41 && cmd->cdb[0] != 0x93) ||
+	    !(cmd->cdb[1] & 0x08))
+		return -1;
+	/* WRITE SAME with UNMAP: as scsi_write_same_run. */
+	if (cmd->dir == SCSI_DIR_OUT && cmd->data_len < lu->block_size) {
+		scsi_sense_set(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB);
+		return 0;
+	}
+	r[0].off = cmd->lba * lu->block_size;
+	r[0].len = (uint64_t)cmd->blocks * lu->block_size;
+	return r[0].len ? 1 : 0;
+}
+
+/* Runs an UNMAP parameter list (SBC-3 §5.28.2). */
+void scsi_unmap_run(struct scsi_lu *lu, struct scsi_cmd *cmd)
+{
+	struct scsi_range r[SCSI_MAX_UNMAP_DESC];
+	int n = unmap_ranges(lu, cmd, r);
+
+	for (int i = 0; i < n; i++) {
+		if (lu->ops->punch(lu->ctx, r[i].off, r[i].len)) {
 			scsi_sense_set(cmd, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
 			return;
 		}

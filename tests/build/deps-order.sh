@@ -34,6 +34,15 @@ if [ "\$1" = -L ] && [ "\$2" = tgt ]; then
 	echo /lib/systemd/system/tgt.service
 	exit 0
 fi
+# Ceph's: a daemon of ceph-base, and ceph-mon's target beside its template.
+if [ "\$1" = -L ] && [ "\$2" = ceph-base ]; then
+	echo /lib/systemd/system/ceph-crash.service
+	exit 0
+fi
+if [ "\$1" = -L ] && [ "\$2" = ceph-mon ]; then
+	printf '%s\\n' /lib/systemd/system/ceph-mon.target /lib/systemd/system/ceph-mon@.service
+	exit 0
+fi
 exit 1
 EOF
 cat >"$W/bin/apt-get" <<EOF
@@ -143,5 +152,8 @@ expect "services cannot start while the test packages install (policy-rc.d)" \
 	bash -c "[[ '$tinstall' == 'apt-get policy=yes '* ]]"
 expect "our policy-rc.d is removed afterwards" test ! -e "$policy"
 expect "tgt.service is left disabled" grep -qx 'systemctl disable --quiet tgt.service' "$LOG"
+expect "Ceph's services and targets are left disabled (ceph-crash, ceph-mon.target)" \
+	bash -c "grep -qx 'systemctl disable --quiet ceph-crash.service' '$LOG' &&
+		grep -qx 'systemctl disable --quiet ceph-mon.target' '$LOG'"
 
 suite_end

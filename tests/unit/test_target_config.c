@@ -163,5 +163,39 @@ int main(void)
 				      !strcmp(host, "fe80::1") && port == 3260);
 	CHECK("addr bad port", tcfg_split_addr("h:0", host, sizeof(host), &port) != 0);
 	CHECK("addr unclosed", tcfg_split_addr("[::1", host, sizeof(host), &port) != 0);
+	{
+		char pool[TCFG_NAME_MAX + 1], image[TCFG_NAME_MAX + 1];
+		char snap[TCFG_NAME_MAX + 1];
+
+		CHECK("rbd split image", tcfg_rbd_split("rbd/disk", pool, image,
+							snap) == 0 &&
+			!strcmp(pool, "rbd") && !strcmp(image, "disk") && !snap[0]);
+		CHECK("rbd split snapshot",
+		      tcfg_rbd_split("p/i@v1", pool, image, snap) == 0 &&
+			      !strcmp(image, "i") && !strcmp(snap, "v1"));
+		CHECK("rbd split rejects", tcfg_rbd_split("disk", pool, image, snap) &&
+			tcfg_rbd_split("/disk", pool, image, snap) &&
+			tcfg_rbd_split("p/", pool, image, snap) &&
+			tcfg_rbd_split("p/i@", pool, image, snap) &&
+			tcfg_rbd_split("p/a/b", pool, image, snap) &&
+			tcfg_rbd_split("p@s/i", pool, image, snap) &&
+			tcfg_rbd_split("p/i@a@b", pool, image, snap));
+	}
+	CHECK("rbd LUNs and ceph settings", parse(&cfg,
+		"ceph-conf /etc/ceph/site.conf\nceph-id gw1\n"
+		"ceph-keyring /etc/ceph/gw1.keyring\nceph-timeout 10\n"
+		"target iqn.2025-01.org.wupan:rbd\n  lun rbd:rbd/disk\n"
+		"  lun rbd:rbd/disk@v1\n", err) == 0 &&
+		!strcmp(cfg.ceph.conf, "/etc/ceph/site.conf") &&
+		!strcmp(cfg.ceph.id, "gw1") &&
+		!strcmp(cfg.ceph.keyring, "/etc/ceph/gw1.keyring") &&
+		cfg.ceph.timeout == 10 && !cfg.targets[0]->luns[0].ro &&
+		cfg.targets[0]->luns[1].ro);
+	CHECK("rbd LUN without an image", parse(&cfg,
+		"target iqn.2025-01.org.wupan:rbd\n  lun rbd:rbd\n", err) &&
+		strstr(err, "t.conf:2") && strstr(err, "rbd:POOL/IMAGE"));
+	CHECK("ceph-timeout bounded", parse(&cfg, "ceph-timeout 0\n", err) &&
+		strstr(err, "ceph-timeout"));
+	tcfg_free(&cfg);
 	return unit_done();
 }

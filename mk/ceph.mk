@@ -1,0 +1,9 @@
+# Ceph RBD (issue 14): the rbd: LUNs of wupan-target against a throwaway
+# single-node cluster of Debian's packages (tests/ceph/cluster.sh), and the
+# benchmark against tgtd's RBD backing store (Debian's tgt-rbd).
+TEST_SCRIPTS += tests/ceph/run.sh
+TEST_DEB_PACKAGES += ceph-base ceph-mon ceph-osd ceph-common tgt-rbd libiscsi-bin libiscsi-dev
+
+.PHONY: bench-rbd
+bench-rbd: $(O)/bin/wupan-target
+	$(Q)O=$(O) bash bench/target/rbd.sh
