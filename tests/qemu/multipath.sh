@@ -259,6 +259,8 @@ fi
 if want seats; then
 	S=$W/seats
 	mkdir -p "$S"
+	# Each gateway keeps its overlays in DIR/GATEWAY, which must exist.
+	mkdir -p "$S/overlays/gw1" "$S/overlays/gw2"
 	bios_disk gw1 "$S/golden-gw1.img" && bios_disk gw2 "$S/golden-gw2.img" || { bad "seats: disks"; suite_end; exit; }
 	cat >"$S/room.seats" <<EOF
 # Four PCs on two gateways, round robin.
