@@ -156,10 +156,6 @@ if [ -s "$tmp/gateways" ] && [ "$listen_line" -gt 0 ]; then
 	line=$listen_line
 	die "with gateways, each gateway line says where it listens (listen=)"
 fi
-if [ ! -s "$tmp/gateways" ] && awk '$5 != "-" { f = 1 } END { exit !f }' "$tmp/seats"; then
-	line=0
-	die "via= needs gateway lines"
-fi
 
 # seat_order: each seat's gateway order, "NAME GW1,GW2,...", at most four
 # (the firmware's paths).  Seats without via= are assigned round robin.
