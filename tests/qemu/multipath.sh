@@ -10,12 +10,16 @@
 #   all-dead          BIOS: both portals dead: the error, then the hint
 #                     naming both portals; the menu waits (one attempt)
 #   uefi-first-dead   UEFI (OVMF, ipxe.efi from an ESP): as first-dead
+#   linux-first-dead  the diskless Linux of make diskless-image, BIOS, first
+#                     portal dead: iPXE boots it from gw2, and the OS logs in
+#                     with the iBFT (which lists both portals) to gw2
 #   seats             four BIOS guests from a seats file with two gateways
 #                     (scripts/mkseats.sh, round robin): each seat's file
 #                     lists the other gateway second, each gateway's
 #                     generated configuration runs it, and two guests boot
 #                     from each gateway, which logged their logins
-# Ports 43260-43299.  Needs: make, make test-payloads, qemu-system-x86, ovmf.
+# Ports 43260-43299.  Needs: make, make test-payloads, qemu-system-x86, ovmf,
+# make diskless-image (linux-first-dead).
 # Ends with "N passed, N failed, N skipped".
 # Usage: tests/qemu/multipath.sh [CASE...]   (default: all)
 . "$(dirname "$0")/../suite.sh" multipath
@@ -30,7 +34,7 @@ BASE_IQN=iqn.2026-01.org.wupan.client
 BIOS_TIMEOUT=90
 UEFI_TIMEOUT=240
 JOBS=${WUPAN_QEMU_JOBS:-2}
-ALL="first-dead first-alive all-dead uefi-first-dead seats"
+ALL="first-dead first-alive all-dead uefi-first-dead linux-first-dead seats"
 CASES=${*:-$ALL}
 
 gw_pids=()
@@ -178,7 +182,12 @@ bios_disk() {
 	sh tests/qemu/mkdisk.sh bios "$1" "$2"
 }
 plain=""
-for c in first-dead first-alive all-dead uefi-first-dead; do want "$c" && plain=1; done
+for c in first-dead first-alive all-dead uefi-first-dead linux-first-dead; do want "$c" && plain=1; done
+LINUX_IMG=$O/linux/bios.img
+if want linux-first-dead && [ ! -f "$LINUX_IMG" ]; then
+	skip "linux-first-dead: no $LINUX_IMG (make diskless-image)"
+	CASES=${CASES//linux-first-dead/}
+fi
 if [ -n "$plain" ]; then
 	bios_disk gw1 "$W/bios-gw1.img" && bios_disk gw2 "$W/bios-gw2.img" &&
 		sh tests/qemu/mkdisk.sh uefi gw1 "$W/uefi-gw1.img" &&
@@ -194,6 +203,12 @@ if [ -n "$plain" ]; then
 			echo "target $IQN-uefi"
 			echo "  lun $W/uefi-$g.img,ro"
 			echo "  allow $BASE_IQN:mp-*"
+			if want linux-first-dead; then
+				cp "$LINUX_IMG" "$W/linux-$g.img"
+				echo "target $IQN-linux"
+				echo "  lun $W/linux-$g.img"
+				echo "  allow $BASE_IQN:mp-*"
+			fi
 		} >"$W/$g.conf"
 		gw_start "$g" "$W/$g.conf" || { bad "gateway $g"; suite_end; exit; }
 	done
@@ -205,7 +220,11 @@ if [ -n "$plain" ]; then
 			sed -i "s/^set iscsi-target .*/set iscsi-target $IQN-uefi/" \
 				"$W/tftp/hosts/52-54-00-4d-50-04.ipxe"
 	fi
-	pids=()
+	if want linux-first-dead; then
+		host_file 52:54:00:4d:50:05 "$HOST:$PORT_DEAD" "$HOST:$PORT_GW2" &&
+			sed -i "s/^set iscsi-target .*/set iscsi-target $IQN-linux/" \
+				"$W/tftp/hosts/52-54-00-4d-50-05.ipxe"
+	fi
 	run_bg() {
 		while [ "$(jobs -rp | wc -l)" -gt $((JOBS + ${#gw_pids[@]} - 1)) ]; do sleep 0.2; done
 		guest "$@" &
@@ -214,6 +233,7 @@ if [ -n "$plain" ]; then
 	want first-alive && run_bg first-alive bios 52:54:00:4d:50:02 mp-first-alive
 	want all-dead && run_bg all-dead bios 52:54:00:4d:50:03 mp-all-dead
 	want uefi-first-dead && run_bg uefi-first-dead uefi 52:54:00:4d:50:04 mp-uefi-first-dead
+	want linux-first-dead && run_bg linux-first-dead bios 52:54:00:4d:50:05 mp-linux-first-dead
 	for p in $(jobs -rp); do
 		case " ${gw_pids[*]} " in *" $p "*) continue ;; esac
 		wait "$p"
@@ -250,6 +270,17 @@ if [ -n "$plain" ]; then
 		why=$(booted uefi-first-dead uefi gw2)
 		[ -z "$why" ] && ! logged_in gw2 "$BASE_IQN:mp-uefi-first-dead" && why="gw2 logged no login of mp-uefi-first-dead"
 		if [ -z "$why" ]; then ok "uefi-first-dead: UEFI, portal 1 dead, booted from gw2 in $(cat "$W/uefi-first-dead/secs")s"; else bad uefi-first-dead "$why"; fi
+	fi
+	if want linux-first-dead; then
+		c=$W/linux-first-dead/console.txt
+		logins=$(grep -c "login initiator=$BASE_IQN:mp-linux-first-dead .*target=$IQN-linux result=ok" "$W/gw2.log")
+		if ! grep -qaE "WUPAN-LINUX-ROOT root=/dev/sd[a-z]+2 via=session[0-9]+ image=bios count=1" "$c"; then
+			bad linux-first-dead "no WUPAN-LINUX-ROOT line: $(grep -aE 'WUPAN-LINUX-FAIL|WUPAN-IBFT |iscsistart' "$c" | head -n 4 | tr '\n' ' ')(see $c)"
+		elif [ "$logins" -lt 2 ]; then
+			bad linux-first-dead "gw2 logged $logins logins of the guest, want iPXE's and the OS's"
+		else
+			ok "linux-first-dead: Linux booted over the iBFT from gw2 with portal 1 dead ($(grep -a 'WUPAN-IBFT-TARGETS' "$c" | head -n 1 | tr -d '\r')) in $(cat "$W/linux-first-dead/secs")s"
+		fi
 	fi
 	cleanup
 fi
