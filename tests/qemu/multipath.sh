@@ -10,6 +10,8 @@
 #   all-dead          BIOS: both portals dead: the error, then the hint
 #                     naming both portals; the menu waits (one attempt)
 #   uefi-first-dead   UEFI (OVMF, ipxe.efi from an ESP): as first-dead
+#   install-first-dead  BIOS, the install item (sanhook, then an installer
+#                     that reads the hooked disk): portal 1 dead, gw2's disk
 #   linux-first-dead  the diskless Linux of make diskless-image, BIOS, first
 #                     portal dead: iPXE boots it from gw2, and the OS logs in
 #                     with the iBFT (which lists both portals) to gw2
@@ -34,7 +36,7 @@ BASE_IQN=iqn.2026-01.org.wupan.client
 BIOS_TIMEOUT=90
 UEFI_TIMEOUT=240
 JOBS=${WUPAN_QEMU_JOBS:-2}
-ALL="first-dead first-alive all-dead uefi-first-dead linux-first-dead seats"
+ALL="first-dead first-alive all-dead uefi-first-dead install-first-dead linux-first-dead seats"
 CASES=${*:-$ALL}
 
 gw_pids=()
@@ -182,7 +184,9 @@ bios_disk() {
 	sh tests/qemu/mkdisk.sh bios "$1" "$2"
 }
 plain=""
-for c in first-dead first-alive all-dead uefi-first-dead linux-first-dead; do want "$c" && plain=1; done
+for c in first-dead first-alive all-dead uefi-first-dead install-first-dead linux-first-dead; do
+	want "$c" && plain=1
+done
 LINUX_IMG=$O/linux/bios.img
 if want linux-first-dead && [ ! -f "$LINUX_IMG" ]; then
 	skip "linux-first-dead: no $LINUX_IMG (make diskless-image)"
@@ -220,6 +224,12 @@ if [ -n "$plain" ]; then
 			sed -i "s/^set iscsi-target .*/set iscsi-target $IQN-uefi/" \
 				"$W/tftp/hosts/52-54-00-4d-50-04.ipxe"
 	fi
+	if want install-first-dead; then
+		cp "$PAYLOAD/install.pxe" "$W/tftp/"
+		host_file 52:54:00:4d:50:06 "$HOST:$PORT_DEAD" "$HOST:$PORT_GW2" &&
+			printf 'set menu-default install\nset install-url tftp://${next-server}/install.pxe\n' \
+				>>"$W/tftp/hosts/52-54-00-4d-50-06.ipxe"
+	fi
 	if want linux-first-dead; then
 		host_file 52:54:00:4d:50:05 "$HOST:$PORT_DEAD" "$HOST:$PORT_GW2" &&
 			sed -i "s/^set iscsi-target .*/set iscsi-target $IQN-linux/" \
@@ -233,6 +243,7 @@ if [ -n "$plain" ]; then
 	want first-alive && run_bg first-alive bios 52:54:00:4d:50:02 mp-first-alive
 	want all-dead && run_bg all-dead bios 52:54:00:4d:50:03 mp-all-dead
 	want uefi-first-dead && run_bg uefi-first-dead uefi 52:54:00:4d:50:04 mp-uefi-first-dead
+	want install-first-dead && run_bg install-first-dead bios 52:54:00:4d:50:06 mp-install-first-dead
 	want linux-first-dead && run_bg linux-first-dead bios 52:54:00:4d:50:05 mp-linux-first-dead
 	for p in $(jobs -rp); do
 		case " ${gw_pids[*]} " in *" $p "*) continue ;; esac
@@ -270,6 +281,16 @@ if [ -n "$plain" ]; then
 		why=$(booted uefi-first-dead uefi gw2)
 		[ -z "$why" ] && ! logged_in gw2 "$BASE_IQN:mp-uefi-first-dead" && why="gw2 logged no login of mp-uefi-first-dead"
 		if [ -z "$why" ]; then ok "uefi-first-dead: UEFI, portal 1 dead, booted from gw2 in $(cat "$W/uefi-first-dead/secs")s"; else bad uefi-first-dead "$why"; fi
+	fi
+	if want install-first-dead; then
+		c=$W/install-first-dead/console.txt
+		if ! grep -qaF "WUPAN-BIOS-INSTALL-OK tag=gw2" "$c"; then
+			bad install-first-dead "no 'WUPAN-BIOS-INSTALL-OK tag=gw2': $(grep -aE 'INSTALL|^wupan: (hint|boot failed)' "$c" | head -n 2 | tr '\n' ' ')(see $c)"
+		elif [ "$(cat "$W/install-first-dead/status")" != 35 ]; then
+			bad install-first-dead "QEMU status $(cat "$W/install-first-dead/status"), want 35"
+		else
+			ok "install-first-dead: sanhook with portal 1 dead hooked gw2's disk for the installer in $(cat "$W/install-first-dead/secs")s"
+		fi
 	fi
 	if want linux-first-dead; then
 		c=$W/linux-first-dead/console.txt
