@@ -857,7 +857,7 @@ static void check_portals(struct lint_state *st)
 	int s1 = find_setting("iscsi-server", 12);
 	int p1 = find_setting("iscsi-port", 10);
 	const char *srv[LINT_PORTALS + 1], *port[LINT_PORTALS + 1];
-	int gap = 0;
+	int gap = 0, paths = 1;
 
 	/* A per-host file inherits the first portal from the site file. */
 	srv[1] = st->set_line[s1]	? st->values[s1] :
@@ -884,6 +884,7 @@ static void check_portals(struct lint_state *st)
 			       n, gap);
 			continue;
 		}
+		paths++;
 		srv[n] = st->set_line[si] ? st->values[si] : srv[1];
 		port[n] = st->set_line[pi] ? st->values[pi] : port[1];
 		for (int k = 1; k < n; k++) {
@@ -901,6 +902,27 @@ static void check_portals(struct lint_state *st)
 				break;
 			}
 		}
+	}
+	/* Seen with iPXE 1.21.1: error 060ce001 with another path up, since
+	 * iPXE cannot describe a path it could not resolve in the iBFT. */
+	for (int n = 1; paths > 1 && n <= paths; n++) {
+		char name[32];
+		int i;
+		const char *v;
+
+		snprintf(name, sizeof(name), n == 1 ? "iscsi-server" :
+				"iscsi-server-%d", n);
+		i = find_setting(name, strlen(name));
+		v = st->values[i];
+		if (!st->set_line[i] || strstr(v, "${") ||
+		    is_ipv4(v, strlen(v)))
+			continue;
+		st->line = st->set_line[i];
+		report(st, LINT_WARNING,
+		       "%s %s is a name: with several portals iPXE fails the "
+		       "whole boot when one name does not resolve; give the "
+		       "gateways as addresses",
+		       name, v);
 	}
 }
 
