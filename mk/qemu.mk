@@ -7,3 +7,6 @@ test: test-payloads
 # stub says why it can't start, and embedding is reproducible.
 TEST_SCRIPTS += tests/qemu/stub-smoke.sh
 test: export STUB_SMOKE_CASES = reproducible fallthrough bare-stub
+# Several gateways for one disk: multipath boots and a room spread over two
+# gateways from a seats file (README "Several gateways").
+TEST_SCRIPTS += tests/qemu/multipath.sh

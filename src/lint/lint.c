@@ -69,11 +69,19 @@ struct lint_setting {
 };
 
 #define LINT_ITEMS 4
+#define LINT_PORTALS 4
 
 static const struct lint_setting lint_settings[] = {
 	{ "site-name", T_TEXT, 1 },
 	{ "iscsi-server", T_HOST, 1 },
 	{ "iscsi-port", T_PORT, 1 },
+	/* Further portals to the same disk (embed/50-identity.ipxe). */
+	{ "iscsi-server-2", T_HOST, 0 },
+	{ "iscsi-port-2", T_PORT, 0 },
+	{ "iscsi-server-3", T_HOST, 0 },
+	{ "iscsi-port-3", T_PORT, 0 },
+	{ "iscsi-server-4", T_HOST, 0 },
+	{ "iscsi-port-4", T_PORT, 0 },
 	{ "iscsi-lun", T_LUN, 1 },
 	{ "iscsi-target", T_ISCSI, 0 },
 	{ "base-iqn", T_IQN_BASE, 1 },
@@ -823,7 +831,102 @@ static void settings_line(struct lint_state *st, const char *s, size_t len)
 	st->set_line[idx] = st->line;
 }
 
-/* Whole-file checks of a settings file: menu items, CHAP pairs. */
+/* The line portal n (2..4) is first named on, or 0: server or port. */
+static unsigned portal_line(const struct lint_state *st, int n, int *srv,
+			    int *port)
+{
+	char name[2][32];
+	unsigned a, b;
+
+	snprintf(name[0], sizeof(name[0]), "iscsi-server-%d", n);
+	snprintf(name[1], sizeof(name[1]), "iscsi-port-%d", n);
+	*srv = find_setting(name[0], strlen(name[0]));
+	*port = find_setting(name[1], strlen(name[1]));
+	a = st->set_line[*srv];
+	b = st->set_line[*port];
+	return a && b ? (a < b ? a : b) : a ? a : b;
+}
+
+/*
+ * The further portals: the firmware reads 2, 3, 4 in order and stops at the
+ * first missing one, and a portal equal to an earlier one is a second login
+ * to the same gateway, no failover.  Values with ${...} are not compared.
+ */
+static void check_portals(struct lint_state *st)
+{
+	int s1 = find_setting("iscsi-server", 12);
+	int p1 = find_setting("iscsi-port", 10);
+	const char *srv[LINT_PORTALS + 1], *port[LINT_PORTALS + 1];
+	int gap = 0, paths = 1;
+
+	/* A per-host file inherits the first portal from the site file. */
+	srv[1] = st->set_line[s1]	? st->values[s1] :
+		 st->kind == LINT_SITE ? "(the boot server)" :
+					 NULL;
+	port[1] = st->set_line[p1]	 ? st->values[p1] :
+		  st->kind == LINT_SITE ? "3260" :
+					  NULL;
+	for (int n = 2; n <= LINT_PORTALS; n++) {
+		int si, pi;
+		unsigned line = portal_line(st, n, &si, &pi);
+
+		srv[n] = port[n] = NULL;
+		if (!line) {
+			gap = gap ? gap : n;
+			continue;
+		}
+		st->line = line;
+		if (gap) {
+			report(st, LINT_ERROR,
+			       "portal %d without portal %d: the firmware "
+			       "reads iscsi-server-N/iscsi-port-N in order "
+			       "and stops at the first missing one",
+			       n, gap);
+			continue;
+		}
+		paths++;
+		srv[n] = st->set_line[si] ? st->values[si] : srv[1];
+		port[n] = st->set_line[pi] ? st->values[pi] : port[1];
+		for (int k = 1; k < n; k++) {
+			if (!srv[n] || !srv[k] || !port[n] || !port[k] ||
+			    strstr(srv[n], "${") || strstr(port[n], "${") ||
+			    strstr(srv[k], "${") || strstr(port[k], "${"))
+				continue;
+			if (strcmp(srv[n], srv[k]) == 0 &&
+			    strcmp(port[n], port[k]) == 0) {
+				report(st, LINT_WARNING,
+				       "portal %d is %s:%s again (portal %d): "
+				       "a second path to the same gateway "
+				       "gives no failover",
+				       n, srv[n], port[n], k);
+				break;
+			}
+		}
+	}
+	/* Seen with iPXE 1.21.1: error 060ce001 with another path up, since
+	 * iPXE cannot describe a path it could not resolve in the iBFT. */
+	for (int n = 1; paths > 1 && n <= paths; n++) {
+		char name[32];
+		int i;
+		const char *v;
+
+		snprintf(name, sizeof(name), n == 1 ? "iscsi-server" :
+				"iscsi-server-%d", n);
+		i = find_setting(name, strlen(name));
+		v = st->values[i];
+		if (!st->set_line[i] || strstr(v, "${") ||
+		    is_ipv4(v, strlen(v)))
+			continue;
+		st->line = st->set_line[i];
+		report(st, LINT_WARNING,
+		       "%s %s is a name: with several portals iPXE fails the "
+		       "whole boot when one name does not resolve; give the "
+		       "gateways as addresses",
+		       name, v);
+	}
+}
+
+/* Whole-file checks of a settings file: menu items, CHAP pairs, portals. */
 static void settings_end(struct lint_state *st)
 {
 	int def = find_setting("menu-default", 12);
@@ -867,6 +970,7 @@ static void settings_end(struct lint_state *st)
 		       st->kind == LINT_SITE ? ", or an item-N-label" :
 					       ", or the site's item-N-label");
 	}
+	check_portals(st);
 	if (st->set_line[pw] && !st->set_line[user] && st->kind == LINT_SITE) {
 		st->line = st->set_line[pw];
 		report(st, LINT_WARNING,
