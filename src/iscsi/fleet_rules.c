@@ -117,6 +117,22 @@ int fleet_lun_parse(struct tcfg_lun *l, const char *arg, char *err,
 		    "%s: an overlay LUN needs golden= and overlays=", where);
 		return -1;
 	}
+	/* Overlays on Ceph are clones of a golden snapshot on Ceph. */
+	if (!strncmp(l->overlays, "rbd:", 4) != !strncmp(l->path, "rbd:", 4)) {
+		snprintf(err, errlen,
+			 "%s: overlays=rbd:POOL[/PREFIX] goes with "
+			 "golden=rbd:POOL/IMAGE[@SNAP], and a directory with a "
+			 "golden file",
+			 where);
+		return -1;
+	}
+	if (!strncmp(l->overlays, "rbd:", 4) && (l->limit || l->dir_limit)) {
+		snprintf(err, errlen,
+			 "%s: limit= and dir-limit= are for overlay "
+			 "directories (Ceph pools have quotas of their own)",
+			 where);
+		return -1;
+	}
 	/* The golden image is never written through an overlay LUN. */
 	l->ro = 0;
 	return 0;
