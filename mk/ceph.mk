@@ -3,3 +3,5 @@
 # benchmark against tgtd's RBD backing store (Debian's tgt-rbd).
 TEST_SCRIPTS += tests/ceph/run.sh
 TEST_DEB_PACKAGES += ceph-base ceph-mon ceph-osd ceph-common tgt-rbd libiscsi-bin libiscsi-dev
+# The golden-image fleet on RBD: two gateways on one cluster of its own.
+TEST_SCRIPTS += tests/ceph/fleet.sh

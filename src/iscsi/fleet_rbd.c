@@ -68,8 +68,8 @@ static struct {
 	__typeof__(rbd_metadata_get) *rbd_metadata_get;
 	__typeof__(rbd_metadata_set) *rbd_metadata_set;
 	__typeof__(rbd_lock_acquire) *rbd_lock_acquire;
-	__typeof__(rbd_lock_get_owners) *rbd_lock_get_owners;
-	__typeof__(rbd_lock_get_owners_cleanup) *rbd_lock_get_owners_cleanup;
+	__typeof__(rbd_watchers_list) *rbd_watchers_list;
+	__typeof__(rbd_watchers_list_cleanup) *rbd_watchers_list_cleanup;
 	__typeof__(rbd_get_size) *rbd_get_size;
 	__typeof__(rbd_diff_iterate2) *rbd_diff_iterate2;
 } F;
@@ -94,8 +94,8 @@ static const struct {
 	FSYM(rbd_snap_protect), FSYM(rbd_snap_unprotect),
 	FSYM(rbd_snap_remove), FSYM(rbd_snap_is_protected),
 	FSYM(rbd_metadata_get), FSYM(rbd_metadata_set),
-	FSYM(rbd_lock_acquire), FSYM(rbd_lock_get_owners),
-	FSYM(rbd_lock_get_owners_cleanup), FSYM(rbd_get_size),
+	FSYM(rbd_lock_acquire), FSYM(rbd_watchers_list),
+	FSYM(rbd_watchers_list_cleanup), FSYM(rbd_get_size),
 	FSYM(rbd_diff_iterate2),
 };
 
@@ -452,23 +452,25 @@ static size_t rs_clients(struct fleet_lun *fl, char ***names)
 	return list_images(fl->rbd, "client.", names);
 }
 
-/* fleet_store_ops.elsewhere: the clone's exclusive lock has an owner. */
+/* fleet_store_ops.elsewhere: the clone has a watcher, a gateway that has
+ * it open (a read-only open, as here, adds none). */
 static int rs_elsewhere(struct fleet_lun *fl, const char *name)
 {
-	char img_name[FLEET_IMAGE_MAX], *owners[4];
-	size_t n = 4;
-	rbd_lock_mode_t mode;
+	char img_name[FLEET_IMAGE_MAX];
+	rbd_image_watcher_t w[8];
+	size_t n = 8;
 	rbd_image_t img;
 	int rc;
 
 	client_image(fl->rbd, name, img_name, sizeof(img_name));
 	if (open_ro(fl->rbd, img_name, &img))
 		return 0;
-	rc = F.rbd_lock_get_owners(img, &mode, owners, &n);
+	rc = F.rbd_watchers_list(img, w, &n);
 	F.rbd_close(img);
 	if (rc == 0)
-		F.rbd_lock_get_owners_cleanup(owners, n);
-	return rc == 0 && n > 0;
+		F.rbd_watchers_list_cleanup(w, n);
+	/* Unsure (-ERANGE: more than 8) counts as open. */
+	return rc != 0 || n > 0;
 }
 
 /* fleet_store_ops.discard */
@@ -564,15 +566,26 @@ static int rs_commit(struct fleet_lun *fl, const char *name, unsigned num,
 
 	client_image(r, name, from, sizeof(from));
 	ver_image(r, num, to, sizeof(to));
+	/* Held here from before the rename to the end, the lock keeps a
+	 * gateway that the seat logs in to meanwhile from writing. */
+	rc = F.rbd_open(r->io, from, &img, NULL);
+	if (rc == 0 &&
+	    (rc = F.rbd_lock_acquire(img, RBD_LOCK_MODE_EXCLUSIVE)))
+		F.rbd_close(img);
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", from,
+			 rc == -EROFS || rc == -EBUSY
+			     ? "open through another gateway"
+			     : strerror(-rc));
+		return rc;
+	}
 	rc = F.rbd_rename(r->io, from, to);
 	if (rc) {
 		snprintf(err, errlen, "rename %s to %s: %s", from, to,
 			 strerror(-rc));
+		F.rbd_close(img);
 		return rc;
 	}
-	rc = F.rbd_open(r->io, to, &img, NULL);
-	if (rc)
-		goto err_rename;
 	/* Clones of the version inherit its metadata: they start on it. */
 	snprintf(nums, sizeof(nums), "%u", num);
 	if ((rc = F.rbd_metadata_set(img, "wupan.base", nums)) ||
@@ -596,12 +609,9 @@ static int rs_commit(struct fleet_lun *fl, const char *name, unsigned num,
 err_snap:
 	snprintf(err, errlen, "version image %s: %s", to, strerror(-rc));
 	snap_drop(img);
-	F.rbd_close(img);
-err_rename:
 	/* The seat keeps its work. */
 	F.rbd_rename(r->io, to, from);
-	if (!err[0])
-		snprintf(err, errlen, "%s: %s", to, strerror(-rc));
+	F.rbd_close(img);
 	return rc;
 }
 
