@@ -335,7 +335,9 @@ static void report_client(FILE *out, struct fleet_lun *fl, const char *name,
 	unsigned base = 0;
 	int sessions = 0;
 	uint64_t alloc = 0;
-	long long written = -1, rd = 0, wr = 0;
+	long long nums[3]; /* written, read and written since opened */
+	static const char *const keys[3] = {
+	    ",\"written\":", ",\"read_bytes\":", ",\"write_bytes\":"};
 
 	for (g = fl->gens; g && strcmp(g->client, name); g = g->next)
 		;
@@ -346,32 +348,25 @@ static void report_client(FILE *out, struct fleet_lun *fl, const char *name,
 	} else if (fl->ops->peek(fl, name, &phase, &base)) {
 		return;
 	}
-	fl->ops->usage(fl, name, g, &alloc, &written, &rd, &wr);
+	fl->ops->usage(fl, name, g, &alloc, &nums[0], &nums[1], &nums[2]);
 	if (json) {
 		fprintf(out, "%s{\"name\":", first ? "" : ",");
 		json_str(out, name);
 		fprintf(out,
 			",\"sessions\":%d,\"phase\":\"%s\",\"version\":%u,"
-			"\"allocated\":%llu,\"written\":",
+			"\"allocated\":%llu",
 			sessions, phase == OVL_PHASE_OS ? "os" : "firmware",
 			base, (unsigned long long)alloc);
-		num_or_none(out, written, 1);
-		fputs(",\"read_bytes\":", out);
-		num_or_none(out, rd, 1);
-		fputs(",\"write_bytes\":", out);
-		num_or_none(out, wr, 1);
-		fputs("}", out);
 	} else {
-		fprintf(out, "  %-44s %8d %-8s %7u %12llu ", name, sessions,
+		fprintf(out, "  %-44s %8d %-8s %7u %12llu", name, sessions,
 			phase == OVL_PHASE_OS ? "os" : "firmware", base,
 			(unsigned long long)alloc);
-		num_or_none(out, written, 0);
-		fputc(' ', out);
-		num_or_none(out, rd, 0);
-		fputc(' ', out);
-		num_or_none(out, wr, 0);
-		fputc('\n', out);
 	}
+	for (int i = 0; i < 3; i++) {
+		fputs(json ? keys[i] : " ", out);
+		num_or_none(out, nums[i], json);
+	}
+	fputs(json ? "}" : "\n", out);
 }
 
 void fleet_report(FILE *out, int json)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "iscsi/fleet_rules.h"
 #include "iscsi/fleet_store.h"
 
 /* ovl_warn_fn: logs 80 % and 90 % of a limit. */
@@ -60,9 +61,6 @@ static int file_ver_info(struct fleet_lun *fl, unsigned num, unsigned *parent,
 	char path[32], buf[1024];
 	ssize_t n;
 	int fd;
-	unsigned long long p = 0;
-	long long t = 0;
-	const char *c;
 
 	snprintf(path, sizeof(path), "%u.info", num);
 	fd = openat(fl->versfd, path, O_RDONLY | O_CLOEXEC);
@@ -73,17 +71,7 @@ static int file_ver_info(struct fleet_lun *fl, unsigned num, unsigned *parent,
 	if (n < 0)
 		return -EIO;
 	buf[n] = 0;
-	if (sscanf(buf, "parent %llu\ntime %lld\n", &p, &t) != 2 || p >= num)
-		return -EINVAL;
-	*parent = (unsigned)p;
-	if (when)
-		*when = t;
-	if (comment) {
-		c = strstr(buf, "\ncomment ");
-		snprintf(comment, clen, "%s", c ? c + 9 : "");
-		comment[strcspn(comment, "\n")] = 0;
-	}
-	return 0;
+	return fleet_ver_parse(buf, num, parent, when, comment, clen);
 }
 
 /* Writes a small file in versions/ durably (a temporary, then rename). */
@@ -446,8 +434,8 @@ static int file_commit(struct fleet_lun *fl, const char *name, unsigned num,
 
 	if (file_current(fl) != base)
 		return -ESTALE;
-	snprintf(info, sizeof(info), "parent %u\ntime %lld\ncomment %s\n",
-		 base, (long long)time(NULL), comment);
+	fleet_ver_build(info, sizeof(info), base, (long long)time(NULL),
+			comment);
 	snprintf(to, sizeof(to), "%u.info", num);
 	/* The map moves first: a crash in between leaves the seat a data
 	 * file without a map, which starts again empty, and a version

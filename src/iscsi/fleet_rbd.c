@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "iscsi/fleet_rules.h"
 #include "iscsi/fleet_store.h"
 
 #define STATE_VAL_MAX 1024
@@ -497,26 +498,11 @@ static int rs_ver_info(struct fleet_lun *fl, unsigned num, unsigned *parent,
 			long long *when, char *comment, size_t clen)
 {
 	char key[32], buf[STATE_VAL_MAX];
-	unsigned long long p;
-	long long t;
-	const char *c;
 	int rc;
 
 	snprintf(key, sizeof(key), "ver.%u", num);
 	rc = state_get(fl->rbd, key, buf, sizeof(buf));
-	if (rc)
-		return rc;
-	if (sscanf(buf, "parent %llu\ntime %lld\n", &p, &t) != 2 || p >= num)
-		return -EINVAL;
-	*parent = (unsigned)p;
-	if (when)
-		*when = t;
-	if (comment) {
-		c = strstr(buf, "\ncomment ");
-		snprintf(comment, clen, "%s", c ? c + 9 : "");
-		comment[strcspn(comment, "\n")] = 0;
-	}
-	return 0;
+	return rc ? rc : fleet_ver_parse(buf, num, parent, when, comment, clen);
 }
 
 /* fleet_store_ops.ver_max: the highest version of the state or of an
@@ -594,8 +580,8 @@ static int rs_commit(struct fleet_lun *fl, const char *name, unsigned num,
 	    (rc = F.rbd_snap_protect(img, "v")))
 		goto err_snap;
 	snprintf(key, sizeof(key), "ver.%u", num);
-	snprintf(info, sizeof(info), "parent %u\ntime %lld\ncomment %s\n",
-		 base, (long long)time(NULL), comment);
+	fleet_ver_build(info, sizeof(info), base, (long long)time(NULL),
+			comment);
 	snprintf(cur, sizeof(cur), "%u", base);
 	keys[0] = key;
 	vals[0] = info;

@@ -162,6 +162,33 @@ int fleet_client_name(const char *initiator, char *out, size_t outlen)
 	return n ? 0 : -EINVAL;
 }
 
+void fleet_ver_build(char *out, size_t outlen, unsigned parent,
+		     long long when, const char *comment)
+{
+	snprintf(out, outlen, "parent %u\ntime %lld\ncomment %s\n", parent,
+		 when, comment);
+}
+
+int fleet_ver_parse(const char *buf, unsigned num, unsigned *parent,
+		    long long *when, char *comment, size_t clen)
+{
+	unsigned long long p = 0;
+	long long t = 0;
+	const char *c;
+
+	if (sscanf(buf, "parent %llu\ntime %lld\n", &p, &t) != 2 || p >= num)
+		return -EINVAL;
+	*parent = (unsigned)p;
+	if (when)
+		*when = t;
+	if (comment) {
+		c = strstr(buf, "\ncomment ");
+		snprintf(comment, clen, "%s", c ? c + 9 : "");
+		comment[strcspn(comment, "\n")] = 0;
+	}
+	return 0;
+}
+
 int fleet_isid_ipxe(const uint8_t isid[6])
 {
 	return isid[0] == FLEET_ISID_IPXE0 && isid[1] == FLEET_ISID_IPXE1 &&
