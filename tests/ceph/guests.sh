@@ -73,7 +73,7 @@ target $ROOM_IQN:room-persist
   lun golden=rbd:rbd/room overlays=rbd:rbd/p mode=persistent
 EOF
 tlog=$WORK/target.log
-cp "$O/bin/wupan-target" "$WORK/wupan-target"
+cp "${WUPAN_TARGET:-$O/bin/wupan-target}" "$WORK/wupan-target"
 "$WORK/wupan-target" --config "$WORK/target.conf" 2>"$tlog" &
 tpid=$!
 for _ in $(seq 200); do
