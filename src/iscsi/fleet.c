@@ -1,16 +1,12 @@
 /* Overlay LUNs in the daemon: see fleet.h. */
 #include "iscsi/fleet.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "common/log.h"
 #include "iscsi/fleet_rules.h"

@@ -1,6 +1,7 @@
 /* Overlay LUNs in the daemon: one shared golden image per LUN, and for each
- * initiator that logs in its own overlay (overlay.h), reset or kept at a new
- * boot by the rule of fleet_rules.h.  The driver opens and closes the LUNs;
+ * initiator that logs in its own overlay, reset or kept at a new boot by the
+ * rule of fleet_rules.h; overlays and versions live in a directory
+ * (overlay.h) or on Ceph RBD, behind fleet_store.h.  The driver opens and closes the LUNs;
  * the iSCSI core calls fleet_session_open/close through struct iscsi_env. */
 #ifndef WUPAN_ISCSI_FLEET_H
 #define WUPAN_ISCSI_FLEET_H
