@@ -6,7 +6,7 @@
 # ISID or an OS's: own writes only, reset and persistent across boots, one
 # clone held by one gateway, commit through one gateway seen by the other,
 # rollback, prune, the ctl outputs.  The gateways run under ASan+UBSan.
-# Ports: monitor 44300, OSD 44310-44349, gateways 44260-44261.
+# Ports: monitor 44300, OSD 44310-44349, gateways 44260-44262.
 . "$(dirname "$0")/../suite.sh" ceph-fleet
 
 WT=${WUPAN_TARGET:-$O/asan/bin/wupan-target}
@@ -44,6 +44,15 @@ rbdc() { timeout 60 rbd -c "$CONF" "$@"; }
 # The golden image: block b holds (b * 7 + i + 1) % 256 at offset i.
 "$CL" golden "$W/room.img" 16384
 rbdc import "$W/room.img" rbd/room >/dev/null 2>&1 || bad setup "rbd import"
+
+# A golden image that is not there: a start-up error that names it.
+timeout 60 "$WT" --listen 127.0.0.1:44262 --ceph-conf "$CONF" --ceph-timeout 10 \
+	--target iqn.2025-01.org.wupan:none \
+	--lun golden=rbd:rbd/nothere,overlays=rbd:rbd/n 2>"$W/none.log"
+rc=$?
+[ $rc = 2 ] && grep -q "golden image nothere: no such image" "$W/none.log" &&
+	ok "start-up error (exit 2): $(tail -n 1 "$W/none.log" | sed "s/.*LUN 0: //")" ||
+	bad "missing golden image" "exit $rc: $(tail -n 2 "$W/none.log")"
 
 R=iqn.2025-01.org.wupan:room
 P=iqn.2025-01.org.wupan:persist
