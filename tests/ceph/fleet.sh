@@ -10,6 +10,9 @@
 . "$(dirname "$0")/../suite.sh" ceph-fleet
 
 WT=${WUPAN_TARGET:-$O/asan/bin/wupan-target}
+# One cluster on ports 44300-44349 at a time: this suite's or the other's.
+exec 8>"$O/ceph-44300.lock"
+flock -w 900 8 || { bad setup "another run holds $O/ceph-44300.lock"; suite_end; exit 1; }
 C=$W/cluster
 CONF=$C/ceph.conf
 PIDS=()

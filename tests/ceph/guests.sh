@@ -27,6 +27,9 @@ C=$W/cluster
 CONF=$C/ceph.conf
 
 . tests/linux/lib.sh
+# One cluster on ports 44300-44349 at a time: this suite's or the other's.
+exec 8>"$O/ceph-44300.lock"
+flock -w 900 8 || { bad setup "another run holds $O/ceph-44300.lock"; suite_end; exit 1; }
 . tests/fleet/guestlib.sh
 
 for f in "$O/boot.ipxe" "$O/ipxe.lkrn" "$O/tftp/boot.ipxe" "$LX/room.img" \
