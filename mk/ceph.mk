@@ -3,6 +3,11 @@
 # benchmark against tgtd's RBD backing store (Debian's tgt-rbd).
 TEST_SCRIPTS += tests/ceph/run.sh
 TEST_DEB_PACKAGES += ceph-base ceph-mon ceph-osd ceph-common tgt-rbd libiscsi-bin libiscsi-dev
+# The golden-image fleet on RBD: two gateways on one cluster of its own.
+TEST_SCRIPTS += tests/ceph/fleet.sh
+# Diskless guests boot a room whose golden image is on RBD (needs make
+# diskless-image, mk/linux.mk).
+TEST_SCRIPTS += tests/ceph/guests.sh
 
 .PHONY: bench-rbd
 bench-rbd: $(O)/bin/wupan-target

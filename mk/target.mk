@@ -8,7 +8,8 @@ TARGET_CORE_SRCS := src/iscsi/pdu.c src/iscsi/crc32c.c src/iscsi/text.c \
 	src/common/parse.c src/common/fullio.c
 TARGET_SRCS := $(TARGET_CORE_SRCS) $(EVLOOP_SRCS) src/iscsi/backend_file.c \
 	src/iscsi/backend_rbd.c src/iscsi/trace.c \
-	src/iscsi/fleet.c src/iscsi/fleet_ctl.c \
+	src/iscsi/fleet.c src/iscsi/fleet_file.c src/iscsi/fleet_rbd.c \
+	src/iscsi/fleet_ctl.c \
 	src/iscsi/main.c src/common/log.c src/common/privdrop.c
 TARGET_TEST_SRCS := $(TARGET_CORE_SRCS) src/iscsi/backend_mem.c
 

@@ -44,6 +44,8 @@ struct backend_rbd {
 	/* Hands a finished asynchronous io back to its connection's loop;
 	 * called on a librbd thread. */
 	void (*done)(struct iscsi_io *io);
+	uint64_t blocks; /* of 512 bytes */
+	int ro;
 };
 
 /*
@@ -59,6 +61,21 @@ int backend_rbd_open(struct backend_rbd *br, struct scsi_lu *lu,
 
 /* Flushes and closes; the last image closed disconnects. */
 void backend_rbd_close(struct backend_rbd *br);
+
+/* Points another unit at the open br (the sessions of overlay LUNs). */
+void backend_rbd_attach(struct backend_rbd *br, struct scsi_lu *lu);
+
+/* Loads librbd and connects as backend_rbd_open does, for the fleet's
+ * own calls (fleet_rbd.c): *cluster gets the rados_t every rbd: LUN
+ * shares.  Returns 0, or -1 with the problem in err; each success is
+ * undone by one backend_rbd_cluster_put. */
+int backend_rbd_cluster(const struct tcfg_ceph *ceph, void **cluster,
+			char *err, size_t errlen);
+void backend_rbd_cluster_put(void);
+
+/* Resolves name in the loaded librbd, then librados; NULL if missing or
+ * nothing is loaded yet. */
+void *backend_rbd_sym(const char *name);
 
 /* Returns 1 if lu is served by backend_rbd. */
 int backend_rbd_is(const struct scsi_lu *lu);

@@ -275,11 +275,9 @@ int backend_rbd_open(struct backend_rbd *br, struct scsi_lu *lu,
 	}
 	pthread_mutex_unlock(&rbd_g.lock);
 	pthread_rwlock_init(&br->bf.lock, NULL);
-	lu->ops = ro ? &rbd_ops_ro : &rbd_ops;
-	lu->ctx = br;
-	lu->block_size = 512;
-	lu->blocks = size / 512;
-	lu->ro = ro;
+	br->blocks = size / 512;
+	br->ro = ro;
+	backend_rbd_attach(br, lu);
 	return 0;
 err_image:
 	L.rbd_close(br->image);
@@ -304,6 +302,47 @@ void backend_rbd_close(struct backend_rbd *br)
 	pthread_mutex_lock(&rbd_g.lock);
 	rbd_disconnect();
 	pthread_mutex_unlock(&rbd_g.lock);
+}
+
+void backend_rbd_attach(struct backend_rbd *br, struct scsi_lu *lu)
+{
+	lu->ops = br->ro ? &rbd_ops_ro : &rbd_ops;
+	lu->ctx = br;
+	lu->block_size = 512;
+	lu->blocks = br->blocks;
+	lu->ro = br->ro;
+}
+
+int backend_rbd_cluster(const struct tcfg_ceph *ceph, void **cluster,
+			char *err, size_t errlen)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&rbd_g.lock);
+	if (!rbd_load(err, errlen) && !rbd_connect(ceph, err, errlen)) {
+		rbd_g.users++;
+		*cluster = rbd_g.cluster;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&rbd_g.lock);
+	return rc;
+}
+
+void backend_rbd_cluster_put(void)
+{
+	pthread_mutex_lock(&rbd_g.lock);
+	rbd_disconnect();
+	pthread_mutex_unlock(&rbd_g.lock);
+}
+
+void *backend_rbd_sym(const char *name)
+{
+	void *p;
+
+	if (!rbd_g.loaded)
+		return NULL;
+	p = dlsym(L.rbd_so, name);
+	return p ? p : dlsym(L.rados_so, name);
 }
 
 int backend_rbd_is(const struct scsi_lu *lu)

@@ -1,6 +1,7 @@
 /* Overlay LUNs in the daemon: one shared golden image per LUN, and for each
- * initiator that logs in its own overlay (overlay.h), reset or kept at a new
- * boot by the rule of fleet_rules.h.  The driver opens and closes the LUNs;
+ * initiator that logs in its own overlay, reset or kept at a new boot by the
+ * rule of fleet_rules.h; overlays and versions live in a directory
+ * (overlay.h) or on Ceph RBD, behind fleet_store.h.  The driver opens and closes the LUNs;
  * the iSCSI core calls fleet_session_open/close through struct iscsi_env. */
 #ifndef WUPAN_ISCSI_FLEET_H
 #define WUPAN_ISCSI_FLEET_H
@@ -15,13 +16,18 @@
 struct fleet_lun;
 
 /*
- * Makes lu, already opened read-only on the golden image by bf, an overlay
- * LUN over the directory and mode of l (creating the directory if needed).
+ * Makes lu an overlay LUN over the overlays and mode of l.  Overlays in a
+ * directory (created if needed): lu is already open read-only on the
+ * golden file by bf.  Overlays on Ceph ("overlays=rbd:POOL[/PREFIX]"):
+ * lu is opened here on the golden snapshot through the cluster ceph
+ * names, and done hands back librbd's finished io (backend_rbd_open).
  * Returns the LUN, or NULL with the problem in err.
  */
 struct fleet_lun *fleet_lun_open(const struct tcfg_lun *l,
 				 struct backend_file *bf, struct scsi_lu *lu,
-				 char *err, size_t errlen);
+				 const struct tcfg_ceph *ceph,
+				 void (*done)(struct iscsi_io *io), char *err,
+				 size_t errlen);
 
 /* Closes a LUN whose sessions have all ended. */
 void fleet_lun_close(struct fleet_lun *fl);

@@ -117,6 +117,22 @@ int fleet_lun_parse(struct tcfg_lun *l, const char *arg, char *err,
 		    "%s: an overlay LUN needs golden= and overlays=", where);
 		return -1;
 	}
+	/* Overlays on Ceph are clones of a golden snapshot on Ceph. */
+	if (!strncmp(l->overlays, "rbd:", 4) != !strncmp(l->path, "rbd:", 4)) {
+		snprintf(err, errlen,
+			 "%s: overlays=rbd:POOL[/PREFIX] goes with "
+			 "golden=rbd:POOL/IMAGE[@SNAP], and a directory with a "
+			 "golden file",
+			 where);
+		return -1;
+	}
+	if (!strncmp(l->overlays, "rbd:", 4) && (l->limit || l->dir_limit)) {
+		snprintf(err, errlen,
+			 "%s: limit= and dir-limit= are for overlay "
+			 "directories (Ceph pools have quotas of their own)",
+			 where);
+		return -1;
+	}
 	/* The golden image is never written through an overlay LUN. */
 	l->ro = 0;
 	return 0;
@@ -144,6 +160,33 @@ int fleet_client_name(const char *initiator, char *out, size_t outlen)
 	if (out[0] == '.')
 		out[0] = '_';
 	return n ? 0 : -EINVAL;
+}
+
+void fleet_ver_build(char *out, size_t outlen, unsigned parent,
+		     long long when, const char *comment)
+{
+	snprintf(out, outlen, "parent %u\ntime %lld\ncomment %s\n", parent,
+		 when, comment);
+}
+
+int fleet_ver_parse(const char *buf, unsigned num, unsigned *parent,
+		    long long *when, char *comment, size_t clen)
+{
+	unsigned long long p = 0;
+	long long t = 0;
+	const char *c;
+
+	if (sscanf(buf, "parent %llu\ntime %lld\n", &p, &t) != 2 || p >= num)
+		return -EINVAL;
+	*parent = (unsigned)p;
+	if (when)
+		*when = t;
+	if (comment) {
+		c = strstr(buf, "\ncomment ");
+		snprintf(comment, clen, "%s", c ? c + 9 : "");
+		comment[strcspn(comment, "\n")] = 0;
+	}
+	return 0;
 }
 
 int fleet_isid_ipxe(const uint8_t isid[6])

@@ -37,6 +37,16 @@ int fleet_size_parse(const char *s, uint64_t *out);
  * characters.  Returns 0, or -EINVAL for a name that gives nothing. */
 int fleet_client_name(const char *initiator, char *out, size_t outlen);
 
+/* Writes a committed version's record (its parent, time and one-line
+ * comment) into out, as both stores keep it. */
+void fleet_ver_build(char *out, size_t outlen, unsigned parent,
+		     long long when, const char *comment);
+
+/* Reads the record of version num back; when and comment may be NULL.
+ * Returns 0, or -EINVAL for a damaged record or a parent not below num. */
+int fleet_ver_parse(const char *buf, unsigned num, unsigned *parent,
+		    long long *when, char *comment, size_t clen);
+
 /* Returns 1 if an ISID is iPXE's. */
 int fleet_isid_ipxe(const uint8_t isid[6]);
 

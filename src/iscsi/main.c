@@ -276,7 +276,6 @@ static struct drv_target *target_open(const struct tcfg_target *t,
 					     {&i, sizeof(i)}};
 
 		dt->n = i; /* units opened so far, for target_close */
-		/* An overlay LUN shares its golden image read-only. */
 		if (!t->luns[i].overlays &&
 		    strncmp(t->luns[i].path, "rbd:", 4) == 0) {
 			dt->rbd[i] = calloc(1, sizeof(*dt->rbd[i]));
@@ -289,13 +288,23 @@ static struct drv_target *target_open(const struct tcfg_target *t,
 				dt->rbd[i] = NULL;
 				goto err_lun;
 			}
+		} else if (t->luns[i].overlays &&
+			   strncmp(t->luns[i].overlays, "rbd:", 4) == 0) {
+			/* Overlays on Ceph open their golden snapshot. */
+			dt->files[i].fd = -1;
+			if (!(dt->fleet[i] = fleet_lun_open(
+				  &t->luns[i], NULL, lu, ceph,
+				  io_complete, msg, sizeof(msg))))
+				goto err_lun;
+		/* An overlay LUN shares its golden image read-only. */
 		} else if (backend_file_open(&dt->files[i], lu, t->luns[i].path,
 				      t->luns[i].ro || t->luns[i].overlays,
-				      msg, sizeof(msg)))
+				      msg, sizeof(msg))) {
 			goto err_lun;
-		if (t->luns[i].overlays &&
-		    !(dt->fleet[i] = fleet_lun_open(&t->luns[i], &dt->files[i],
-						    lu, msg, sizeof(msg)))) {
+		} else if (t->luns[i].overlays &&
+			   !(dt->fleet[i] = fleet_lun_open(
+				 &t->luns[i], &dt->files[i], lu, ceph,
+				 io_complete, msg, sizeof(msg)))) {
 			backend_file_close(&dt->files[i]);
 			goto err_lun;
 		}

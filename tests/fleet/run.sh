@@ -145,7 +145,7 @@ run "others go on" "$R" "${PC}1" os r:100:1 w:101:1 &&
 # the client has a session open, done once it has logged out.
 out=$("${CTL[@]}" list 2>&1)
 if grep -qE "^overlays $work/ov-reset golden $golden mode reset" <<<"$out" &&
-	grep -qE "^  iqn.2025-01.org.wupan:pc5 +0 firmware +[0-9]+ - 0 0$" <<<"$out" &&
+	grep -qE "^  iqn.2025-01.org.wupan:pc5 +0 firmware +0 +[0-9]+ - 0 0$" <<<"$out" &&
 	grep -qE "^overlays $work/ov-small .* limit 1048576 dir-limit 1572864$" <<<"$out"; then
 	t_ok "ctl list: overlay LUNs and their clients"
 else
@@ -155,7 +155,7 @@ fi
 held=$!
 sleep 1
 out=$("${CTL[@]}" --json list 2>&1)
-grep -qE '\{"name":"iqn.2025-01.org.wupan:pc6","sessions":1,"phase":"os","allocated":[0-9]+,"written":[0-9]+,"read_bytes":0,"write_bytes":512\}' <<<"$out" &&
+grep -qE '\{"name":"iqn.2025-01.org.wupan:pc6","sessions":1,"phase":"os","version":0,"allocated":[0-9]+,"written":[0-9]+,"read_bytes":0,"write_bytes":512\}' <<<"$out" &&
 	grep -qF '"mode":"reset"' <<<"$out" &&
 	t_ok "ctl --json list: a running client with its session" ||
 	t_fail "ctl --json list" "$(head -c 400 <<<"$out")"

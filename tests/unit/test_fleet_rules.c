@@ -1,6 +1,7 @@
 /* Unit tests for the rules of a room from one image: the overlay LUN
  * syntax, client file names, and the boot rule over recorded login
  * sequences (which ISIDs a PC presents from power-on to shutdown). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,46 @@ int main(void)
 			      err, sizeof(err)) != 0 &&
 		      strstr(err, "t.conf:2"));
 	tcfg_free(&cfg);
+	CHECK("rbd overlays with an rbd golden",
+	      tcfg_parse_text(&cfg, "t.conf",
+			      "target iqn.2025-01.org.wupan:room\n"
+			      "  lun golden=rbd:rbd/room overlays=rbd:rbd/r "
+			      "mode=persistent update=iqn.x:admin\n",
+			      err, sizeof(err)) == 0 &&
+		      !strcmp(cfg.targets[0]->luns[0].overlays, "rbd:rbd/r"));
+	tcfg_free(&cfg);
+	CHECK("rbd overlays need an rbd golden",
+	      tcfg_parse_text(&cfg, "t.conf",
+			      "target iqn.2025-01.org.wupan:room\n"
+			      "  lun golden=/a.img overlays=rbd:rbd\n",
+			      err, sizeof(err)) != 0 &&
+		      strstr(err, "goes with golden=rbd:"));
+	tcfg_free(&cfg);
+	CHECK("rbd overlays take no limit",
+	      tcfg_parse_text(&cfg, "t.conf",
+			      "target iqn.2025-01.org.wupan:room\n"
+			      "  lun golden=rbd:rbd/a overlays=rbd:rbd limit=1G\n",
+			      err, sizeof(err)) != 0 &&
+		      strstr(err, "pool"));
+	tcfg_free(&cfg);
+	{
+		char rec[256], comment[16];
+		unsigned parent = 9;
+		long long when = 0;
+
+		fleet_ver_build(rec, sizeof(rec), 2, 1700000000, "office 2026");
+		CHECK("version record round trip",
+		      fleet_ver_parse(rec, 3, &parent, &when, comment,
+				      sizeof(comment)) == 0 &&
+			  parent == 2 && when == 1700000000 &&
+			  !strcmp(comment, "office 2026"));
+		CHECK("version record: parent must be below",
+		      fleet_ver_parse(rec, 2, &parent, NULL, NULL, 0) ==
+			  -EINVAL);
+		CHECK("version record: damaged",
+		      fleet_ver_parse("parent x\n", 3, &parent, NULL, NULL,
+				      0) == -EINVAL);
+	}
 	CHECK("plain lun still one word",
 	      tcfg_parse_text(&cfg, "t.conf",
 			      "target iqn.2025-01.org.wupan:room\n"

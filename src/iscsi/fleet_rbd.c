@@ -1,0 +1,804 @@
+/* A room's overlays and versions on Ceph RBD (fleet_store.h), so that any
+ * number of gateways can serve one room from the same cluster:
+ *   version 0    the golden snapshot POOL/IMAGE@SNAP (created and
+ *                protected as "wupan-0" when none is named)
+ *   version N    the image PREFIX.v.N, snapshot "v" (protected), a clone
+ *                of version N-1's snapshot: the update seat's clone,
+ *                renamed at commit
+ *   client NAME  the image PREFIX.client.NAME, a clone of its version's
+ *                snapshot, with its phase and version in the image
+ *                metadata (wupan.phase, wupan.base)
+ *   state        the RADOS object PREFIX.fleet, omap keys "current" and
+ *                "ver.N" (parent, time, comment); every change is one
+ *                atomic operation that first compares "current"
+ * A gateway holds the exclusive lock of each clone it serves (taken by
+ * hand, so librbd does not pass it to another gateway on request): a
+ * second gateway cannot write the same clone, and Ceph itself refuses to
+ * remove an image that is open or a snapshot that has clones
+ * (wupan-target(8), "A ROOM FROM ONE IMAGE"). */
+#include <errno.h>
+#include <inttypes.h>
+#include <rados/librados.h>
+#include <rbd/librbd.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "iscsi/fleet_rules.h"
+#include "iscsi/fleet_store.h"
+
+#define STATE_VAL_MAX 1024
+
+/* The entry points used beyond backend_rbd.c's, resolved once. */
+static struct {
+	int loaded;
+	__typeof__(rados_ioctx_create) *rados_ioctx_create;
+	__typeof__(rados_ioctx_destroy) *rados_ioctx_destroy;
+	__typeof__(rados_create_write_op) *rados_create_write_op;
+	__typeof__(rados_release_write_op) *rados_release_write_op;
+	__typeof__(rados_write_op_create) *rados_write_op_create;
+	__typeof__(rados_write_op_omap_set) *rados_write_op_omap_set;
+	__typeof__(rados_write_op_omap_cmp) *rados_write_op_omap_cmp;
+	__typeof__(rados_write_op_omap_rm_keys) *rados_write_op_omap_rm_keys;
+	__typeof__(rados_write_op_operate) *rados_write_op_operate;
+	__typeof__(rados_create_read_op) *rados_create_read_op;
+	__typeof__(rados_release_read_op) *rados_release_read_op;
+	__typeof__(rados_read_op_omap_get_vals2) *rados_read_op_omap_get_vals2;
+	__typeof__(rados_read_op_operate) *rados_read_op_operate;
+	__typeof__(rados_omap_get_next2) *rados_omap_get_next2;
+	__typeof__(rados_omap_get_end) *rados_omap_get_end;
+	__typeof__(rbd_open) *rbd_open;
+	__typeof__(rbd_open_read_only) *rbd_open_read_only;
+	__typeof__(rbd_close) *rbd_close;
+	__typeof__(rbd_clone3) *rbd_clone3;
+	__typeof__(rbd_image_options_create) *rbd_image_options_create;
+	__typeof__(rbd_image_options_set_uint64) *rbd_image_options_set_uint64;
+	__typeof__(rbd_image_options_destroy) *rbd_image_options_destroy;
+	__typeof__(rbd_remove) *rbd_remove;
+	__typeof__(rbd_rename) *rbd_rename;
+	__typeof__(rbd_list2) *rbd_list2;
+	__typeof__(rbd_image_spec_list_cleanup) *rbd_image_spec_list_cleanup;
+	__typeof__(rbd_snap_create) *rbd_snap_create;
+	__typeof__(rbd_snap_protect) *rbd_snap_protect;
+	__typeof__(rbd_snap_unprotect) *rbd_snap_unprotect;
+	__typeof__(rbd_snap_remove) *rbd_snap_remove;
+	__typeof__(rbd_snap_is_protected) *rbd_snap_is_protected;
+	__typeof__(rbd_metadata_get) *rbd_metadata_get;
+	__typeof__(rbd_metadata_set) *rbd_metadata_set;
+	__typeof__(rbd_lock_acquire) *rbd_lock_acquire;
+	__typeof__(rbd_watchers_list) *rbd_watchers_list;
+	__typeof__(rbd_watchers_list_cleanup) *rbd_watchers_list_cleanup;
+	__typeof__(rbd_get_size) *rbd_get_size;
+	__typeof__(rbd_diff_iterate2) *rbd_diff_iterate2;
+} F;
+
+#define FSYM(name) {#name, offsetof(__typeof__(F), name)}
+static const struct {
+	const char *name;
+	size_t off;
+} fsyms[] = {
+	FSYM(rados_ioctx_create), FSYM(rados_ioctx_destroy),
+	FSYM(rados_create_write_op), FSYM(rados_release_write_op),
+	FSYM(rados_write_op_create), FSYM(rados_write_op_omap_set),
+	FSYM(rados_write_op_omap_cmp), FSYM(rados_write_op_omap_rm_keys),
+	FSYM(rados_write_op_operate), FSYM(rados_create_read_op),
+	FSYM(rados_release_read_op), FSYM(rados_read_op_omap_get_vals2),
+	FSYM(rados_read_op_operate), FSYM(rados_omap_get_next2),
+	FSYM(rados_omap_get_end), FSYM(rbd_open), FSYM(rbd_open_read_only),
+	FSYM(rbd_close), FSYM(rbd_clone3), FSYM(rbd_image_options_create),
+	FSYM(rbd_image_options_set_uint64), FSYM(rbd_image_options_destroy),
+	FSYM(rbd_remove), FSYM(rbd_rename), FSYM(rbd_list2),
+	FSYM(rbd_image_spec_list_cleanup), FSYM(rbd_snap_create),
+	FSYM(rbd_snap_protect), FSYM(rbd_snap_unprotect),
+	FSYM(rbd_snap_remove), FSYM(rbd_snap_is_protected),
+	FSYM(rbd_metadata_get), FSYM(rbd_metadata_set),
+	FSYM(rbd_lock_acquire), FSYM(rbd_watchers_list),
+	FSYM(rbd_watchers_list_cleanup), FSYM(rbd_get_size),
+	FSYM(rbd_diff_iterate2),
+};
+
+struct fleet_rbd {
+	rados_t cluster;
+	rados_ioctx_t io;  /* the overlays' pool */
+	rados_ioctx_t gio; /* the golden image's pool */
+	struct backend_rbd golden; /* its snapshot: fl->tmpl */
+	const struct tcfg_ceph *ceph;
+	void (*done)(struct iscsi_io *io);
+	char pool[TCFG_NAME_MAX + 1];
+	char prefix[TCFG_NAME_MAX + 1];
+	char gimage[TCFG_NAME_MAX + 1];
+	char gsnap[TCFG_NAME_MAX + 1];
+	char oid[TCFG_NAME_MAX + 8]; /* PREFIX.fleet */
+	unsigned stale_seq;
+};
+
+/* Resolves F once librbd is loaded; returns 0 or -1 with err. */
+static int fsyms_load(char *err, size_t errlen)
+{
+	if (F.loaded)
+		return 0;
+	for (size_t i = 0; i < sizeof(fsyms) / sizeof(fsyms[0]); i++) {
+		void *p = backend_rbd_sym(fsyms[i].name);
+
+		if (!p) {
+			snprintf(err, errlen, "librbd lacks %s: too old?",
+				 fsyms[i].name);
+			return -1;
+		}
+		memcpy((char *)&F + fsyms[i].off, &p, sizeof(p));
+	}
+	F.loaded = 1;
+	return 0;
+}
+
+/* The image name of the client name. */
+static void client_image(const struct fleet_rbd *r, const char *name,
+			 char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s.client.%s", r->prefix, name);
+}
+
+/* The image name of version num (>= 1). */
+static void ver_image(const struct fleet_rbd *r, unsigned num, char *out,
+		      size_t outlen)
+{
+	snprintf(out, outlen, "%s.v.%u", r->prefix, num);
+}
+
+/* Reads the omap key of the state object into val (NUL-terminated).
+ * Returns 0, -ENOENT (no such key) or a negative errno. */
+static int state_get(struct fleet_rbd *r, const char *key, char *val,
+		     size_t vlen)
+{
+	rados_read_op_t op = F.rados_create_read_op();
+	rados_omap_iter_t it;
+	unsigned char more = 0;
+	int prval = 0, rc;
+	char *k, *v;
+	size_t klen, len;
+
+	F.rados_read_op_omap_get_vals2(op, "", key, 16, &it, &more, &prval);
+	rc = F.rados_read_op_operate(op, r->io, r->oid, 0);
+	if (rc == 0 && prval)
+		rc = prval;
+	if (rc == 0) {
+		rc = -ENOENT;
+		while (F.rados_omap_get_next2(it, &k, &v, &klen, &len) == 0 &&
+		       k) {
+			if (klen == strlen(key) && !memcmp(k, key, klen)) {
+				snprintf(val, vlen, "%.*s", (int)len, v);
+				rc = 0;
+				break;
+			}
+		}
+		F.rados_omap_get_end(it);
+	}
+	F.rados_release_read_op(op);
+	return rc;
+}
+
+/* Runs one atomic change of the state: if cmp_cur is not NULL, only while
+ * "current" is cmp_cur; sets n keys to vals, removes rm (or NULL).
+ * Returns 0, -ESTALE (current changed) or a negative errno. */
+static int state_change(struct fleet_rbd *r, const char *cmp_cur,
+			const char *const *keys, const char *const *vals,
+			size_t n, const char *rm)
+{
+	rados_write_op_t op = F.rados_create_write_op();
+	size_t lens[4];
+	int prval = 0, rc;
+
+	for (size_t i = 0; i < n; i++)
+		lens[i] = strlen(vals[i]);
+	if (cmp_cur)
+		F.rados_write_op_omap_cmp(op, "current", LIBRADOS_CMPXATTR_OP_EQ,
+					  cmp_cur, strlen(cmp_cur), &prval);
+	if (n)
+		F.rados_write_op_omap_set(op, keys, vals, lens, n);
+	if (rm)
+		F.rados_write_op_omap_rm_keys(op, &rm, 1);
+	rc = F.rados_write_op_operate(op, r->io, r->oid, NULL, 0);
+	F.rados_release_write_op(op);
+	/* A failed comparison fails the whole operation. */
+	if (rc == -ECANCELED || (cmp_cur && prval))
+		return -ESTALE;
+	return rc;
+}
+
+/* Opens image name of the overlays' pool read-only; 0 or -errno. */
+static int open_ro(struct fleet_rbd *r, const char *name, rbd_image_t *img)
+{
+	return F.rbd_open_read_only(r->io, name, img, NULL);
+}
+
+/* fleet_store_ops.peek: the clone's metadata. */
+static int rs_peek(struct fleet_lun *fl, const char *name,
+		    enum ovl_phase *phase, unsigned *base)
+{
+	char img_name[FLEET_IMAGE_MAX], v[32];
+	size_t len = sizeof(v);
+	rbd_image_t img;
+	int rc;
+
+	client_image(fl->rbd, name, img_name, sizeof(img_name));
+	rc = open_ro(fl->rbd, img_name, &img);
+	if (rc)
+		return rc;
+	*phase = OVL_PHASE_FIRMWARE;
+	if (F.rbd_metadata_get(img, "wupan.phase", v, &len) == 0 &&
+	    !strcmp(v, "os"))
+		*phase = OVL_PHASE_OS;
+	len = sizeof(v);
+	if (base)
+		*base = F.rbd_metadata_get(img, "wupan.base", v, &len) == 0
+			    ? (unsigned)strtoul(v, NULL, 10)
+			    : 0;
+	F.rbd_close(img);
+	return 0;
+}
+
+/* Clones version cur's snapshot as image name; 0 or -errno. */
+static int clone_version(struct fleet_rbd *r, unsigned cur, const char *name)
+{
+	char pimg[FLEET_IMAGE_MAX];
+	rbd_image_options_t opts;
+	int rc;
+
+	if (cur)
+		ver_image(r, cur, pimg, sizeof(pimg));
+	F.rbd_image_options_create(&opts);
+	/* Clone format 1: a parent snapshot must be protected, and Ceph
+	 * refuses to unprotect one that still has clones, which is what
+	 * keeps prune from removing a version a client stands on (format 2
+	 * would need require-min-compat-client mimic). */
+	F.rbd_image_options_set_uint64(opts, RBD_IMAGE_OPTION_CLONE_FORMAT, 1);
+	F.rbd_image_options_set_uint64(
+	    opts, RBD_IMAGE_OPTION_FEATURES,
+	    RBD_FEATURE_LAYERING | RBD_FEATURE_EXCLUSIVE_LOCK |
+		RBD_FEATURE_OBJECT_MAP | RBD_FEATURE_FAST_DIFF);
+	rc = F.rbd_clone3(cur ? r->io : r->gio, cur ? pimg : r->gimage,
+			  cur ? "v" : r->gsnap, r->io, name, opts);
+	F.rbd_image_options_destroy(opts);
+	return rc;
+}
+
+/* fleet_store_ops.gen_open */
+static int rs_gen_open(struct fleet_lun *fl, struct fleet_gen *g, int fresh,
+			unsigned cur, char *err, size_t errlen)
+{
+	struct fleet_rbd *r = fl->rbd;
+	char spec[TCFG_NAME_MAX + FLEET_IMAGE_MAX + 2], v[32];
+	struct scsi_lu scratch = {0};
+	size_t len;
+	int rc, made = 0;
+
+	client_image(r, g->client, g->image, sizeof(g->image));
+	if (fresh) {
+		rc = F.rbd_remove(r->io, g->image);
+		if (rc == -EBUSY) {
+			snprintf(err, errlen,
+				 "its clone %s/%s is open through another "
+				 "gateway",
+				 r->pool, g->image);
+			return rc;
+		}
+	}
+	rc = clone_version(r, cur, g->image);
+	if (rc == 0)
+		made = 1;
+	else if (rc != -EEXIST)
+		goto err_clone;
+	snprintf(spec, sizeof(spec), "%s/%s", r->pool, g->image);
+	if (backend_rbd_open(&g->u.br, &scratch, spec, 0, r->ceph, r->done,
+			     err, errlen))
+		return -EIO;
+	/* Taken by hand, the lock stays here until the clone is closed. */
+	rc = F.rbd_lock_acquire(g->u.br.image, RBD_LOCK_MODE_EXCLUSIVE);
+	if (rc) {
+		snprintf(err, errlen,
+			 "its clone %s/%s is held by another gateway (%s)",
+			 r->pool, g->image, strerror(-rc));
+		backend_rbd_close(&g->u.br);
+		return rc;
+	}
+	g->base = cur;
+	g->phase = OVL_PHASE_FIRMWARE;
+	snprintf(v, sizeof(v), "%u", cur);
+	if (made && (rc = F.rbd_metadata_set(g->u.br.image, "wupan.base", v)))
+		goto err_meta;
+	len = sizeof(v);
+	if (!made && F.rbd_metadata_get(g->u.br.image, "wupan.base", v,
+					&len) == 0)
+		g->base = (unsigned)strtoul(v, NULL, 10);
+	len = sizeof(v);
+	if (F.rbd_metadata_get(g->u.br.image, "wupan.phase", v, &len) == 0 &&
+	    !strcmp(v, "os"))
+		g->phase = OVL_PHASE_OS;
+	return 0;
+err_meta:
+	snprintf(err, errlen, "clone %s/%s: cannot set its metadata: %s",
+		 r->pool, g->image, strerror(-rc));
+	backend_rbd_close(&g->u.br);
+	return rc;
+err_clone:
+	snprintf(err, errlen, "cannot clone version %u as %s/%s: %s", cur,
+		 r->pool, g->image, strerror(-rc));
+	return rc;
+}
+
+/* fleet_store_ops.gen_close: a clone replaced by a reset goes. */
+static void rs_gen_close(struct fleet_gen *g)
+{
+	struct fleet_rbd *r = g->fl->rbd;
+	int rc;
+
+	backend_rbd_close(&g->u.br);
+	if (g->stale && (rc = F.rbd_remove(r->io, g->image)))
+		log_line("overlay %s/%s: cannot remove the clone %s of its "
+			 "previous boot: %s",
+			 g->fl->dir, g->client, g->image, strerror(-rc));
+}
+
+/* fleet_store_ops.retire: the clone of an earlier boot, still open for
+ * its sessions, makes way under another name. */
+static int rs_retire(struct fleet_gen *g)
+{
+	struct fleet_rbd *r = g->fl->rbd;
+	char to[sizeof(g->image)];
+	int rc;
+
+	snprintf(to, sizeof(to), "%s.old.%s.%u", r->prefix, g->client,
+		 ++r->stale_seq);
+	rc = F.rbd_rename(r->io, g->image, to);
+	if (rc == 0)
+		snprintf(g->image, sizeof(g->image), "%s", to);
+	return rc;
+}
+
+/* fleet_store_ops.set_phase */
+static int rs_set_phase(struct fleet_gen *g, enum ovl_phase phase)
+{
+	return F.rbd_metadata_set(g->u.br.image, "wupan.phase",
+				  phase == OVL_PHASE_OS ? "os" : "firmware");
+}
+
+/* fleet_store_ops.attach */
+static void rs_attach(struct fleet_gen *g, struct scsi_lu *lu)
+{
+	backend_rbd_attach(&g->u.br, lu);
+}
+
+/* rbd_diff_iterate2 callback: adds an allocated extent. */
+static int add_extent(uint64_t off, size_t len, int exists, void *arg)
+{
+	(void)off;
+	if (exists)
+		*(uint64_t *)arg += len;
+	return 0;
+}
+
+/* fleet_store_ops.usage: what the clone itself holds (whole objects),
+ * from its object map; bytes through it are not counted. */
+static void rs_usage(struct fleet_lun *fl, const char *name,
+		      struct fleet_gen *g, uint64_t *alloc, long long *written,
+		      long long *rd, long long *wr)
+{
+	char img_name[FLEET_IMAGE_MAX];
+	rbd_image_t img;
+	uint64_t size;
+
+	*alloc = 0;
+	*written = *rd = *wr = -1;
+	client_image(fl->rbd, name, img_name, sizeof(img_name));
+	if (g)
+		img = g->u.br.image;
+	else if (open_ro(fl->rbd, img_name, &img))
+		return;
+	if (F.rbd_get_size(img, &size) == 0)
+		F.rbd_diff_iterate2(img, NULL, 0, size, 0, 1, add_extent, alloc);
+	if (!g)
+		F.rbd_close(img);
+}
+
+/* fleet_store_ops.used: not counted (Ceph's own "rbd du" says). */
+static long long rs_used(struct fleet_lun *fl)
+{
+	(void)fl;
+	return -1;
+}
+
+/* Lists the images of the overlays' pool that start with PREFIX.what,
+ * the rest of each name into *names; returns how many. */
+static size_t list_images(struct fleet_rbd *r, const char *what,
+			  char ***names)
+{
+	rbd_image_spec_t *specs = NULL;
+	size_t max = 64, n = 0, plen;
+	char pre[TCFG_NAME_MAX + 16];
+	int rc;
+
+	*names = NULL;
+	for (;;) {
+		free(specs);
+		specs = calloc(max, sizeof(*specs));
+		if (!specs)
+			return 0;
+		rc = F.rbd_list2(r->io, specs, &max);
+		if (rc != -ERANGE)
+			break;
+	}
+	if (rc < 0) {
+		free(specs);
+		return 0;
+	}
+	snprintf(pre, sizeof(pre), "%s.%s", r->prefix, what);
+	plen = strlen(pre);
+	*names = calloc(max ? max : 1, sizeof(**names));
+	for (size_t i = 0; *names && i < max; i++)
+		if (!strncmp(specs[i].name, pre, plen) &&
+		    ((*names)[n] = strdup(specs[i].name + plen)))
+			n++;
+	F.rbd_image_spec_list_cleanup(specs, max);
+	free(specs);
+	fleet_sort_names(*names, n);
+	return n;
+}
+
+/* fleet_store_ops.clients */
+static size_t rs_clients(struct fleet_lun *fl, char ***names)
+{
+	return list_images(fl->rbd, "client.", names);
+}
+
+/* fleet_store_ops.elsewhere: the clone has a watcher, a gateway that has
+ * it open (a read-only open, as here, adds none). */
+static int rs_elsewhere(struct fleet_lun *fl, const char *name)
+{
+	char img_name[FLEET_IMAGE_MAX];
+	rbd_image_watcher_t w[8];
+	size_t n = 8;
+	rbd_image_t img;
+	int rc;
+
+	client_image(fl->rbd, name, img_name, sizeof(img_name));
+	if (open_ro(fl->rbd, img_name, &img))
+		return 0;
+	rc = F.rbd_watchers_list(img, w, &n);
+	F.rbd_close(img);
+	if (rc == 0)
+		F.rbd_watchers_list_cleanup(w, n);
+	/* Unsure (-ERANGE: more than 8) counts as open. */
+	return rc != 0 || n > 0;
+}
+
+/* fleet_store_ops.discard */
+static int rs_discard(struct fleet_lun *fl, const char *name)
+{
+	char img_name[FLEET_IMAGE_MAX];
+
+	client_image(fl->rbd, name, img_name, sizeof(img_name));
+	return F.rbd_remove(fl->rbd->io, img_name);
+}
+
+/* fleet_store_ops.current */
+static unsigned rs_current(struct fleet_lun *fl)
+{
+	char v[32];
+
+	return state_get(fl->rbd, "current", v, sizeof(v))
+		   ? 0
+		   : (unsigned)strtoul(v, NULL, 10);
+}
+
+/* fleet_store_ops.ver_info: the "ver.N" key. */
+static int rs_ver_info(struct fleet_lun *fl, unsigned num, unsigned *parent,
+			long long *when, char *comment, size_t clen)
+{
+	char key[32], buf[STATE_VAL_MAX];
+	int rc;
+
+	snprintf(key, sizeof(key), "ver.%u", num);
+	rc = state_get(fl->rbd, key, buf, sizeof(buf));
+	return rc ? rc : fleet_ver_parse(buf, num, parent, when, comment, clen);
+}
+
+/* fleet_store_ops.ver_max: the highest version of the state or of an
+ * image (one a crashed commit left). */
+static unsigned rs_ver_max(struct fleet_lun *fl)
+{
+	char **names;
+	size_t n = list_images(fl->rbd, "v.", &names);
+	unsigned max = 0, p;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned v = (unsigned)strtoul(names[i], NULL, 10);
+
+		max = v > max ? v : max;
+		free(names[i]);
+	}
+	free(names);
+	while (rs_ver_info(fl, max + 1, &p, NULL, NULL, 0) == 0)
+		max++;
+	return max;
+}
+
+/* Takes the snapshot "v" of a version image back (unprotect, remove). */
+static int snap_drop(rbd_image_t img)
+{
+	int rc = F.rbd_snap_unprotect(img, "v");
+
+	if (rc && rc != -EINVAL && rc != -ENOENT)
+		return rc; /* -EBUSY: a clone stands on it */
+	rc = F.rbd_snap_remove(img, "v");
+	return rc == -ENOENT ? 0 : rc;
+}
+
+/* fleet_store_ops.commit: the seat's clone is renamed PREFIX.v.NUM and
+ * snapshotted; then, in one operation that checks the current version,
+ * the state says so. */
+static int rs_commit(struct fleet_lun *fl, const char *name, unsigned num,
+		      unsigned base, const char *comment, char *err,
+		      size_t errlen)
+{
+	struct fleet_rbd *r = fl->rbd;
+	char from[FLEET_IMAGE_MAX], to[FLEET_IMAGE_MAX];
+	char key[32], info[STATE_VAL_MAX], cur[16], nums[16];
+	const char *keys[2], *vals[2];
+	rbd_image_t img;
+	int rc;
+
+	client_image(r, name, from, sizeof(from));
+	ver_image(r, num, to, sizeof(to));
+	/* Held here from before the rename to the end, the lock keeps a
+	 * gateway that the seat logs in to meanwhile from writing. */
+	rc = F.rbd_open(r->io, from, &img, NULL);
+	if (rc == 0 &&
+	    (rc = F.rbd_lock_acquire(img, RBD_LOCK_MODE_EXCLUSIVE)))
+		F.rbd_close(img);
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", from,
+			 rc == -EROFS || rc == -EBUSY
+			     ? "open through another gateway"
+			     : strerror(-rc));
+		return rc;
+	}
+	rc = F.rbd_rename(r->io, from, to);
+	if (rc) {
+		snprintf(err, errlen, "rename %s to %s: %s", from, to,
+			 strerror(-rc));
+		F.rbd_close(img);
+		return rc;
+	}
+	/* Clones of the version inherit its metadata: they start on it. */
+	snprintf(nums, sizeof(nums), "%u", num);
+	if ((rc = F.rbd_metadata_set(img, "wupan.base", nums)) ||
+	    (rc = F.rbd_metadata_set(img, "wupan.phase", "firmware")) ||
+	    (rc = F.rbd_snap_create(img, "v")) ||
+	    (rc = F.rbd_snap_protect(img, "v")))
+		goto err_snap;
+	snprintf(key, sizeof(key), "ver.%u", num);
+	fleet_ver_build(info, sizeof(info), base, (long long)time(NULL),
+			comment);
+	snprintf(cur, sizeof(cur), "%u", base);
+	keys[0] = key;
+	vals[0] = info;
+	keys[1] = "current";
+	vals[1] = nums;
+	rc = state_change(r, cur, keys, vals, 2, NULL);
+	if (rc)
+		goto err_snap;
+	F.rbd_close(img);
+	return 0;
+err_snap:
+	snprintf(err, errlen, "version image %s: %s", to, strerror(-rc));
+	snap_drop(img);
+	/* The seat keeps its work. */
+	F.rbd_rename(r->io, to, from);
+	F.rbd_close(img);
+	return rc;
+}
+
+/* fleet_store_ops.set_current */
+static int rs_set_current(struct fleet_lun *fl, unsigned from, unsigned to)
+{
+	char f[16], t[16];
+	const char *key = "current", *val = t;
+
+	snprintf(f, sizeof(f), "%u", from);
+	snprintf(t, sizeof(t), "%u", to);
+	return state_change(fl->rbd, f, &key, &val, 1, NULL);
+}
+
+/* fleet_store_ops.ver_remove: Ceph refuses while a clone (a client of
+ * any gateway, or the next version) stands on the snapshot. */
+static int rs_ver_remove(struct fleet_lun *fl, unsigned num)
+{
+	struct fleet_rbd *r = fl->rbd;
+	char name[FLEET_IMAGE_MAX], key[32], buf[STATE_VAL_MAX];
+	rbd_image_t img;
+	int rc, known;
+
+	snprintf(key, sizeof(key), "ver.%u", num);
+	known = state_get(r, key, buf, sizeof(buf)) == 0;
+	ver_image(r, num, name, sizeof(name));
+	rc = F.rbd_open(r->io, name, &img, NULL);
+	if (rc == -ENOENT && !known)
+		return -ENOENT;
+	if (rc == 0) {
+		rc = snap_drop(img);
+		F.rbd_close(img);
+		if (rc)
+			return rc;
+		rc = F.rbd_remove(r->io, name);
+		if (rc)
+			return rc;
+	}
+	return known ? state_change(r, NULL, NULL, NULL, 0, key) : 0;
+}
+
+/* fleet_store_ops.close */
+static void rs_store_close(struct fleet_lun *fl)
+{
+	struct fleet_rbd *r = fl->rbd;
+
+	backend_rbd_close(&r->golden);
+	F.rados_ioctx_destroy(r->io);
+	F.rados_ioctx_destroy(r->gio);
+	backend_rbd_cluster_put();
+	free(r);
+	fl->rbd = NULL;
+}
+
+const struct fleet_store_ops fleet_rbd_ops = {
+	.close = rs_store_close,
+	.peek = rs_peek,
+	.gen_open = rs_gen_open,
+	.gen_close = rs_gen_close,
+	.retire = rs_retire,
+	.set_phase = rs_set_phase,
+	.attach = rs_attach,
+	.usage = rs_usage,
+	.used = rs_used,
+	.clients = rs_clients,
+	.elsewhere = rs_elsewhere,
+	.discard = rs_discard,
+	.current = rs_current,
+	.ver_max = rs_ver_max,
+	.ver_info = rs_ver_info,
+	.commit = rs_commit,
+	.set_current = rs_set_current,
+	.ver_remove = rs_ver_remove,
+};
+
+/* Makes sure the golden snapshot exists and is protected (clones of
+ * format 1 need it); another gateway may do the same at once. */
+static int golden_snap(struct fleet_rbd *r, char *err, size_t errlen)
+{
+	rbd_image_t img;
+	int rc, prot = 0;
+
+	rc = F.rbd_open(r->gio, r->gimage, &img, NULL);
+	if (rc) {
+		snprintf(err, errlen, "ceph: golden image %s: %s", r->gimage,
+			 rc == -ENOENT ? "no such image" : strerror(-rc));
+		return -1;
+	}
+	rc = F.rbd_snap_is_protected(img, r->gsnap, &prot);
+	if (rc == -ENOENT) {
+		rc = F.rbd_snap_create(img, r->gsnap);
+		if (rc == -EEXIST)
+			rc = 0;
+	}
+	if (rc == 0 && !prot) {
+		rc = F.rbd_snap_protect(img, r->gsnap);
+		if (rc == -EBUSY) /* already protected meanwhile */
+			rc = 0;
+	}
+	F.rbd_close(img);
+	if (rc) {
+		snprintf(err, errlen, "ceph: golden snapshot %s@%s: %s",
+			 r->gimage, r->gsnap, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* Removes clones that earlier boots left (a gateway stopped while their
+ * sessions ran); those another gateway still has open stay. */
+static void old_clones_remove(struct fleet_rbd *r)
+{
+	char **names, img[FLEET_IMAGE_MAX];
+	size_t n = list_images(r, "old.", &names);
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(img, sizeof(img), "%s.old.%s", r->prefix, names[i]);
+		F.rbd_remove(r->io, img);
+		free(names[i]);
+	}
+	free(names);
+}
+
+int fleet_rbd_open(struct fleet_lun *fl, const struct tcfg_ceph *ceph,
+		   void (*done)(struct iscsi_io *io), char *err,
+		   size_t errlen)
+{
+	struct fleet_rbd *r = calloc(1, sizeof(*r));
+	char gpool[TCFG_NAME_MAX + 1], spec[3 * TCFG_NAME_MAX + 8];
+	const char *ov = fl->dir + 4, *slash = strchr(ov, '/');
+	const char *key = "current", *zero = "0";
+	rados_write_op_t op;
+	int rc;
+
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	r->ceph = ceph;
+	r->done = done;
+	if (strncmp(fl->golden_path, "rbd:", 4) ||
+	    tcfg_rbd_split(fl->golden_path + 4, gpool, r->gimage, r->gsnap)) {
+		snprintf(err, errlen, "overlays on rbd: need golden=rbd:POOL/"
+				      "IMAGE[@SNAP]");
+		goto err_free;
+	}
+	if (!r->gsnap[0])
+		snprintf(r->gsnap, sizeof(r->gsnap), "wupan-0");
+	snprintf(r->pool, sizeof(r->pool), "%.*s",
+		 (int)(slash ? (size_t)(slash - ov) : strlen(ov)), ov);
+	snprintf(r->prefix, sizeof(r->prefix), "%s",
+		 slash ? slash + 1 : r->gimage);
+	if (!r->pool[0] || !r->prefix[0] || strchr(r->prefix, '/') ||
+	    strchr(r->prefix, '@')) {
+		snprintf(err, errlen, "expected overlays=rbd:POOL[/PREFIX]");
+		goto err_free;
+	}
+	snprintf(r->oid, sizeof(r->oid), "%s.fleet", r->prefix);
+	if (backend_rbd_cluster(ceph, &r->cluster, err, errlen))
+		goto err_free;
+	if (fsyms_load(err, errlen))
+		goto err_put;
+	rc = F.rados_ioctx_create(r->cluster, r->pool, &r->io);
+	if (rc == 0) {
+		rc = F.rados_ioctx_create(r->cluster, gpool, &r->gio);
+		if (rc)
+			F.rados_ioctx_destroy(r->io);
+	}
+	if (rc) {
+		snprintf(err, errlen, "ceph: pool %s or %s: %s", r->pool, gpool,
+			 rc == -ENOENT ? "no such pool" : strerror(-rc));
+		goto err_put;
+	}
+	if (golden_snap(r, err, errlen))
+		goto err_io;
+	snprintf(spec, sizeof(spec), "%s/%s@%s", gpool, r->gimage, r->gsnap);
+	if (backend_rbd_open(&r->golden, fl->tmpl, spec, 1, ceph, done, err,
+			     errlen))
+		goto err_io;
+	/* The state object starts at version 0, once. */
+	op = F.rados_create_write_op();
+	F.rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
+	F.rados_write_op_omap_set(op, &key, &zero, (size_t[]){1}, 1);
+	rc = F.rados_write_op_operate(op, r->io, r->oid, NULL, 0);
+	F.rados_release_write_op(op);
+	if (rc && rc != -EEXIST) {
+		snprintf(err, errlen, "ceph: state object %s/%s: %s", r->pool,
+			 r->oid, strerror(-rc));
+		backend_rbd_close(&r->golden);
+		goto err_io;
+	}
+	fl->rbd = r;
+	fl->ops = &fleet_rbd_ops;
+	old_clones_remove(r);
+	return 0;
+err_io:
+	F.rados_ioctx_destroy(r->io);
+	F.rados_ioctx_destroy(r->gio);
+err_put:
+	backend_rbd_cluster_put();
+err_free:
+	free(r);
+	return -1;
+}

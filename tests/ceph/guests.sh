@@ -1,0 +1,121 @@
+#!/bin/bash
+# Diskless Linux guests boot a room whose golden image is on Ceph RBD
+# (issue 14): the room image of `make diskless-image` ($O/linux/room.img)
+# is imported with `rbd import` into a throwaway cluster of its own
+# (tests/ceph/cluster.sh), and wupan-target serves it as overlay LUNs whose
+# overlays are RBD clones.  Two BIOS guests (SeaBIOS, TCG) boot twice each,
+# side by side, the way tests/fleet/guests.sh boots its room: the guest's
+# root init counts its boots in a file on the disk.
+#   - reset mode: the second boot counts 1 again (the file written at the
+#     first boot is gone: its clone was replaced at the new boot);
+#   - persistent mode: the second boot counts 2 and shows the first boot's
+#     file (the clone was kept).
+# Each guest has its own clone of the golden snapshot; the golden image is
+# unchanged at the end.  Ports: monitor 44300, OSD 44310-44349, target
+# 44262.  Logs stay in $O/ceph-guests/.
+. "$(dirname "$0")/../suite.sh" ceph-guests
+export O
+WORK=$W
+LX=$O/linux
+BASE_IQN=iqn.2026-01.org.wupan.client
+ROOM_IQN=iqn.2026-01.org.wupan.room
+PORT=44262
+GUEST_MAC=52:54:00:44:26
+BIOS_TIMEOUT=300
+UEFI_TIMEOUT=400
+C=$W/cluster
+CONF=$C/ceph.conf
+
+. tests/linux/lib.sh
+# One cluster on ports 44300-44349 at a time: this suite's or the other's.
+exec 8>"$O/ceph-44300.lock"
+flock -w 900 8 || { bad setup "another run holds $O/ceph-44300.lock"; suite_end; exit 1; }
+. tests/fleet/guestlib.sh
+
+for f in "$O/boot.ipxe" "$O/ipxe.lkrn" "$O/tftp/boot.ipxe" "$LX/room.img" \
+	"$O/bin/wupan-target"; do
+	if [ ! -e "$f" ]; then
+		bad setup "$f missing: run make and make diskless-image first"
+		suite_end
+		exit 1
+	fi
+done
+for t in rbd ceph-mon ceph-osd qemu-system-x86_64; do
+	if ! command -v $t >/dev/null; then
+		bad setup "$t missing"
+		suite_end
+		exit 1
+	fi
+done
+tpid=
+cleanup() {
+	[ -n "$tpid" ] && kill -KILL "$tpid" 2>/dev/null
+	sh tests/ceph/cluster.sh stop "$C"
+}
+trap cleanup EXIT
+printf '\370\003' >"$WORK/sercon.bin"
+if ! sh tests/ceph/cluster.sh start "$C" 44300 2>"$W/cluster.err"; then
+	bad cluster "did not start: $(tail -n 8 "$W/cluster.err")"
+	suite_end
+	exit 1
+fi
+rbdc() { timeout 120 rbd -c "$CONF" "$@"; }
+if ! rbdc import "$LX/room.img" rbd/room >"$W/import.log" 2>&1; then
+	bad "rbd import" "$(tail -n 2 "$W/import.log")"
+	suite_end
+	exit 1
+fi
+ok "rbd import: the room image is the RBD image rbd/room"
+
+cat >"$WORK/target.conf" <<EOF
+listen 127.0.0.1:$PORT
+ceph-conf $CONF
+target $ROOM_IQN:room
+  lun golden=rbd:rbd/room overlays=rbd:rbd/r mode=reset
+target $ROOM_IQN:room-persist
+  lun golden=rbd:rbd/room overlays=rbd:rbd/p mode=persistent
+EOF
+tlog=$WORK/target.log
+cp "${WUPAN_TARGET:-$O/bin/wupan-target}" "$WORK/wupan-target"
+"$WORK/wupan-target" --config "$WORK/target.conf" 2>"$tlog" &
+tpid=$!
+for _ in $(seq 200); do
+	grep -q serving "$tlog" && break
+	sleep 0.1
+done
+
+# Guest 1 on the reset room, guest 2 on the persistent one, twice.
+(guest 1 bios room boot1) &
+p1=$!
+guest 2 bios room-persist boot1
+wait $p1
+check 1 boot1 1 '^none$' "reset mode: BIOS guest 1 boots Linux from its RBD clone (boot 1)"
+check 2 boot1 1 '^none$' "persistent mode: BIOS guest 2 boots Linux from its RBD clone (boot 1)"
+iqn1=$BASE_IQN:52-54-00-44-26-01 iqn2=$BASE_IQN:52-54-00-44-26-02
+p1=$(rbdc info "rbd/r.client.$iqn1" 2>/dev/null | sed -n 's/^\tparent: //p')
+p2=$(rbdc info "rbd/p.client.$iqn2" 2>/dev/null | sed -n 's/^\tparent: //p')
+[ "$p1" = rbd/room@wupan-0 ] && [ "$p2" = rbd/room@wupan-0 ] &&
+	ok "each guest has its own clone of rbd/room@wupan-0 (rbd info)" ||
+	bad "clones" "parents '$p1' '$p2': $(rbdc ls rbd | tr '\n' ' ')"
+# QEMU is gone; its sessions end on the target shortly after.
+sleep 2
+(guest 1 bios room boot2) &
+p1=$!
+guest 2 bios room-persist boot2
+wait $p1
+check 1 boot2 1 '^none$' "reset mode: guest 1's second boot counts 1 again: the file of its first boot is gone"
+grep -q "r/$iqn1: isid=40002723[0-9a-f]* login=ipxe overlay=reset" "$tlog" &&
+	ok "the new boot was told by iPXE's ISID after the OS's login" ||
+	bad "reset logged" "$(grep "$iqn1" "$tlog" | tail -n 3)"
+check 2 boot2 2 '^boot 1 of the room image' "persistent mode: guest 2's second boot counts 2 and reads its first boot's file"
+
+kill -TERM "$tpid"
+wait "$tpid"
+expect "wupan-target exits 0" test $? = 0
+tpid=
+if rbdc export rbd/room "$W/room.back" >/dev/null 2>&1 && cmp -s "$LX/room.img" "$W/room.back"; then
+	ok "the golden image rbd/room is unchanged"
+else
+	bad "golden image" "rbd/room differs from room.img"
+fi
+suite_end
