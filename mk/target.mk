@@ -9,7 +9,8 @@ TARGET_CORE_SRCS := src/iscsi/pdu.c src/iscsi/crc32c.c src/iscsi/text.c \
 TARGET_SRCS := $(TARGET_CORE_SRCS) $(EVLOOP_SRCS) src/iscsi/backend_file.c \
 	src/iscsi/fleet.c src/iscsi/fleet_ctl.c \
 	src/iscsi/main.c src/common/log.c src/common/privdrop.c
-TARGET_TEST_SRCS := $(TARGET_CORE_SRCS) src/iscsi/backend_mem.c
+TARGET_TEST_SRCS := $(TARGET_CORE_SRCS) src/iscsi/backend_mem.c \
+	src/iscsi/backend_file.c
 
 $(O)/bin/wupan-target: $(patsubst %.c,$(O)/obj/%.o,$(TARGET_SRCS))
 	@mkdir -p $(@D)

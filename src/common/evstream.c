@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 
 /* Bytes one pump moves before it lets other sources run. */
@@ -39,6 +40,7 @@ int ev_stream_init(struct ev_loop *loop, struct ev_stream *st, int fd,
 	st->rx_cap = cap;
 	st->rx_off = st->rx_len = 0;
 	st->eof = st->closing = 0;
+	st->rx_bytes = st->tx_bytes = st->tx_file_bytes = 0;
 	st->last_rx_ms = ev_now(loop);
 	rc = ev_add(loop, &st->src, EPOLLIN | EPOLLRDHUP);
 	if (rc) {
@@ -143,6 +145,19 @@ static size_t stream_offer(struct ev_stream *st)
 	return took;
 }
 
+/* Sends one piece of output: bytes, or a file range with sendfile(2).
+ * Returns what send does; a file that ends before its range gives 0. */
+static ssize_t stream_send(struct ev_stream *st, const struct ev_out *out)
+{
+	off_t off = (off_t)out->off;
+
+	if (out->fd < 0)
+		return send(st->src.fd, out->buf, out->len,
+			    MSG_NOSIGNAL | MSG_DONTWAIT |
+				    (out->more ? MSG_MORE : 0));
+	return sendfile(st->src.fd, out->fd, &off, out->len);
+}
+
 /* Sends what the core has; returns the bytes sent, or -1 after closing
  * the stream.  *blocked says output is left for EPOLLOUT. */
 static ssize_t stream_write(struct ev_loop *loop, struct ev_stream *st,
@@ -152,16 +167,17 @@ static ssize_t stream_write(struct ev_loop *loop, struct ev_stream *st,
 
 	*blocked = 0;
 	while (!st->src.dead) {
-		const uint8_t *buf;
-		size_t len = st->ops->tx_peek(st, &buf);
+		struct ev_out out = {NULL, -1, 0, 0, 0};
 		ssize_t n;
 
-		if (!len)
+		if (!st->ops->tx_peek(st, &out))
 			break;
-		n = send(st->src.fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = stream_send(st, &out);
 		if (n > 0) {
 			st->ops->tx_done(st, (size_t)n);
 			st->tx_bytes += (uint64_t)n;
+			if (out.fd >= 0)
+				st->tx_file_bytes += (uint64_t)n;
 			sent += (size_t)n;
 			if (sent >= EV_STREAM_BUDGET) {
 				*blocked = 1;
@@ -175,7 +191,11 @@ static ssize_t stream_write(struct ev_loop *loop, struct ev_stream *st,
 			*blocked = 1;
 			break;
 		}
-		ev_stream_close(loop, st, EV_STREAM_ERROR);
+		/* A file cut shorter under us: the header that announced its
+		 * bytes is already out, so the stream cannot go on. */
+		ev_stream_close(loop, st,
+				n == 0 && out.fd >= 0 ? EV_STREAM_SHORT_FILE
+						      : EV_STREAM_ERROR);
 		return -1;
 	}
 	return (ssize_t)sent;
