@@ -27,6 +27,7 @@ test: $(O)/asan/bin/wupan-target
 
 # Unit tests: one binary per module, all linked with the whole core.
 TARGET_UNITS := iscsi_pdu iscsi_text iscsi_chap iscsi_login iscsi_conn iscsi_async iscsi_edge \
+	iscsi_zerocopy \
 	scsi_cdb target_config overlay fleet_rules fleet_session
 define target_unit_template
 $(O)/asan/bin/test_$(1): $(O)/asan/tests/unit/test_$(1).o $(patsubst %.c,$(O)/asan/%.o,$(TARGET_TEST_SRCS))

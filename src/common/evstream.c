@@ -85,8 +85,11 @@ void ev_stream_free(struct ev_stream *st)
 }
 
 /* Reads once if the core wants input and the buffer has room.  Returns
- * the bytes read, 0 if none, or -1 after closing the stream. */
-static ssize_t stream_read(struct ev_loop *loop, struct ev_stream *st)
+ * the bytes read, 0 if none, or -1 after closing the stream.  *dry says
+ * the socket had less than the room: another recv now would only say
+ * EAGAIN (level-triggered EPOLLIN reports what comes later). */
+static ssize_t stream_read(struct ev_loop *loop, struct ev_stream *st,
+			   int *dry)
 {
 	ssize_t n;
 
@@ -104,6 +107,7 @@ static ssize_t stream_read(struct ev_loop *loop, struct ev_stream *st)
 		return 0;
 	n = recv(st->src.fd, st->rx + st->rx_len, st->rx_cap - st->rx_len,
 		 MSG_DONTWAIT);
+	*dry = n < (ssize_t)(st->rx_cap - st->rx_len);
 	if (n > 0) {
 		st->rx_len += (size_t)n;
 		st->rx_bytes += (uint64_t)n;
@@ -179,7 +183,9 @@ static ssize_t stream_write(struct ev_loop *loop, struct ev_stream *st,
 			if (out.fd >= 0)
 				st->tx_file_bytes += (uint64_t)n;
 			sent += (size_t)n;
-			if (sent >= EV_STREAM_BUDGET) {
+			/* A short send means the socket is full: the next one
+			 * would only say EAGAIN; EPOLLOUT says when to go on. */
+			if (sent >= EV_STREAM_BUDGET || (size_t)n < out.len) {
 				*blocked = 1;
 				break;
 			}
@@ -204,11 +210,11 @@ static ssize_t stream_write(struct ev_loop *loop, struct ev_stream *st,
 void ev_stream_pump(struct ev_loop *loop, struct ev_stream *st)
 {
 	size_t moved = 0;
-	int blocked = 0, yield = 0;
+	int blocked = 0, yield = 0, dry = 0;
 	uint32_t mask = 0;
 
 	while (!st->src.dead) {
-		ssize_t rd = stream_read(loop, st), wr;
+		ssize_t rd = dry ? 0 : stream_read(loop, st, &dry), wr;
 		size_t took;
 
 		if (rd < 0)

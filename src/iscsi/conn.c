@@ -627,6 +627,7 @@ static int chunk_ready(const struct iscsi_task *t)
 static void read_start(struct iscsi_conn *c, struct iscsi_task *t)
 {
 	struct iscsi_io *io;
+	uint8_t *buf;
 	uint32_t len;
 
 	if (t->io || chunk_ready(t) || t->framed >= t->total ||
@@ -643,21 +644,22 @@ static void read_start(struct iscsi_conn *c, struct iscsi_task *t)
 		return;
 	}
 	t->chunk_fd = -1;
-	io = calloc(1, sizeof(*io));
-	if (!io || !(io->buf = malloc(len))) {
-		free(io);
+	buf = malloc(len);
+	/* Cached data is read right here: a worker's round trip costs more
+	 * than the copy (most of a boot image is in the page cache). */
+	if (buf && scsi_cmd_read_nowait(t->lu, &t->cmd, t->framed, buf, len) !=
+	    -EAGAIN) {
+		t->chunk = buf;
+		t->chunk_len = len;
+		return;
+	}
+	io = buf ? calloc(1, sizeof(*io)) : NULL;
+	if (!io) {
+		free(buf);
 		scsi_sense_set(&t->cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_FAILURE);
 		return;
 	}
-	/* Cached data is read right here: a worker's round trip costs more
-	 * than the copy (most of a boot image is in the page cache). */
-	if (scsi_cmd_read_nowait(t->lu, &t->cmd, t->framed, io->buf, len) !=
-	    -EAGAIN) {
-		t->chunk = io->buf;
-		t->chunk_len = len;
-		free(io);
-		return;
-	}
+	io->buf = buf;
 	io->op = ISCSI_IO_READ;
 	io->off = t->framed;
 	io->len = len;
