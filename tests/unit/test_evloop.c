@@ -539,6 +539,7 @@ static void test_short_file(void)
 		      !strcmp(t->why, EV_STREAM_SHORT_FILE));
 	CHECK("short file: the bytes that exist were sent",
 	      t->st.tx_file_bytes == 10000 - 8192);
+	ev_stream_close(loop, &t->st, "test");
 	spin(loop, 1, 0);
 	close(peer);
 	close(fd);
