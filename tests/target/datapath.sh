@@ -44,6 +44,20 @@ cpu_pct() {
 	echo $(((b - a) * 100 / (TICK * $2)))
 }
 
+# bg_client OUT WORD MODE ARGS...: runs the client in the background
+# (CL its pid) with its output in OUT, and waits until it prints WORD.
+bg_client() {
+	local out=$1 word=$2
+	shift 2
+	"$client" "$@" >"$out" 2>&1 &
+	CL=$!
+	T_PIDS+=($CL)
+	for _ in $(seq 100); do
+		grep -q "$word" "$out" && break
+		sleep 0.1
+	done
+}
+
 # start NAME PORT ARGS...: starts the daemon under test on PORT.
 start() {
 	local name=$1 port=$2
@@ -135,7 +149,7 @@ zc_sent() {
 # the connection closed, never a hang; then a READ past the new end gets an
 # error status.
 trunc_case() {
-	local label=$1 port=$2 trunc=$work/trunc-$1.img pid cl out
+	local label=$1 port=$2 trunc=$work/trunc-$1.img pid out
 	cp "$pat" "$trunc" && cat "$trunc" >/dev/null
 	if ! wt_start "$work/$label.log" --listen 127.0.0.1:"$port" \
 		--target "$IQN-trunc" --lun "$trunc"; then
@@ -143,15 +157,9 @@ trunc_case() {
 		return
 	fi
 	pid=$WT_PID
-	"$client" stall "$port" "$IQN-trunc" 16 2 >"$work/$label.out" 2>&1 &
-	cl=$!
-	T_PIDS+=($cl)
-	for _ in $(seq 50); do
-		grep -q queued "$work/$label.out" && break
-		sleep 0.1
-	done
+	bg_client "$work/$label.out" queued stall "$port" "$IQN-trunc" 16 2
 	truncate -s 4M "$trunc"
-	if wait "$cl"; then
+	if wait "$CL"; then
 		t_ok "$label: file truncated under queued READs: $(grep '^result' "$work/$label.out" | cut -d' ' -f3-)"
 	else
 		t_fail "$label: file truncated under queued READs" "$(tail -n 1 "$work/$label.out")"
@@ -269,13 +277,8 @@ done
 if start stopread 24264; then
 	pid=$WT_PID
 	rss0=$(rss_kib "$pid")
-	"$client" stopread 24264 "$IQN" 10 3 >"$work/stopread.out" 2>&1 &
-	cl=$!
-	T_PIDS+=($cl)
-	for _ in $(seq 100); do
-		grep -q queued "$work/stopread.out" && break
-		sleep 0.1
-	done
+	bg_client "$work/stopread.out" queued stopread 24264 "$IQN" 10 3
+	cl=$CL
 	sleep 1.5
 	rss1=$(rss_kib "$pid")
 	wait "$cl"

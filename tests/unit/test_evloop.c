@@ -151,6 +151,9 @@ static struct toy *toy_new(struct ev_loop *loop, int *peer, size_t rxcap,
 	return t;
 }
 
+/* Closes a toy stream and frees it, its peer and the loop. */
+static void toy_end(struct ev_loop *loop, struct toy *t, int peer);
+
 /* Runs the loop for a few rounds. */
 static void spin(struct ev_loop *loop, int rounds, int wait_ms)
 {
@@ -250,11 +253,7 @@ static void test_full_buffer(void)
 	CHECK("full buffer: every message answered",
 	      t->msgs == 40 && got == 40u * 7 * 2000 && !bad);
 	CHECK("full buffer: still open", t->closed == 0);
-	ev_stream_close(loop, &t->st, "test");
-	spin(loop, 1, 0);
-	close(peer);
-	free(t);
-	ev_loop_free(loop);
+	toy_end(loop, t, peer);
 }
 
 /* Output drains while complete messages sit in the buffer: they are
@@ -462,6 +461,15 @@ static void test_deferred_free(void)
 	ev_loop_free(loop);
 }
 
+static void toy_end(struct ev_loop *loop, struct toy *t, int peer)
+{
+	ev_stream_close(loop, &t->st, "test");
+	spin(loop, 1, 0);
+	close(peer);
+	free(t);
+	ev_loop_free(loop);
+}
+
 /* A file of len bytes, byte i holding (i * 7) & 0xff. */
 static int pattern_file(size_t len)
 {
@@ -509,12 +517,8 @@ static void test_file_output(void)
 	CHECK("file output: counted as sent from a file",
 	      t->st.tx_file_bytes == 299000 && t->st.tx_bytes == want);
 	CHECK("file output: stream still open", t->closed == 0);
-	ev_stream_close(loop, &t->st, "test");
-	spin(loop, 1, 0);
-	close(peer);
 	close(fd);
-	free(t);
-	ev_loop_free(loop);
+	toy_end(loop, t, peer);
 }
 
 /* A file range past the end of its file (truncated under us): the stream
@@ -539,12 +543,8 @@ static void test_short_file(void)
 		      !strcmp(t->why, EV_STREAM_SHORT_FILE));
 	CHECK("short file: the bytes that exist were sent",
 	      t->st.tx_file_bytes == 10000 - 8192);
-	ev_stream_close(loop, &t->st, "test");
-	spin(loop, 1, 0);
-	close(peer);
 	close(fd);
-	free(t);
-	ev_loop_free(loop);
+	toy_end(loop, t, peer);
 }
 
 int main(void)
