@@ -44,7 +44,7 @@ UNIT_TESTS :=
 FUZZ_TARGETS :=
 TEST_SCRIPTS :=
 DEB_PACKAGES := build-essential binutils
-TEST_DEB_PACKAGES := clang-14 libclang-rt-14-dev
+TEST_DEB_PACKAGES := clang-14 libclang-rt-14-dev clang-format
 
 # Object rules: a normal tree, a sanitizer tree and a fuzzer tree.
 $(O)/obj/%.o: %.c
@@ -85,17 +85,22 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_template,$(t))))
 
 FUZZ_REPLAYS := $(addprefix $(O)/asan/fuzz-replay/,$(FUZZ_TARGETS))
 
-.PHONY: all check test fuzz clean
+.PHONY: all check test fuzz clean format
 ALL_EXTRA ?=
 all: $(PROGS) images $(ALL_EXTRA)
 
 check: $(UNIT_TESTS) $(FUZZ_REPLAYS)
 	$(Q)O=$(O) bash tests/run-suites.sh check \
+		"scripts/check-format.sh" \
 		$(foreach t,$(UNIT_TESTS),"$(t)") \
 		$(foreach t,$(FUZZ_TARGETS),"$(O)/asan/fuzz-replay/$(t) tests/fuzz/corpus/$(t)")
 
 test: all check
 	$(Q)O=$(O) bash tests/run-suites.sh test $(foreach s,$(TEST_SCRIPTS),"$(s)")
+
+# Rewrites every C file of the tree in the style `make check` checks.
+format:
+	$(Q)sh scripts/check-format.sh --fix
 
 fuzz: $(addprefix $(O)/fuzz/bin/fuzz_,$(FUZZ_TARGETS))
 	@echo "fuzzers in $(O)/fuzz/bin; run e.g. $(O)/fuzz/bin/fuzz_X tests/fuzz/corpus/X"

@@ -7,7 +7,7 @@ TARGET_CORE_SRCS := src/iscsi/pdu.c src/iscsi/crc32c.c src/iscsi/text.c \
 	src/iscsi/config.c src/iscsi/overlay.c src/iscsi/fleet_rules.c \
 	src/common/parse.c src/common/fullio.c
 TARGET_SRCS := $(TARGET_CORE_SRCS) $(EVLOOP_SRCS) src/iscsi/backend_file.c \
-	src/iscsi/fleet.c src/iscsi/fleet_ctl.c \
+	src/iscsi/fleet.c src/iscsi/fleet_ctl.c src/iscsi/trace.c \
 	src/iscsi/main.c src/common/log.c src/common/privdrop.c
 TARGET_TEST_SRCS := $(TARGET_CORE_SRCS) src/iscsi/backend_mem.c \
 	src/iscsi/backend_file.c
@@ -36,6 +36,12 @@ $(O)/asan/bin/test_$(1): $(O)/asan/tests/unit/test_$(1).o $(patsubst %.c,$(O)/as
 endef
 $(foreach u,$(TARGET_UNITS),$(eval $(call target_unit_template,$(u))))
 UNIT_TESTS += $(addprefix $(O)/asan/bin/test_,$(TARGET_UNITS))
+# The command trace is the daemon's (a writer thread), not the core's.
+$(O)/asan/bin/test_iscsi_trace: $(O)/asan/tests/unit/test_iscsi_trace.o \
+		$(patsubst %.c,$(O)/asan/%.o,$(TARGET_TEST_SRCS) src/iscsi/trace.c)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ -pthread
+UNIT_TESTS += $(O)/asan/bin/test_iscsi_trace
 
 FUZZ_TARGETS += iscsi_pdu iscsi_login iscsi_text iscsi_cdb
 FUZZ_SRCS_iscsi_pdu := $(TARGET_TEST_SRCS)
@@ -45,9 +51,17 @@ FUZZ_SRCS_iscsi_cdb := $(TARGET_TEST_SRCS)
 
 TEST_SCRIPTS += tests/target/tools.sh tests/target/conformance.sh \
 	tests/target/durability.sh tests/target/ipxe-boot.sh \
-	tests/target/datapath.sh
+	tests/target/datapath.sh tests/target/storm.sh
 TEST_DEB_PACKAGES += libiscsi-bin libiscsi-dev tgt qemu-system-x86
 
-.PHONY: bench-target
+.PHONY: bench-target bench-storm record-boot-trace
 bench-target: $(O)/bin/wupan-target
 	$(Q)O=$(O) bash bench/target/bench.sh
+
+# The boot storm (issues 10 and 11): bench/target/traces/*.trace replayed
+# from 64 clients against wupan-target and tgtd.  record-boot-trace boots
+# tests/linux's guest under SeaBIOS and OVMF to record those traces again.
+bench-storm: $(O)/bin/wupan-target
+	$(Q)O=$(O) bash bench/target/storm.sh
+record-boot-trace: all diskless-image
+	$(Q)O=$(O) bash bench/target/record-boot.sh

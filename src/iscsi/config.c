@@ -283,10 +283,12 @@ static int limit_option(struct tcfg *cfg, const char *key, const char *val,
 		{"threads", offsetof(struct tcfg_limits, threads), 0, 64},
 	};
 
-	if (strcmp(key, "control") == 0) {
-		free(cfg->control);
-		cfg->control = strdup(val);
-		return cfg->control ? 1 : fail(err, errlen, "out of memory");
+	if (strcmp(key, "control") == 0 || strcmp(key, "trace") == 0) {
+		char **field = key[0] == 'c' ? &cfg->control : &cfg->trace;
+
+		free(*field);
+		*field = strdup(val);
+		return *field ? 1 : fail(err, errlen, "out of memory");
 	}
 	if (strcmp(key, "reservations") == 0) {
 		if (strcmp(val, "on") && strcmp(val, "off"))
@@ -447,6 +449,7 @@ static int known_option(const char *opt)
 		"--mutual-chap", "--allow", "--portal", "--user",
 		"--login-timeout", "--idle-timeout", "--max-connections",
 		"--max-per-source", "--reservations", "--threads", "--control",
+		"--trace",
 	};
 
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
@@ -566,6 +569,7 @@ void tcfg_free(struct tcfg *cfg)
 	free(cfg->config_file);
 	free(cfg->user);
 	free(cfg->control);
+	free(cfg->trace);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -75,6 +75,7 @@ struct tcfg {
 	char *config_file;
 	char *user; /* --user: drop to it after binding, or NULL */
 	char *control; /* --control: the fleet control socket, or NULL */
+	char *trace;   /* --trace: the command trace file, or NULL */
 };
 
 /*

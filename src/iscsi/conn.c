@@ -257,6 +257,8 @@ static uint8_t *pdu_reserve(struct iscsi_conn *c, const uint8_t *bhs,
 
 	if (!p)
 		return NULL;
+	if (c->env->trace)
+		c->env->trace(c, bhs);
 	memcpy(p, bhs, ISCSI_BHS_LEN);
 	if (hd)
 		put_le32(p + ISCSI_BHS_LEN, crc32c(0, p, ISCSI_BHS_LEN));
@@ -1245,6 +1247,8 @@ static int rx_pdu(struct iscsi_conn *c, const uint8_t *bhs,
 	case ISCSI_OP_SCSI_CMD:
 		if (!cmdsn_accept(c, bhs))
 			return 0;
+		if (c->env->trace)
+			c->env->trace(c, bhs);
 		return rx_scsi_cmd(c, bhs, data, len);
 	case ISCSI_OP_DATA_OUT:
 		return rx_data_out(c, bhs, data, len);

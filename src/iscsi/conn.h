@@ -65,6 +65,9 @@ struct iscsi_env {
 	/* Data-In of cached file data may go out as file ranges
 	 * (iscsi_obuf_peek) instead of copies: the driver can sendfile. */
 	int zerocopy;
+	/* Sees each SCSI Command PDU taken and each PDU queued (trace.h);
+	 * NULL: no trace. */
+	void (*trace)(const struct iscsi_conn *c, const uint8_t *bhs);
 };
 
 /* Negotiated session and connection parameters (RFC 7143 §13). */

@@ -38,6 +38,7 @@
 #include "iscsi/conn.h"
 #include "iscsi/fleet.h"
 #include "iscsi/hash.h"
+#include "iscsi/trace.h"
 
 #define RX_CAP (ISCSI_MAX_PDU + 65536)
 #define MAX_LISTEN 64
@@ -218,6 +219,7 @@ static void usage(FILE *f)
 		"         [--user USER] [--login-timeout SEC] [--idle-timeout SEC]\n"
 		"         [--max-connections N] [--max-per-source N]\n"
 		"         [--reservations on|off] [--threads N] [--control PATH]\n"
+		"         [--trace FILE]\n"
 		"       wupan-target ctl [--socket PATH] [--json] list | versions |\n"
 		"         reset INITIATOR | commit INITIATOR [COMMENT] | rollback | prune\n"
 		"       wupan-target --help | --version\n");
@@ -600,6 +602,7 @@ static void conn_free(struct drv_conn *dc)
 		drv.conns = dc->next;
 	if (dc->next)
 		dc->next->prev = dc->prev;
+	iscsi_trace_forget(&dc->core);
 	iscsi_conn_release(&dc->core);
 	ev_stream_free(&dc->st);
 	free(dc);
@@ -1445,6 +1448,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "wupan-target: %s\n", err);
 		return 1;
 	}
+	/* Signals are masked by now: the writer thread must not take them. */
+	if (drv.cfg.trace) {
+		if (iscsi_trace_open(drv.cfg.trace, err, sizeof(err))) {
+			fprintf(stderr, "wupan-target: %s\n", err);
+			return 1;
+		}
+		drv.env.trace = iscsi_trace_pdu;
+	}
 	/* Port 3260 is bound and the backing files are open: root is no
 	 * longer needed.  A reload then opens files as that user. */
 	if (drv.cfg.user) {
@@ -1482,6 +1493,7 @@ int main(int argc, char **argv)
 		 "(sendfile)",
 		 (unsigned long long)drv.tx_bytes,
 		 (unsigned long long)drv.tx_file_bytes);
+	iscsi_trace_close();
 	for (size_t i = 0; i < drv.n_listen; i++)
 		close(drv.listeners[i].src.fd);
 	close(drv.sig.fd);

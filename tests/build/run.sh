@@ -210,6 +210,21 @@ else
 	skipped=$((skipped + 1))
 fi
 
+# --- the checked C style (.clang-format, scripts/check-format.sh) ----------
+printf 'int f(int a)\n{\n\treturn a;\n}\n' >"$W/good.c"
+printf 'int f(int a) {\n  return a;\n}\n' >"$W/bad.c"
+check "check-format passes a file in the tree's style" sh scripts/check-format.sh "$W/good.c"
+if sh scripts/check-format.sh "$W/good.c" "$W/bad.c" >"$W/fmt.log" 2>&1; then
+	bad "check-format refuses a misformatted file" "it passed"
+elif grep -q "^FAIL $W/bad.c:1:" "$W/fmt.log" && grep -q '^1 passed, 1 failed$' "$W/fmt.log"; then
+	ok "check-format refuses a misformatted file and names it"
+else
+	bad "check-format refuses a misformatted file and names it" "$(tr '\n' ' ' <"$W/fmt.log")"
+fi
+cp "$W/bad.c" "$W/fixed.c"
+check "check-format --fix rewrites it into the style" sh -c \
+	"sh scripts/check-format.sh --fix '$W/fixed.c' && cmp '$W/fixed.c' '$W/good.c'"
+
 # --- the pinned-iPXE lock -------------------------------------------------
 check "an unknown IPXE_VERSION is a clear error" bash -c \
 	"sh scripts/fetch-ipxe.sh ipxe.lock 0.0-nonexistent $W/f 2>&1 | grep -q 'not in ipxe.lock' && grep -q IPXE_BIN_DIR <(sh scripts/fetch-ipxe.sh ipxe.lock 0.0-nonexistent $W/f 2>&1)"

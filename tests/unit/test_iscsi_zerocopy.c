@@ -54,14 +54,14 @@ struct seen {
 	uint8_t data[FILE_LEN];
 	uint32_t bytes;
 	int pdus;
-	int bad_sn;       /* DataSN not 0, 1, 2, ... */
-	int bad_off;      /* BufferOffset not where the last one ended */
-	int bad_final;    /* F where it must not be, or missing on the last */
-	int status_pdus;  /* PDUs with the S bit */
-	int status;       /* SCSI status from the S-bit PDU or a response */
+	int bad_sn; /* DataSN not 0, 1, 2, ... */
+	int bad_off; /* BufferOffset not where the last one ended */
+	int bad_final; /* F where it must not be, or missing on the last */
+	int status_pdus; /* PDUs with the S bit */
+	int status; /* SCSI status from the S-bit PDU or a response */
 	int bad_digest;
 	uint32_t residual;
-	int flags;        /* of the last PDU */
+	int flags; /* of the last PDU */
 };
 
 /* Reads every answer of one READ through h_recv. */
@@ -201,8 +201,9 @@ int main(void)
 	cdb10(cdb, 0x28, 8, 8);
 	h_cmd(h, 0, cdb, 'r', 4096, NULL, 0, 1);
 	collect(h, &s, 4096);
-	CHECK("4 KiB read: copied", s.bytes == 4096 && h->file_bytes == 0 &&
-					    !memcmp(s.data, pattern + 4096, 4096));
+	CHECK("4 KiB read: copied",
+	      s.bytes == 4096 && h->file_bytes == 0 &&
+		      !memcmp(s.data, pattern + 4096, 4096));
 
 	/* A memory unit (LUN 1) has no file: copied. */
 	for (size_t i = 0; i < h->mem[1].size; i++)
