@@ -104,6 +104,19 @@ static void collect(struct harness *h, struct seen *s, uint32_t total)
 	}
 }
 
+/* Sends READ(10) of blocks at lba on lun with edtl and collects its
+ * answers into s; h->file_bytes then counts its bytes sent from files. */
+static void read10(struct harness *h, int lun, uint32_t lba, uint16_t blocks,
+		   uint32_t edtl, struct seen *s)
+{
+	uint8_t cdb[16];
+
+	h->file_bytes = 0;
+	cdb10(cdb, 0x28, lba, blocks);
+	h_cmd(h, lun, cdb, 'r', edtl, NULL, 0, 1);
+	collect(h, s, edtl < blocks * 512u ? edtl : blocks * 512u);
+}
+
 int main(void)
 {
 	static struct harness hh;
@@ -121,9 +134,7 @@ int main(void)
 	/* 256 KiB in 8 KiB segments, all from the file. */
 	rc = setup(h, &bf, 1, "MaxRecvDataSegmentLength=8192");
 	CHECK("setup", rc == 0);
-	cdb10(cdb, 0x28, 64, 512);
-	h_cmd(h, 0, cdb, 'r', 512 * 512, NULL, 0, 1);
-	collect(h, &s, 512 * 512);
+	read10(h, 0, 64, 512, 512 * 512, &s);
 	CHECK("zero-copy read: 32 PDUs of 8 KiB, every byte from the file",
 	      s.pdus == 32 && s.bytes == 512 * 512 &&
 		      h->file_bytes == 512 * 512);
@@ -140,10 +151,7 @@ int main(void)
 
 	/* An EDTL that is not a multiple of 4: the last segment is padded
 	 * after its file range, and the next PDU starts where it should. */
-	h->file_bytes = 0;
-	cdb10(cdb, 0x28, 0, 128);
-	h_cmd(h, 0, cdb, 'r', 40001, NULL, 0, 1);
-	collect(h, &s, 40001);
+	read10(h, 0, 0, 128, 40001, &s);
 	CHECK("odd EDTL: 40001 bytes from the file, overflow 25535",
 	      s.bytes == 40001 && h->file_bytes == 40001 &&
 		      !memcmp(s.data, pattern, 40001) && s.status == 0 &&
@@ -197,10 +205,7 @@ int main(void)
 	}
 
 	/* Below ISCSI_ZEROCOPY_MIN the copy path is cheaper. */
-	h->file_bytes = 0;
-	cdb10(cdb, 0x28, 8, 8);
-	h_cmd(h, 0, cdb, 'r', 4096, NULL, 0, 1);
-	collect(h, &s, 4096);
+	read10(h, 0, 8, 8, 4096, &s);
 	CHECK("4 KiB read: copied",
 	      s.bytes == 4096 && h->file_bytes == 0 &&
 		      !memcmp(s.data, pattern + 4096, 4096));
@@ -208,9 +213,7 @@ int main(void)
 	/* A memory unit (LUN 1) has no file: copied. */
 	for (size_t i = 0; i < h->mem[1].size; i++)
 		h->mem[1].data[i] = (uint8_t)(i * 5);
-	cdb10(cdb, 0x28, 0, 256);
-	h_cmd(h, 1, cdb, 'r', 256 * 512, NULL, 0, 1);
-	collect(h, &s, 256 * 512);
+	read10(h, 1, 0, 256, 256 * 512, &s);
 	CHECK("memory unit: copied, content",
 	      s.bytes == 256 * 512 && h->file_bytes == 0 &&
 		      !memcmp(s.data, h->mem[1].data, 256 * 512));
@@ -221,9 +224,7 @@ int main(void)
 	rc = setup(h, &bf, 1,
 		   "MaxRecvDataSegmentLength=65536|DataDigest=CRC32C");
 	CHECK("digest: setup", rc == 0 && h->c.params.data_digest);
-	cdb10(cdb, 0x28, 0, 1024);
-	h_cmd(h, 0, cdb, 'r', 1024 * 512, NULL, 0, 1);
-	collect(h, &s, 1024 * 512);
+	read10(h, 0, 0, 1024, 1024 * 512, &s);
 	CHECK("digest: copied, content and every digest right",
 	      s.bytes == 1024 * 512 && h->file_bytes == 0 && !s.bad_digest &&
 		      s.pdus == 8 && !memcmp(s.data, pattern, 1024 * 512) &&
@@ -232,9 +233,7 @@ int main(void)
 
 	/* The driver can turn it off. */
 	rc = setup(h, &bf, 0, "MaxRecvDataSegmentLength=262144");
-	cdb10(cdb, 0x28, 0, 512);
-	h_cmd(h, 0, cdb, 'r', 512 * 512, NULL, 0, 1);
-	collect(h, &s, 512 * 512);
+	read10(h, 0, 0, 512, 512 * 512, &s);
 	CHECK("zerocopy off: copied",
 	      rc == 0 && s.bytes == 512 * 512 && h->file_bytes == 0 &&
 		      !memcmp(s.data, pattern, 512 * 512));
