@@ -11,7 +11,8 @@ TARGET_SRCS := $(TARGET_CORE_SRCS) $(EVLOOP_SRCS) src/iscsi/backend_file.c \
 	src/iscsi/fleet.c src/iscsi/fleet_file.c src/iscsi/fleet_rbd.c \
 	src/iscsi/fleet_ctl.c \
 	src/iscsi/main.c src/common/log.c src/common/privdrop.c
-TARGET_TEST_SRCS := $(TARGET_CORE_SRCS) src/iscsi/backend_mem.c
+TARGET_TEST_SRCS := $(TARGET_CORE_SRCS) src/iscsi/backend_mem.c \
+	src/iscsi/backend_file.c
 
 $(O)/bin/wupan-target: $(patsubst %.c,$(O)/obj/%.o,$(TARGET_SRCS))
 	@mkdir -p $(@D)
@@ -31,6 +32,7 @@ test: $(O)/asan/bin/wupan-target
 
 # Unit tests: one binary per module, all linked with the whole core.
 TARGET_UNITS := iscsi_pdu iscsi_text iscsi_chap iscsi_login iscsi_conn iscsi_async iscsi_edge \
+	iscsi_zerocopy \
 	scsi_cdb target_config overlay fleet_rules fleet_session
 define target_unit_template
 $(O)/asan/bin/test_$(1): $(O)/asan/tests/unit/test_$(1).o $(patsubst %.c,$(O)/asan/%.o,$(TARGET_TEST_SRCS))

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 
 /* Bytes one pump moves before it lets other sources run. */
@@ -39,6 +40,7 @@ int ev_stream_init(struct ev_loop *loop, struct ev_stream *st, int fd,
 	st->rx_cap = cap;
 	st->rx_off = st->rx_len = 0;
 	st->eof = st->closing = 0;
+	st->rx_bytes = st->tx_bytes = st->tx_file_bytes = 0;
 	st->last_rx_ms = ev_now(loop);
 	rc = ev_add(loop, &st->src, EPOLLIN | EPOLLRDHUP);
 	if (rc) {
@@ -83,8 +85,11 @@ void ev_stream_free(struct ev_stream *st)
 }
 
 /* Reads once if the core wants input and the buffer has room.  Returns
- * the bytes read, 0 if none, or -1 after closing the stream. */
-static ssize_t stream_read(struct ev_loop *loop, struct ev_stream *st)
+ * the bytes read, 0 if none, or -1 after closing the stream.  *dry says
+ * the socket had less than the room: another recv now would only say
+ * EAGAIN (level-triggered EPOLLIN reports what comes later). */
+static ssize_t stream_read(struct ev_loop *loop, struct ev_stream *st,
+			   int *dry)
 {
 	ssize_t n;
 
@@ -102,6 +107,7 @@ static ssize_t stream_read(struct ev_loop *loop, struct ev_stream *st)
 		return 0;
 	n = recv(st->src.fd, st->rx + st->rx_len, st->rx_cap - st->rx_len,
 		 MSG_DONTWAIT);
+	*dry = n < (ssize_t)(st->rx_cap - st->rx_len);
 	if (n > 0) {
 		st->rx_len += (size_t)n;
 		st->rx_bytes += (uint64_t)n;
@@ -143,6 +149,19 @@ static size_t stream_offer(struct ev_stream *st)
 	return took;
 }
 
+/* Sends one piece of output: bytes, or a file range with sendfile(2).
+ * Returns what send does; a file that ends before its range gives 0. */
+static ssize_t stream_send(struct ev_stream *st, const struct ev_out *out)
+{
+	off_t off = (off_t)out->off;
+
+	if (out->fd < 0)
+		return send(st->src.fd, out->buf, out->len,
+			    MSG_NOSIGNAL | MSG_DONTWAIT |
+				    (out->more ? MSG_MORE : 0));
+	return sendfile(st->src.fd, out->fd, &off, out->len);
+}
+
 /* Sends what the core has; returns the bytes sent, or -1 after closing
  * the stream.  *blocked says output is left for EPOLLOUT. */
 static ssize_t stream_write(struct ev_loop *loop, struct ev_stream *st,
@@ -152,18 +171,21 @@ static ssize_t stream_write(struct ev_loop *loop, struct ev_stream *st,
 
 	*blocked = 0;
 	while (!st->src.dead) {
-		const uint8_t *buf;
-		size_t len = st->ops->tx_peek(st, &buf);
+		struct ev_out out = {NULL, -1, 0, 0, 0};
 		ssize_t n;
 
-		if (!len)
+		if (!st->ops->tx_peek(st, &out))
 			break;
-		n = send(st->src.fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = stream_send(st, &out);
 		if (n > 0) {
 			st->ops->tx_done(st, (size_t)n);
 			st->tx_bytes += (uint64_t)n;
+			if (out.fd >= 0)
+				st->tx_file_bytes += (uint64_t)n;
 			sent += (size_t)n;
-			if (sent >= EV_STREAM_BUDGET) {
+			/* A short send means the socket is full: the next one
+			 * would only say EAGAIN; EPOLLOUT says when to go on. */
+			if (sent >= EV_STREAM_BUDGET || (size_t)n < out.len) {
 				*blocked = 1;
 				break;
 			}
@@ -175,7 +197,11 @@ static ssize_t stream_write(struct ev_loop *loop, struct ev_stream *st,
 			*blocked = 1;
 			break;
 		}
-		ev_stream_close(loop, st, EV_STREAM_ERROR);
+		/* A file cut shorter under us: the header that announced its
+		 * bytes is already out, so the stream cannot go on. */
+		ev_stream_close(loop, st,
+				n == 0 && out.fd >= 0 ? EV_STREAM_SHORT_FILE
+						      : EV_STREAM_ERROR);
 		return -1;
 	}
 	return (ssize_t)sent;
@@ -184,11 +210,11 @@ static ssize_t stream_write(struct ev_loop *loop, struct ev_stream *st,
 void ev_stream_pump(struct ev_loop *loop, struct ev_stream *st)
 {
 	size_t moved = 0;
-	int blocked = 0, yield = 0;
+	int blocked = 0, yield = 0, dry = 0;
 	uint32_t mask = 0;
 
 	while (!st->src.dead) {
-		ssize_t rd = stream_read(loop, st), wr;
+		ssize_t rd = dry ? 0 : stream_read(loop, st, &dry), wr;
 		size_t took;
 
 		if (rd < 0)

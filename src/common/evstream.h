@@ -20,15 +20,27 @@
 
 struct ev_stream;
 
+/* A piece of output: len bytes at buf, or, when fd >= 0, len bytes of
+ * file fd from off on, sent with sendfile(2) straight from the page
+ * cache.  more says output follows at once (sent with MSG_MORE, so a
+ * header and the file data after it share packets). */
+struct ev_out {
+	const uint8_t *buf;
+	int fd;
+	uint64_t off;
+	size_t len;
+	int more;
+};
+
 /* The protocol side of a stream. */
 struct ev_stream_ops {
 	/* Takes buffered input; returns the bytes consumed (0: a message is
 	 * incomplete, or wants_input() turned 0), or -1 to stop reading,
 	 * send what is queued and close. */
 	ssize_t (*rx)(struct ev_stream *st, const uint8_t *buf, size_t len);
-	/* Points *buf at the next output bytes and returns their number (0
-	 * when nothing is queued); it may produce more output first. */
-	size_t (*tx_peek)(struct ev_stream *st, const uint8_t **buf);
+	/* Fills *out with the next output and returns its length (0 when
+	 * nothing is queued); it may produce more output first. */
+	size_t (*tx_peek)(struct ev_stream *st, struct ev_out *out);
 	/* Marks n output bytes as sent. */
 	void (*tx_done)(struct ev_stream *st, size_t n);
 	/* Returns 1 if the core takes more input now. */
@@ -44,6 +56,7 @@ struct ev_stream_ops {
 /* Why a stream ended, for the closed() callback. */
 #define EV_STREAM_EOF "connection lost"
 #define EV_STREAM_ERROR "connection error"
+#define EV_STREAM_SHORT_FILE "file shorter than its output"
 
 struct ev_stream {
 	struct ev_source src;
@@ -57,6 +70,7 @@ struct ev_stream {
 	uint64_t last_rx_ms; /* ev_now() of the last received byte */
 	uint64_t rx_bytes;
 	uint64_t tx_bytes;
+	uint64_t tx_file_bytes; /* of tx_bytes, sent from files */
 };
 
 /* Sets st up on fd with a receive buffer of cap bytes (a message that

@@ -63,11 +63,11 @@ static int mem_read_nowait(void *ctx, void *buf, size_t len, uint64_t off)
 }
 
 static const struct scsi_backend_ops mem_ops_thin = {
-	mem_read, mem_write, mem_sync, mem_punch, mem_read_nowait,
+	mem_read, mem_write, mem_sync, mem_punch, mem_read_nowait, NULL,
 };
 
 static const struct scsi_backend_ops mem_ops_thick = {
-	mem_read, mem_write, mem_sync, NULL, mem_read_nowait,
+	mem_read, mem_write, mem_sync, NULL, mem_read_nowait, NULL,
 };
 
 void backend_mem_attach(struct backend_mem *bm, struct scsi_lu *lu, int thin)

@@ -97,6 +97,7 @@ void iscsi_conn_release(struct iscsi_conn *c)
 		c->env->session_close(c->env, c);
 	c->map = NULL;
 	free(c->out.buf);
+	free(c->out.ext);
 	free(c->login.text);
 	free(c->text_rsp);
 	memset(&c->out, 0, sizeof(c->out));
@@ -115,14 +116,57 @@ struct iscsi_target *iscsi_env_find(struct iscsi_env *env, const char *name)
 int iscsi_conn_wants_input(const struct iscsi_conn *c)
 {
 	return c->phase != ISCSI_PHASE_CLOSING &&
-	       c->out.len - c->out.off < ISCSI_OUT_HIGH &&
+	       iscsi_obuf_backlog(&c->out) < ISCSI_OUT_HIGH &&
 	       c->n_reads < ISCSI_MAX_READS &&
 	       c->write_bytes < ISCSI_MAX_WRITE_BYTES;
 }
 
+size_t iscsi_obuf_backlog(const struct iscsi_obuf *o)
+{
+	return o->len - o->off + o->ext_bytes;
+}
+
+size_t iscsi_obuf_peek(const struct iscsi_obuf *o, struct iscsi_out *piece)
+{
+	const struct iscsi_ext *e = o->ext_n ? &o->ext[o->ext_head] : NULL;
+	size_t buffered = o->len - o->off;
+
+	piece->buf = NULL;
+	piece->fd = -1;
+	piece->off = 0;
+	piece->more = 0;
+	if (e && e->at == o->sent) {
+		piece->fd = e->fd;
+		piece->off = e->off;
+		piece->len = e->len;
+		piece->more = buffered > 0 || o->ext_n > 1;
+		return piece->len;
+	}
+	piece->buf = o->buf + o->off;
+	piece->len = buffered;
+	if (e && e->at - o->sent < buffered) {
+		piece->len = (size_t)(e->at - o->sent);
+		piece->more = 1;
+	}
+	return piece->len;
+}
+
 void iscsi_obuf_consume(struct iscsi_obuf *o, size_t n)
 {
+	struct iscsi_ext *e = o->ext_n ? &o->ext[o->ext_head] : NULL;
+
+	if (e && e->at == o->sent) {
+		e->off += n;
+		e->len -= n;
+		o->ext_bytes -= n;
+		if (!e->len) {
+			o->ext_head = (o->ext_head + 1) % o->ext_cap;
+			o->ext_n--;
+		}
+		return;
+	}
 	o->off += n;
+	o->sent += n;
 	if (o->off < o->len)
 		return;
 	o->off = o->len = 0;
@@ -132,6 +176,37 @@ void iscsi_obuf_consume(struct iscsi_obuf *o, size_t n)
 		o->buf = NULL;
 		o->cap = 0;
 	}
+}
+
+/* Queues len bytes of file fd at off after the buffered output so far.
+ * Returns 0 or -ENOMEM. */
+static int obuf_add_file(struct iscsi_obuf *o, int fd, uint64_t off,
+			 size_t len)
+{
+	struct iscsi_ext *e;
+
+	if (o->ext_n == o->ext_cap) {
+		size_t cap = o->ext_cap ? o->ext_cap * 2 : 64;
+		struct iscsi_ext *ne = malloc(cap * sizeof(*ne));
+
+		if (!ne)
+			return -ENOMEM;
+		/* Unrolled into the new ring from its start. */
+		for (size_t i = 0; i < o->ext_n; i++)
+			ne[i] = o->ext[(o->ext_head + i) % o->ext_cap];
+		free(o->ext);
+		o->ext = ne;
+		o->ext_cap = cap;
+		o->ext_head = 0;
+	}
+	e = &o->ext[(o->ext_head + o->ext_n) % o->ext_cap];
+	e->at = o->sent + (o->len - o->off);
+	e->fd = fd;
+	e->off = off;
+	e->len = len;
+	o->ext_n++;
+	o->ext_bytes += len;
+	return 0;
 }
 
 /* Makes room for n more output bytes; returns where they go or NULL. */
@@ -273,14 +348,49 @@ static int send_scsi_rsp(struct iscsi_conn *c, uint32_t itt,
 	return iscsi_send(c, bhs, sense, len);
 }
 
+/* Where Data-In bytes come from: a buffer, or (buf NULL) file fd from
+ * foff on, sent by the driver without a copy. */
+struct data_src {
+	const uint8_t *buf;
+	int fd;
+	uint64_t foff;
+};
+
+/* Queues one Data-In PDU's data segment of n bytes, the i-th byte on of
+ * src, after its header pdu; returns 0 or -ENOMEM. */
+static int data_in_segment(struct iscsi_conn *c, uint8_t *d,
+			   const struct data_src *src, uint32_t i,
+			   uint32_t n)
+{
+	size_t pad = iscsi_pad4(n) - n;
+	uint8_t *p;
+
+	if (src->buf) {
+		memcpy(d, src->buf + i, n);
+		pdu_seal(c, d, n);
+		return 0;
+	}
+	/* Only without a data digest: the header is queued alone, the data
+	 * follows from the file, then the padding. */
+	if (obuf_add_file(&c->out, src->fd, src->foff + i, n))
+		return -ENOMEM;
+	if (!pad)
+		return 0;
+	p = obuf_reserve(&c->out, pad);
+	if (!p)
+		return -ENOMEM;
+	memset(p, 0, pad);
+	return 0;
+}
+
 /* Frames Data-In PDUs for bytes [off, off + len) of a transfer of total
- * bytes from buf, cut to the initiator's segment and burst limits, with
+ * bytes from src, cut to the initiator's segment and burst limits, with
  * the status in the last PDU when it is GOOD (RFC 7143 §11.7.4).  *sn is
  * the next DataSN.  Returns 0 or -ENOMEM. */
 static int frame_data_in(struct iscsi_conn *c, const uint8_t *lun_field,
 			 uint32_t itt, const struct scsi_cmd *cmd,
 			 uint32_t edtl, uint32_t total, uint32_t off,
-			 uint32_t len, const uint8_t *buf, uint32_t *sn)
+			 uint32_t len, const struct data_src *src, uint32_t *sn)
 {
 	uint32_t seg = c->params.max_xmit, burst = c->params.max_burst;
 	uint32_t end = off + len;
@@ -313,11 +423,9 @@ static int frame_data_in(struct iscsi_conn *c, const uint8_t *lun_field,
 			put_residual(bhs, edtl, cmd->xfer_len);
 			put_be32(bhs + 24, c->stat_sn++);
 		}
-		d = pdu_reserve(c, bhs, n, &pdu);
-		if (!d)
+		d = pdu_reserve(c, bhs, src->buf ? n : 0, &pdu);
+		if (!d || data_in_segment(c, d, src, off - (end - len), n))
 			return -ENOMEM;
-		memcpy(d, buf + (off - (end - len)), n);
-		pdu_seal(c, d, n);
 		off += n;
 	}
 	return 0;
@@ -340,8 +448,8 @@ static int send_data_in(struct iscsi_conn *c, const uint8_t *req,
 		free(buf);
 		return send_scsi_rsp(c, itt, cmd, edtl, 0);
 	}
-	rc = frame_data_in(c, req + 8, itt, cmd, edtl, total, 0, total, buf,
-			   &sn);
+	rc = frame_data_in(c, req + 8, itt, cmd, edtl, total, 0, total,
+			   &(struct data_src){buf, -1, 0}, &sn);
 	free(buf);
 	if (rc)
 		return rc;
@@ -508,34 +616,52 @@ static int task_advance(struct iscsi_conn *c, struct iscsi_task **link)
 	return iscsi_send(c, bhs, NULL, 0);
 }
 
+/* Whether the READ's next chunk is at hand, copied or as a file range. */
+static int chunk_ready(const struct iscsi_task *t)
+{
+	return t->chunk || t->chunk_fd >= 0;
+}
+
 /* Starts the disk read of a READ's next chunk: a full chunk for the head
- * of the queue, a short read-ahead for the others. */
+ * of the queue, a short read-ahead for the others.  Cached file data is
+ * only located, to be sent from the page cache without a copy, unless a
+ * data digest must be computed over it. */
 static void read_start(struct iscsi_conn *c, struct iscsi_task *t)
 {
 	struct iscsi_io *io;
+	uint8_t *buf;
 	uint32_t len;
 
-	if (t->io || t->chunk || t->framed >= t->total ||
+	if (t->io || chunk_ready(t) || t->framed >= t->total ||
 	    t->cmd.status != SCSI_STATUS_GOOD)
 		return;
 	len = t->total - t->framed;
 	if (len > (t == c->reads ? ISCSI_READ_CHUNK : ISCSI_READ_AHEAD))
 		len = t == c->reads ? ISCSI_READ_CHUNK : ISCSI_READ_AHEAD;
-	io = calloc(1, sizeof(*io));
-	if (!io || !(io->buf = malloc(len))) {
-		free(io);
+	if (c->env->zerocopy && !c->params.data_digest &&
+	    len >= ISCSI_ZEROCOPY_MIN &&
+	    scsi_cmd_read_map(t->lu, &t->cmd, t->framed, len, &t->chunk_fd,
+			      &t->chunk_foff) == 0) {
+		t->chunk_len = len;
+		return;
+	}
+	t->chunk_fd = -1;
+	buf = malloc(len);
+	/* Cached data is read right here: a worker's round trip costs more
+	 * than the copy (most of a boot image is in the page cache). */
+	if (buf && scsi_cmd_read_nowait(t->lu, &t->cmd, t->framed, buf, len) !=
+	    -EAGAIN) {
+		t->chunk = buf;
+		t->chunk_len = len;
+		return;
+	}
+	io = buf ? calloc(1, sizeof(*io)) : NULL;
+	if (!io) {
+		free(buf);
 		scsi_sense_set(&t->cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_FAILURE);
 		return;
 	}
-	/* Cached data is read right here: a worker's round trip costs more
-	 * than the copy (most of a boot image is in the page cache). */
-	if (scsi_cmd_read_nowait(t->lu, &t->cmd, t->framed, io->buf, len) !=
-	    -EAGAIN) {
-		t->chunk = io->buf;
-		t->chunk_len = len;
-		free(io);
-		return;
-	}
+	io->buf = buf;
 	io->op = ISCSI_IO_READ;
 	io->off = t->framed;
 	io->len = len;
@@ -547,14 +673,17 @@ static int read_frame(struct iscsi_conn *c, struct iscsi_task *t)
 {
 	struct iscsi_task **link;
 
-	if (t->cmd.status == SCSI_STATUS_GOOD && t->chunk) {
+	if (t->cmd.status == SCSI_STATUS_GOOD && chunk_ready(t)) {
+		struct data_src src = {t->chunk, t->chunk_fd, t->chunk_foff};
+
 		if (frame_data_in(c, t->lun_field, t->itt, &t->cmd, t->edtl,
-				  t->total, t->framed, t->chunk_len, t->chunk,
+				  t->total, t->framed, t->chunk_len, &src,
 				  &t->data_sn))
 			return -1;
 		t->framed += t->chunk_len;
 		free(t->chunk);
 		t->chunk = NULL;
+		t->chunk_fd = -1;
 	}
 	if (t->cmd.status == SCSI_STATUS_GOOD && t->framed < t->total) {
 		read_start(c, t);
@@ -574,13 +703,13 @@ static int read_frame(struct iscsi_conn *c, struct iscsi_task *t)
 
 void iscsi_conn_tx_fill(struct iscsi_conn *c)
 {
-	while (c->reads && c->out.len - c->out.off < ISCSI_OUT_LOW) {
+	while (c->reads && iscsi_obuf_backlog(&c->out) < ISCSI_OUT_LOW) {
 		struct iscsi_task *t = c->reads;
 
 		/* While a worker reads, the command is the worker's. */
 		if (t->io)
 			break;
-		if (!t->chunk && t->cmd.status == SCSI_STATUS_GOOD) {
+		if (!chunk_ready(t) && t->cmd.status == SCSI_STATUS_GOOD) {
 			read_start(c, t);
 			if (t->io)
 				break; /* the disk read is in flight */
@@ -652,6 +781,7 @@ static struct iscsi_task *task_new(struct iscsi_conn *c, const uint8_t *bhs,
 	memcpy(t->lun_field, bhs + 8, 8);
 	t->lu = lu;
 	t->cmd = *cmd;
+	t->chunk_fd = -1;
 	t->next = c->tasks;
 	c->tasks = t;
 	c->n_tasks++;

@@ -25,6 +25,11 @@
 #define ISCSI_OUT_LOW (256u << 10) /* produce Data-In below this backlog */
 #define ISCSI_READ_CHUNK (256u << 10) /* Data-In read from disk at once */
 #define ISCSI_READ_AHEAD (64u << 10)  /* first chunk of a queued READ */
+/* Chunks at least this long go straight from the page cache to the socket
+ * (sendfile) when the unit allows it; shorter ones are copied, batched with
+ * other PDUs into one send: below it a header send plus a sendfile cost
+ * more than the copy they save. */
+#define ISCSI_ZEROCOPY_MIN (32u << 10)
 #define ISCSI_MAX_READS 32        /* READs queued before input stops */
 #define ISCSI_MAX_WRITE_BYTES (8u << 20) /* Data-Out held for the disk */
 #define ISCSI_LOGIN_TEXT_MAX 16384 /* bounded before authentication */
@@ -57,6 +62,9 @@ struct iscsi_env {
 	int (*session_open)(struct iscsi_env *env, struct iscsi_conn *c);
 	/* Undoes session_open when the connection is released. */
 	void (*session_close)(struct iscsi_env *env, struct iscsi_conn *c);
+	/* Data-In of cached file data may go out as file ranges
+	 * (iscsi_obuf_peek) instead of copies: the driver can sendfile. */
+	int zerocopy;
 	/* Sees each SCSI Command PDU taken and each PDU queued (trace.h);
 	 * NULL: no trace. */
 	void (*trace)(const struct iscsi_conn *c, const uint8_t *bhs);
@@ -112,6 +120,8 @@ struct iscsi_task {
 	uint32_t framed;
 	uint8_t *chunk;
 	uint32_t chunk_len;
+	int chunk_fd;        /* >= 0: the chunk is this file's, not in chunk */
+	uint64_t chunk_foff; /* where in chunk_fd */
 };
 
 /*
@@ -157,12 +167,39 @@ struct iscsi_io {
 /* Runs the work of io (a worker thread may call it). */
 void iscsi_io_run(struct iscsi_io *io);
 
-/* Output bytes waiting for the socket. */
+/* Data-In bytes the driver sends straight from a file (sendfile(2)),
+ * placed in the output between two buffered bytes. */
+struct iscsi_ext {
+	uint64_t at; /* buffered bytes queued before it (iscsi_obuf.pos) */
+	int fd;
+	uint64_t off;
+	size_t len;
+};
+
+/* Output waiting for the socket: buffered bytes, with file ranges between
+ * them in order. */
 struct iscsi_obuf {
 	uint8_t *buf;
 	size_t off;
 	size_t len;
 	size_t cap;
+	uint64_t sent; /* buffered bytes consumed since the start */
+	struct iscsi_ext *ext; /* a ring of file ranges */
+	size_t ext_head;
+	size_t ext_n;
+	size_t ext_cap;
+	size_t ext_bytes; /* file bytes queued */
+};
+
+/* The next piece of output: len bytes at buf, or, when fd >= 0, len
+ * bytes of file fd at off.  more says output follows it at once (the
+ * driver may cork: a PDU header before its file data). */
+struct iscsi_out {
+	const uint8_t *buf;
+	int fd;
+	uint64_t off;
+	size_t len;
+	int more;
 };
 
 enum iscsi_phase {
@@ -273,8 +310,15 @@ void iscsi_conn_io_done(struct iscsi_conn *c, struct iscsi_io *io);
  * §11.19); only in the full feature phase.  Returns 0 or -ENOMEM. */
 int iscsi_conn_ping(struct iscsi_conn *c);
 
-/* Marks n output bytes as sent; frees a large idle buffer. */
+/* Fills *piece with the next output and returns its length (0: none). */
+size_t iscsi_obuf_peek(const struct iscsi_obuf *o, struct iscsi_out *piece);
+
+/* Marks n bytes of the piece iscsi_obuf_peek gave as sent; frees a large
+ * idle buffer. */
 void iscsi_obuf_consume(struct iscsi_obuf *o, size_t n);
+
+/* Output bytes queued, buffered and in file ranges. */
+size_t iscsi_obuf_backlog(const struct iscsi_obuf *o);
 
 /* Handles one login request PDU (login.c). */
 int iscsi_login_rx(struct iscsi_conn *c, const uint8_t *bhs,

@@ -30,6 +30,13 @@ struct scsi_backend_ops {
 	/* Reads only if that cannot block (the data is cached): -EAGAIN
 	 * otherwise.  NULL when the storage cannot tell. */
 	int (*read_nowait)(void *ctx, void *buf, size_t len, uint64_t off);
+	/* Says where [off, off + len) lies in one file whose pages are all
+	 * in the page cache, so it can be sent with sendfile(2) with neither
+	 * a copy nor a wait for the disk: 0 with *fd and *foff set, -EAGAIN
+	 * when not all of it is cached.  NULL when the data is not one plain
+	 * file (memory, overlays). */
+	int (*map_cached)(void *ctx, size_t len, uint64_t off, int *fd,
+			  uint64_t *foff);
 };
 
 #define SCSI_PR_MAX_REGS 32
@@ -129,6 +136,12 @@ int scsi_cmd_read(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,
  * hands the read to a worker instead. */
 int scsi_cmd_read_nowait(struct scsi_lu *lu, struct scsi_cmd *cmd,
 			 uint32_t off, uint8_t *buf, uint32_t len);
+
+/* Like scsi_cmd_read_nowait, but finds the data in a file instead of
+ * copying it (scsi_backend_ops.map_cached): 0 with *fd and *foff set, or
+ * -EAGAIN (command untouched) to read it the usual way. */
+int scsi_cmd_read_map(struct scsi_lu *lu, const struct scsi_cmd *cmd,
+		      uint32_t off, uint32_t len, int *fd, uint64_t *foff);
 
 /* Takes len bytes of Data-Out at byte offset off (bounded by xfer_len). */
 void scsi_cmd_write(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,

@@ -306,6 +306,17 @@ int scsi_cmd_read(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,
 				    lu->ops->read(lu->ctx, buf, len, at));
 }
 
+int scsi_cmd_read_map(struct scsi_lu *lu, const struct scsi_cmd *cmd,
+		      uint32_t off, uint32_t len, int *fd, uint64_t *foff)
+{
+	if (!lu->ops->map_cached || cmd->kind != SCSI_K_READ ||
+	    off > cmd->xfer_len || len > cmd->xfer_len - off)
+		return -EAGAIN;
+	return lu->ops->map_cached(lu->ctx, len,
+				   cmd->lba * lu->block_size + off, fd,
+				   foff) ? -EAGAIN : 0;
+}
+
 int scsi_cmd_read_nowait(struct scsi_lu *lu, struct scsi_cmd *cmd,
 			 uint32_t off, uint8_t *buf, uint32_t len)
 {

@@ -3,10 +3,11 @@
 # pipelined mixed READ/WRITE at full window, a big-window drain, a
 # half-close with output backlogged, 1000 idle connections and the login
 # timeout, the per-source cap, a 1024-descriptor limit, and sessions that
-# stop reading.  Asserts every command answered, no session dropped, idle
-# CPU under 20 %, memory growth bounded.  The same cases that find memory
-# errors run again under the ASan build of the daemon when it exists.
-# Ports 24260-24299.
+# stop reading; zero-copy Data-In (content, a slow reader, DataDigest, a
+# READ racing a WRITE, a file truncated under queued READs).  Asserts every
+# command answered, no session dropped, idle CPU under 20 %, memory growth
+# bounded.  The same cases that find memory errors run again under the
+# ASan build of the daemon when it exists.  Ports 24260-24299, 41264-41265.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/target/lib.sh
@@ -41,6 +42,20 @@ cpu_pct() {
 	sleep "$2"
 	b=$(cpu_ticks "$1")
 	echo $(((b - a) * 100 / (TICK * $2)))
+}
+
+# bg_client OUT WORD MODE ARGS...: runs the client in the background
+# (CL its pid) with its output in OUT, and waits until it prints WORD.
+bg_client() {
+	local out=$1 word=$2
+	shift 2
+	"$client" "$@" >"$out" 2>&1 &
+	CL=$!
+	T_PIDS+=($CL)
+	for _ in $(seq 100); do
+		grep -q "$word" "$out" && break
+		sleep 0.1
+	done
 }
 
 # start NAME PORT ARGS...: starts the daemon under test on PORT.
@@ -78,6 +93,24 @@ run_core() {
 	else
 		t_fail "$label: Data-In content" "$out"
 	fi
+	# Zero-copy Data-In (sendfile from the page cache): partial sends
+	# into a 4 KiB receive window, the copy path under DataDigest, and a
+	# READ racing a WRITE of the same blocks.
+	if out=$("$client" verify "$port" "$IQN-pattern" 16 slow 2>&1); then
+		t_ok "$label: 16 MiB intact through a 4 KiB receive window read 1500 bytes at a time"
+	else
+		t_fail "$label: slow reader" "$out"
+	fi
+	if out=$("$client" verify "$port" "$IQN-pattern" 32 digest 2>&1); then
+		t_ok "$label: DataDigest=CRC32C: 32 MiB intact, every digest right (copy path)"
+	else
+		t_fail "$label: DataDigest" "$out"
+	fi
+	if out=$("$client" race "$port" "$IQN" 40 2>&1); then
+		t_ok "$label: 40 READs racing a WRITE of the same 64 KiB: old or new words only, new after the WRITE"
+	else
+		t_fail "$label: READ racing WRITE" "$(tail -n 2 <<<"$out")"
+	fi
 	"$client" halfclose "$port" "$IQN" 4 >"$work/$label-halfclose.out" 2>&1 &
 	local cl=$!
 	T_PIDS+=($cl)
@@ -97,6 +130,50 @@ run_core() {
 	kill -0 "$pid" 2>/dev/null || t_fail "$label: daemon" "exited"
 }
 
+# zc_sent LABEL: the daemon's last words say Data-In went out through
+# sendfile (the verify runs read cached 1 MiB READs).
+zc_sent() {
+	local n
+	n=$(sed -n 's/.* \([0-9]*\) of them straight from backing files.*/\1/p' \
+		"$work/$1.log")
+	if [ "${n:-0}" -gt 33554432 ]; then
+		t_ok "$1: $n bytes sent straight from the backing files (sendfile)"
+	else
+		t_fail "$1: zero-copy" "bytes sent from files: ${n:-none}"
+	fi
+}
+
+# trunc_case LABEL PORT: zero-copy Data-In from a file cut shorter under
+# the daemon.  READs are queued (their file ranges framed) while the client
+# does not read, the file is truncated, then read: every READ answered or
+# the connection closed, never a hang; then a READ past the new end gets an
+# error status.
+trunc_case() {
+	local label=$1 port=$2 trunc=$work/trunc-$1.img pid out
+	cp "$pat" "$trunc" && cat "$trunc" >/dev/null
+	if ! wt_start "$work/$label.log" --listen 127.0.0.1:"$port" \
+		--target "$IQN-trunc" --lun "$trunc"; then
+		t_fail "$label" "target did not start"
+		return
+	fi
+	pid=$WT_PID
+	bg_client "$work/$label.out" queued stall "$port" "$IQN-trunc" 16 2
+	truncate -s 4M "$trunc"
+	if wait "$CL"; then
+		t_ok "$label: file truncated under queued READs: $(grep '^result' "$work/$label.out" | cut -d' ' -f3-)"
+	else
+		t_fail "$label: file truncated under queued READs" "$(tail -n 1 "$work/$label.out")"
+	fi
+	if out=$("$client" readfail "$port" "$IQN-trunc" 16384 2>&1) &&
+		kill -0 "$pid" 2>/dev/null; then
+		t_ok "$label: READ past the end of the shrunk file: error status, daemon alive"
+	else
+		t_fail "$label: READ past the end of the shrunk file" "$out"
+	fi
+	wt_stop "$pid"
+	rm -f "$trunc"
+}
+
 # 1-3: pipelines, drain, half-close.
 if start core 24260; then
 	if grep -q "on $(nproc) threads" "$work/core.log"; then
@@ -106,9 +183,12 @@ if start core 24260; then
 	fi
 	run_core core 24260
 	wt_stop "$WT_PID" || t_fail "core: shutdown" "exit status $?"
+	zc_sent core
 else
 	t_fail core "target did not start"
 fi
+
+trunc_case trunc 41264
 
 # 4: 1000 connections that never send a byte: closed by the login timeout,
 # with the daemon idle and small meanwhile.
@@ -197,13 +277,8 @@ done
 if start stopread 24264; then
 	pid=$WT_PID
 	rss0=$(rss_kib "$pid")
-	"$client" stopread 24264 "$IQN" 10 3 >"$work/stopread.out" 2>&1 &
-	cl=$!
-	T_PIDS+=($cl)
-	for _ in $(seq 100); do
-		grep -q queued "$work/stopread.out" && break
-		sleep 0.1
-	done
+	bg_client "$work/stopread.out" queued stopread 24264 "$IQN" 10 3
+	cl=$CL
 	sleep 1.5
 	rss1=$(rss_kib "$pid")
 	wait "$cl"
@@ -254,6 +329,10 @@ if [ -x "$asan" ]; then
 		else
 			t_fail "asan" "$(grep -m 3 "ERROR\|runtime error" "$work/asan.log")"
 		fi
+		zc_sent asan
+		trunc_case asan-trunc 41265
+		grep -q "ERROR: AddressSanitizer\|runtime error" "$work/asan-trunc.log" &&
+			t_fail "asan: truncated file" "$(grep -m 3 "ERROR\|runtime error" "$work/asan-trunc.log")"
 	else
 		t_fail asan "target did not start"
 	fi

@@ -19,8 +19,22 @@
  *                           the other; prints the tries per second
  *   pattern FILE MIB        writes MIB MiB of the check pattern to FILE and
  *                           drops it from the page cache
- *   verify PORT IQN MIB     READs the first MIB MiB (1 MiB each, 8 at a
- *                           time) and checks every Data-In byte against it
+ *   verify PORT IQN MIB [digest|slow]
+ *                           READs the first MIB MiB (1 MiB each, 8 at a
+ *                           time) and checks every Data-In byte against it;
+ *                           digest: with DataDigest=CRC32C, every digest
+ *                           checked; slow: a 4 KiB receive buffer read 1500
+ *                           bytes at a time (the target's sends are partial)
+ *   race PORT IQN ROUNDS    each round pipelines a 64 KiB WRITE of version
+ *                           v and a READ of the same blocks, then READs
+ *                           them again: the racing READ sees each word of
+ *                           version v-1 or v, the later one only v
+ *   stall PORT IQN N SEC    N x 1 MiB READ from LBA 0, not read for SEC
+ *                           seconds (the file shrinks meanwhile), then read:
+ *                           exits 0 when every READ was answered or the
+ *                           target closed the connection, 1 on a hang
+ *   readfail PORT IQN LBA   a 64 KiB READ at LBA must be answered with an
+ *                           error status (past the end of a shrunk file)
  * Prints one "result" line and exits 0 when every command was answered.
  */
 #include <arpa/inet.h>
@@ -57,10 +71,28 @@ struct sess {
 	uint32_t lba_of[MAX_CMDS]; /* verify: the LBA each READ started at */
 	int verify;
 	unsigned long long bad_bytes, checked;
+	uint8_t *race;     /* race: the Data-In of READ race_itt */
+	uint32_t race_itt;
 	unsigned isid;
 };
 
 static unsigned next_isid;
+static int use_digest; /* DataDigest=CRC32C negotiated */
+static int slow_reader; /* small receive buffer, small recv calls */
+static unsigned long long bad_digests;
+
+/* CRC32C (Castagnoli), bit by bit: the iSCSI digest (RFC 7143 §12.1). */
+static uint32_t crc32c(const uint8_t *p, size_t len)
+{
+	uint32_t c = 0xffffffffu;
+
+	while (len--) {
+		c ^= *p++;
+		for (int k = 0; k < 8; k++)
+			c = c >> 1 ^ (0x82f63b78u & (0u - (c & 1)));
+	}
+	return ~c;
+}
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -92,6 +124,11 @@ static int dial(int port, const char *src)
 
 	if (fd < 0)
 		return -1;
+	if (slow_reader) {
+		int sz = 4096;
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	}
 	if (src) {
 		struct sockaddr_in b = {.sin_family = AF_INET};
 
@@ -192,6 +229,11 @@ static int sess_open(struct sess *s, int port, const char *iqn)
 	if (login_step(s, 0x81, keys))
 		return -1;
 	if (login_step(s, 0x87,
+		       use_digest ? "HeaderDigest=None|DataDigest=CRC32C|"
+		       "MaxRecvDataSegmentLength=262144|ImmediateData=Yes|"
+		       "InitialR2T=No|FirstBurstLength=65536|"
+		       "MaxBurstLength=262144|ErrorRecoveryLevel=0|"
+		       "MaxConnections=1" :
 		       "HeaderDigest=None|DataDigest=None|"
 		       "MaxRecvDataSegmentLength=262144|ImmediateData=Yes|"
 		       "InitialR2T=No|FirstBurstLength=65536|"
@@ -233,12 +275,22 @@ static void parse(struct sess *s)
 	while (s->rx_len - p >= BHS) {
 		const uint8_t *h = s->rx + p;
 		size_t dlen = ((size_t)h[5] << 16 | (size_t)h[6] << 8 | h[7]);
-		size_t total = BHS + ((dlen + 3) & ~(size_t)3);
+		size_t total = BHS + ((dlen + 3) & ~(size_t)3) +
+			       (use_digest && dlen ? 4 : 0);
 		uint32_t itt = get32(h + 16);
 		int op = h[0] & 0x3f, status = -1;
 
 		if (s->rx_len - p < total)
 			break;
+		if (use_digest && dlen) {
+			size_t padded = (dlen + 3) & ~(size_t)3;
+			const uint8_t *d = h + BHS + padded;
+			uint32_t want = crc32c(h + BHS, padded);
+
+			bad_digests += ((uint32_t)d[0] | (uint32_t)d[1] << 8 |
+					(uint32_t)d[2] << 16 |
+					(uint32_t)d[3] << 24) != want;
+		}
 		if (op == 0x25 && s->verify && itt < MAX_CMDS) {
 			uint32_t off = get32(h + 40);
 
@@ -252,6 +304,12 @@ static void parse(struct sess *s)
 					memcmp(d, &want, 4) != 0 ? 4 : 0;
 				s->checked += 4;
 			}
+		}
+		if (op == 0x25 && s->race && itt == s->race_itt) {
+			uint32_t off = get32(h + 40);
+
+			if (off <= 65536 && dlen <= 65536 - off)
+				memcpy(s->race + off, h + BHS, dlen);
 		}
 		if (op == 0x25 && (h[1] & 0x01))
 			status = h[3];
@@ -301,8 +359,8 @@ static void pump(struct sess *s, int want, double deadline, int read)
 				s->rx_cap = s->rx_cap * 2 + 65536;
 				s->rx = realloc(s->rx, s->rx_cap);
 			}
-			n = recv(s->fd, s->rx + s->rx_len, s->rx_cap - s->rx_len,
-				 0);
+			n = recv(s->fd, s->rx + s->rx_len,
+				 slow_reader ? 1500 : s->rx_cap - s->rx_len, 0);
 			if (n > 0) {
 				s->rx_len += (size_t)n;
 				parse(s);
@@ -466,9 +524,96 @@ static int mode_verify(int port, const char *iqn, int mib)
 			pump(&s, i + 1, now_s() + 30, 1);
 	}
 	rc = report("verify", &s, n);
-	printf("result verify checked=%llu bad=%llu\n", s.checked,
-	       s.bad_bytes);
-	return rc || s.bad_bytes || s.checked != (unsigned long long)mib << 20;
+	printf("result verify checked=%llu bad=%llu bad_digests=%llu\n",
+	       s.checked, s.bad_bytes, bad_digests);
+	return rc || s.bad_bytes || bad_digests ||
+	       s.checked != (unsigned long long)mib << 20;
+}
+
+/* The word of version v at word index i of the race range. */
+static uint32_t race_word(uint32_t v, uint32_t i)
+{
+	return v << 20 | i;
+}
+
+/* Checks a 64 KiB READ of the race range: every word of version lo or hi
+ * and at its own place.  Returns the words that are not. */
+static unsigned race_check(const struct sess *s, uint32_t lo, uint32_t hi)
+{
+	unsigned bad = 0;
+
+	for (uint32_t i = 0; i < 16384; i++) {
+		uint32_t w;
+
+		memcpy(&w, s->race + i * 4, 4);
+		bad += w != race_word(lo, i) && w != race_word(hi, i);
+	}
+	return bad;
+}
+
+static int mode_race(int port, const char *iqn, int rounds)
+{
+	static uint32_t data[16384];
+	struct sess s;
+	unsigned torn = 0, stale = 0;
+	int n = 0;
+
+	if (sess_open(&s, port, iqn) || rounds * 3 + 1 > MAX_CMDS)
+		return 2;
+	s.race = calloc(1, 65536);
+	for (uint32_t i = 0; i < 16384; i++)
+		data[i] = race_word(0, i);
+	scsi_rw(&s, 1, 0, 128, (uint8_t *)data);
+	pump(&s, ++n, now_s() + 10, 1);
+	for (uint32_t v = 1; v <= (uint32_t)rounds; v++) {
+		for (uint32_t i = 0; i < 16384; i++)
+			data[i] = race_word(v, i);
+		scsi_rw(&s, 1, 0, 128, (uint8_t *)data);
+		s.race_itt = s.itt;
+		scsi_rw(&s, 0, 0, 128, NULL);
+		n += 2;
+		pump(&s, n, now_s() + 10, 1);
+		torn += race_check(&s, v - 1, v);
+		/* The WRITE is answered: a READ now sees only version v. */
+		s.race_itt = s.itt;
+		scsi_rw(&s, 0, 0, 128, NULL);
+		pump(&s, ++n, now_s() + 10, 1);
+		stale += race_check(&s, v, v);
+	}
+	printf("result race rounds=%d bad_racing=%u bad_after=%u\n", rounds,
+	       torn, stale);
+	return report("race", &s, n) || torn || stale;
+}
+
+static int mode_stall(int port, const char *iqn, int n, int sec)
+{
+	struct sess s;
+
+	if (sess_open(&s, port, iqn) || n > MAX_CMDS)
+		return 2;
+	for (int i = 0; i < n; i++)
+		scsi_rw(&s, 0, (uint32_t)i * 2048, 2048, NULL);
+	pump(&s, n, now_s() + 10, 0);
+	printf("queued\n");
+	fflush(stdout);
+	sleep((unsigned)sec);
+	pump(&s, n, now_s() + 15, 1);
+	report("stall", &s, n);
+	/* Answered (good or not) or cut off: anything but silence. */
+	return s.n_answered == n || s.closed ? 0 : 1;
+}
+
+static int mode_readfail(int port, const char *iqn, uint32_t lba)
+{
+	struct sess s;
+
+	if (sess_open(&s, port, iqn))
+		return 2;
+	scsi_rw(&s, 0, lba, 128, NULL);
+	pump(&s, 1, now_s() + 10, 1);
+	printf("result readfail answered=%d good=%d closed=%d\n",
+	       s.n_answered, s.good[0], s.closed);
+	return s.n_answered == 1 && !s.good[0] ? 0 : 1;
 }
 
 static int mode_login(int port, const char *iqn)
@@ -542,8 +687,18 @@ int main(int argc, char **argv)
 		return mode_chapfail(port, argv[3], atoi(argv[4]));
 	if (!strcmp(m, "pattern") && argc == 4)
 		return mode_pattern(argv[2], atoi(argv[3]));
-	if (!strcmp(m, "verify") && argc == 5)
+	if (!strcmp(m, "verify") && (argc == 5 || argc == 6)) {
+		use_digest = argc == 6 && !strcmp(argv[5], "digest");
+		slow_reader = argc == 6 && !strcmp(argv[5], "slow");
 		return mode_verify(port, argv[3], atoi(argv[4]));
+	}
+	if (!strcmp(m, "race") && argc == 5)
+		return mode_race(port, argv[3], atoi(argv[4]));
+	if (!strcmp(m, "stall") && argc == 6)
+		return mode_stall(port, argv[3], atoi(argv[4]), atoi(argv[5]));
+	if (!strcmp(m, "readfail") && argc == 5)
+		return mode_readfail(port, argv[3],
+				     (uint32_t)strtoul(argv[4], NULL, 10));
 	if (!strcmp(m, "login") && argc == 4)
 		return mode_login(port, argv[3]);
 	fprintf(stderr, "usage: see the comment at the top of dp_client.c\n");

@@ -26,6 +26,10 @@ struct toy {
 	int released;
 	int busy;
 	int calls; /* pump callbacks seen */
+	/* A file range sent after the buffered output (sendfile). */
+	int file_fd;
+	uint64_t file_off;
+	size_t file_len;
 };
 
 static ssize_t toy_rx(struct ev_stream *st, const uint8_t *buf, size_t len)
@@ -53,18 +57,31 @@ static ssize_t toy_rx(struct ev_stream *st, const uint8_t *buf, size_t len)
 	return (ssize_t)(1 + n);
 }
 
-static size_t toy_peek(struct ev_stream *st, const uint8_t **buf)
+static size_t toy_peek(struct ev_stream *st, struct ev_out *out)
 {
 	struct toy *t = (struct toy *)st;
 
-	*buf = t->out + t->out_off;
-	return t->out_len - t->out_off;
+	if (t->out_len > t->out_off || !t->file_len) {
+		out->buf = t->out + t->out_off;
+		out->len = t->out_len - t->out_off;
+		out->more = t->file_len > 0;
+		return out->len;
+	}
+	out->fd = t->file_fd;
+	out->off = t->file_off;
+	out->len = t->file_len;
+	return out->len;
 }
 
 static void toy_done(struct ev_stream *st, size_t n)
 {
 	struct toy *t = (struct toy *)st;
 
+	if (t->out_len == t->out_off) {
+		t->file_off += n;
+		t->file_len -= n;
+		return;
+	}
 	t->out_off += n;
 	if (t->out_off == t->out_len)
 		t->out_off = t->out_len = 0;
@@ -133,6 +150,9 @@ static struct toy *toy_new(struct ev_loop *loop, int *peer, size_t rxcap,
 	*peer = fd[1];
 	return t;
 }
+
+/* Closes a toy stream and frees it, its peer and the loop. */
+static void toy_end(struct ev_loop *loop, struct toy *t, int peer);
 
 /* Runs the loop for a few rounds. */
 static void spin(struct ev_loop *loop, int rounds, int wait_ms)
@@ -233,11 +253,7 @@ static void test_full_buffer(void)
 	CHECK("full buffer: every message answered",
 	      t->msgs == 40 && got == 40u * 7 * 2000 && !bad);
 	CHECK("full buffer: still open", t->closed == 0);
-	ev_stream_close(loop, &t->st, "test");
-	spin(loop, 1, 0);
-	close(peer);
-	free(t);
-	ev_loop_free(loop);
+	toy_end(loop, t, peer);
 }
 
 /* Output drains while complete messages sit in the buffer: they are
@@ -445,6 +461,92 @@ static void test_deferred_free(void)
 	ev_loop_free(loop);
 }
 
+static void toy_end(struct ev_loop *loop, struct toy *t, int peer)
+{
+	ev_stream_close(loop, &t->st, "test");
+	spin(loop, 1, 0);
+	close(peer);
+	free(t);
+	ev_loop_free(loop);
+}
+
+/* A file of len bytes, byte i holding (i * 7) & 0xff. */
+static int pattern_file(size_t len)
+{
+	char path[] = "/tmp/test_evloop.XXXXXX";
+	int fd = mkstemp(path);
+	uint8_t *b = malloc(len);
+
+	unlink(path);
+	for (size_t i = 0; i < len; i++)
+		b[i] = (uint8_t)(i * 7);
+	if (write(fd, b, len) != (ssize_t)len) {
+		close(fd);
+		fd = -1;
+	}
+	free(b);
+	return fd;
+}
+
+/* A header from the buffer, then a file range through sendfile: partial
+ * sends into a 4 KiB socket buffer resume on EPOLLOUT, in order. */
+static void test_file_output(void)
+{
+	struct ev_loop *loop = ev_loop_new();
+	int peer, fd = pattern_file(300000), ok = 1;
+	struct toy *t = toy_new(loop, &peer, 1024, 8 << 20, 1);
+	uint8_t buf[65536];
+	size_t got = 0, want = 5 + 299000;
+
+	t->file_fd = fd;
+	t->file_off = 1000;
+	t->file_len = 299000;
+	msg(peer, 5, 0xee); /* the "header": 5 bytes of 0xee */
+	for (int i = 0; i < 4000 && got < want; i++) {
+		ssize_t n;
+
+		spin(loop, 1, 1);
+		while ((n = recv(peer, buf, 3000, MSG_DONTWAIT)) > 0) {
+			for (ssize_t k = 0; k < n; k++, got++)
+				ok &= buf[k] == (got < 5 ? 0xee
+						 : (uint8_t)((got - 5 + 1000) * 7));
+		}
+	}
+	CHECK("file output: header then every file byte, in order",
+	      got == want && ok);
+	CHECK("file output: counted as sent from a file",
+	      t->st.tx_file_bytes == 299000 && t->st.tx_bytes == want);
+	CHECK("file output: stream still open", t->closed == 0);
+	close(fd);
+	toy_end(loop, t, peer);
+}
+
+/* A file range past the end of its file (truncated under us): the stream
+ * ends at once with a reason, instead of waiting for bytes that never
+ * come. */
+static void test_short_file(void)
+{
+	struct ev_loop *loop = ev_loop_new();
+	int peer, fd = pattern_file(10000), bad = 0;
+	struct toy *t = toy_new(loop, &peer, 1024, 8 << 20, 1);
+
+	t->file_fd = fd;
+	t->file_off = 8192;
+	t->file_len = 65536;
+	msg(peer, 5, 0xee);
+	for (int i = 0; i < 200 && !t->closed; i++) {
+		spin(loop, 1, 1);
+		drain(peer, 0, &bad);
+	}
+	CHECK("short file: stream closed, not stalled",
+	      t->closed == 1 && t->why &&
+		      !strcmp(t->why, EV_STREAM_SHORT_FILE));
+	CHECK("short file: the bytes that exist were sent",
+	      t->st.tx_file_bytes == 10000 - 8192);
+	close(fd);
+	toy_end(loop, t, peer);
+}
+
 int main(void)
 {
 	test_partial_read();
@@ -456,6 +558,8 @@ int main(void)
 	test_too_large();
 	test_timers();
 	test_deferred_free();
+	test_file_output();
+	test_short_file();
 	CHECK("nofile limit raised", ev_raise_nofile() >= 1024);
 	return unit_done();
 }

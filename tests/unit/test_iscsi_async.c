@@ -57,8 +57,8 @@ static long read_all(struct harness *h, uint8_t *out, size_t cap,
 
 		q_run();
 		iscsi_conn_tx_fill(&h->c);
-		if (h->c.out.len - h->c.out.off > *max_backlog)
-			*max_backlog = h->c.out.len - h->c.out.off;
+		if (iscsi_obuf_backlog(&h->c.out) > *max_backlog)
+			*max_backlog = iscsi_obuf_backlog(&h->c.out);
 		while ((op = h_recv(h)) >= 0) {
 			if (op == ISCSI_OP_DATA_IN) {
 				uint32_t off = get_be32(h->bhs + 40);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/bytes.h"
 #include "iscsi/backend.h"
@@ -36,6 +37,8 @@ struct harness {
 	uint8_t bhs[ISCSI_BHS_LEN];
 	uint8_t data[1 << 20];
 	size_t len;
+	uint8_t digest[4];
+	size_t file_bytes; /* output bytes taken from file pieces */
 };
 
 static uint8_t h_random_state;
@@ -127,28 +130,68 @@ static inline ssize_t h_send(struct harness *h, uint8_t *bhs, const void *data,
 	return iscsi_conn_rx(&h->c, buf, p);
 }
 
-/* Reads the next queued response into h->bhs/h->data; returns its opcode
- * or -1 if none is queued. */
+/* Takes n output bytes as a socket would (iscsi_obuf_peek, then
+ * consume), reading file pieces with pread; counts the file bytes.
+ * Returns 0, or -1 if fewer are queued (nothing is taken then). */
+static inline int h_pull(struct harness *h, uint8_t *dst, size_t n)
+{
+	struct iscsi_obuf *o = &h->c.out;
+
+	if (iscsi_obuf_backlog(o) < n)
+		return -1;
+	while (n) {
+		struct iscsi_out piece;
+		size_t k = iscsi_obuf_peek(o, &piece);
+
+		if (!k)
+			return -1;
+		if (k > n)
+			k = n;
+		if (piece.fd >= 0) {
+			if (pread(piece.fd, dst, k, (off_t)piece.off) !=
+			    (ssize_t)k)
+				return -1;
+			h->file_bytes += k;
+		} else {
+			memcpy(dst, piece.buf, k);
+		}
+		iscsi_obuf_consume(o, k);
+		dst += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Reads the next queued response into h->bhs/h->data (and its data
+ * digest into h->digest); returns its opcode or -1 if none is queued. */
 static inline int h_recv(struct harness *h)
 {
 	struct iscsi_obuf *o = &h->c.out;
 	int hd = h->c.phase == ISCSI_PHASE_FULL && h->c.params.header_digest;
 	int dd = h->c.phase == ISCSI_PHASE_FULL && h->c.params.data_digest;
-	size_t p;
+	uint8_t bhs[ISCSI_BHS_LEN + 4];
+	struct iscsi_out first;
+	size_t rest;
 
 	iscsi_conn_tx_fill(&h->c);
-	if (o->len - o->off < ISCSI_BHS_LEN)
+	/* A header is never split from the buffered bytes it starts. */
+	if (iscsi_obuf_peek(o, &first) < ISCSI_BHS_LEN || first.fd >= 0)
 		return -1;
-	memcpy(h->bhs, o->buf + o->off, ISCSI_BHS_LEN);
+	memcpy(bhs, first.buf, ISCSI_BHS_LEN);
 	/* Login responses never carry digests (RFC 7143 §13.1). */
-	if ((h->bhs[0] & 0x3f) == ISCSI_OP_LOGIN_RSP)
+	if ((bhs[0] & 0x3f) == ISCSI_OP_LOGIN_RSP)
 		hd = dd = 0;
-	h->len = get_be24(h->bhs + 5);
-	p = o->off + ISCSI_BHS_LEN + (hd ? 4 : 0);
-	memcpy(h->data, o->buf + p, h->len);
+	h->len = get_be24(bhs + 5);
+	rest = (hd ? 4 : 0) + iscsi_pad4(h->len) + (dd && h->len ? 4 : 0);
+	if (iscsi_obuf_backlog(o) < ISCSI_BHS_LEN + rest)
+		return -1;
+	h_pull(h, h->bhs, ISCSI_BHS_LEN);
+	if (hd)
+		h_pull(h, bhs, 4);
+	h_pull(h, h->data, iscsi_pad4(h->len));
+	if (dd && h->len)
+		h_pull(h, h->digest, 4);
 	h->data[h->len] = 0;
-	iscsi_obuf_consume(o, ISCSI_BHS_LEN + (hd ? 4 : 0) +
-				      iscsi_pad4(h->len) + (dd && h->len ? 4 : 0));
 	return h->bhs[0] & 0x3f;
 }
 
