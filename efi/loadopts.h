@@ -12,10 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LOADOPTS_EINVAL (-22)	/* bad argument, or a NUL in the script */
-#define LOADOPTS_EILSEQ (-84)	/* a byte iPXE cannot take (non-ASCII) */
-#define LOADOPTS_E2BIG (-7)	/* script over LOADOPTS_SCRIPT_MAX */
-#define LOADOPTS_ENOSPC (-28)	/* output buffer too small */
+#define LOADOPTS_EINVAL (-22) /* bad argument, or a NUL in the script */
+#define LOADOPTS_EILSEQ (-84) /* a byte iPXE cannot take (non-ASCII) */
+#define LOADOPTS_E2BIG (-7) /* script over LOADOPTS_SCRIPT_MAX */
+#define LOADOPTS_ENOSPC (-28) /* output buffer too small */
 
 /* Largest script accepted (bytes).  LoadOptionsSize is a UINT32, and iPXE
  * copies the text into its own heap, so keep well below both limits. */

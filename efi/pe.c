@@ -5,17 +5,17 @@
  */
 #include "pe.h"
 
-#define DOS_MAGIC 0x5a4d		/* "MZ" */
-#define DOS_LFANEW 0x3c		/* where the PE header offset is */
-#define PE_SIG 0x00004550		/* "PE\0\0" */
-#define COFF_LEN 20		/* COFF header, after "PE\0\0" */
+#define DOS_MAGIC 0x5a4d /* "MZ" */
+#define DOS_LFANEW 0x3c /* where the PE header offset is */
+#define PE_SIG 0x00004550 /* "PE\0\0" */
+#define COFF_LEN 20 /* COFF header, after "PE\0\0" */
 #define COFF_NSEC 2
 #define COFF_OPT_SIZE 16
 #define OPT_MAGIC_PE32 0x10b
 #define OPT_MAGIC_PE32PLUS 0x20b
-#define OPT_SIZE_OF_IMAGE 56		/* same offset in PE32 and PE32+ */
+#define OPT_SIZE_OF_IMAGE 56 /* same offset in PE32 and PE32+ */
 #define OPT_SIZE_OF_HEADERS 60
-#define OPT_MIN_LEN 64		/* enough for the two fields above */
+#define OPT_MIN_LEN 64 /* enough for the two fields above */
 #define SEC_LEN 40
 #define SEC_VSIZE 8
 #define SEC_VADDR 12
@@ -32,8 +32,8 @@ static uint16_t get_le16(const uint8_t *p)
 /* Reads a little-endian 32-bit field. */
 static uint32_t get_le32(const uint8_t *p)
 {
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) |
-	       ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+	       ((uint32_t)p[3] << 24);
 }
 
 /* True if [off, off + n) lies inside LEN bytes (no overflow: 64-bit math). */

@@ -11,10 +11,10 @@
 
 /* Negative return codes (values of the Linux errno they stand for, so the
  * house rule "0 or a negative errno" holds without <errno.h> in the stub). */
-#define PE_ENOENT (-2)	 /* no section of that name */
-#define PE_EINVAL (-22)	 /* bad argument (index out of range, name) */
-#define PE_ENOEXEC (-8)	 /* not a PE image, or a header lies */
-#define PE_ERANGE (-34)	 /* a section's data lies outside the buffer */
+#define PE_ENOENT (-2) /* no section of that name */
+#define PE_EINVAL (-22) /* bad argument (index out of range, name) */
+#define PE_ENOEXEC (-8) /* not a PE image, or a header lies */
+#define PE_ERANGE (-34) /* a section's data lies outside the buffer */
 
 /* Longest section name held in the section table itself (longer names go
  * through the COFF string table, which images never carry). */
@@ -22,28 +22,28 @@
 
 /* How the buffer holds the image: as the file, or as the loader mapped it. */
 enum pe_layout {
-	PE_FILE,	/* sections at PointerToRawData */
-	PE_MAPPED,	/* at VirtualAddress (as at LoadedImage->ImageBase) */
+	PE_FILE, /* sections at PointerToRawData */
+	PE_MAPPED, /* at VirtualAddress (as at LoadedImage->ImageBase) */
 };
 
 /* A parsed image: where its section table is and how long it is. */
 struct pe_image {
 	const uint8_t *buf;
 	size_t len;
-	size_t sec_off;		/* offset of the first section header */
-	unsigned int nsec;	/* number of section headers */
+	size_t sec_off; /* offset of the first section header */
+	unsigned int nsec; /* number of section headers */
 	uint32_t size_of_image;
 	uint32_t size_of_headers;
 };
 
 /* One section header, decoded. */
 struct pe_section {
-	char name[PE_NAME_MAX + 1];	/* NUL-terminated */
-	uint32_t vaddr;			/* VirtualAddress (RVA) */
-	uint32_t vsize;			/* VirtualSize */
-	uint32_t raw_off;		/* PointerToRawData */
-	uint32_t raw_size;		/* SizeOfRawData */
-	uint32_t flags;			/* Characteristics */
+	char name[PE_NAME_MAX + 1]; /* NUL-terminated */
+	uint32_t vaddr; /* VirtualAddress (RVA) */
+	uint32_t vsize; /* VirtualSize */
+	uint32_t raw_off; /* PointerToRawData */
+	uint32_t raw_size; /* SizeOfRawData */
+	uint32_t flags; /* Characteristics */
 };
 
 /* Checks the DOS, PE and optional headers and locates the section table. */

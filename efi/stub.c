@@ -77,8 +77,10 @@ EFI_STATUS efi_main(EFI_HANDLE self, EFI_SYSTEM_TABLE *systab)
 		 * loaded all the same and the caller must unload it. */
 		if (st == EFI_SECURITY_VIOLATION && child)
 			uefi_call_wrapper(BS->UnloadImage, 1, child);
-		fail(st, L"Secure Boot refused the embedded iPXE: build with "
-			 L"make SIGN_KEY=... SIGN_CERT=... to sign it too", 0);
+		fail(st,
+		     L"Secure Boot refused the embedded iPXE: build with "
+		     L"make SIGN_KEY=... SIGN_CERT=... to sign it too",
+		     0);
 		goto out_opts;
 	}
 	if (EFI_ERROR(st)) {

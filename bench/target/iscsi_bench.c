@@ -13,7 +13,6 @@
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 
-
 struct sess {
 	struct iscsi_context *ctx;
 	int lun;
@@ -90,7 +89,8 @@ int main(int argc, char **argv)
 	uint64_t start;
 
 	if (argc != 8) {
-		fprintf(stderr, "usage: iscsi_bench URL read|write seq|rand BLOCKS DEPTH SESSIONS SECONDS\n");
+		fprintf(stderr,
+			"usage: iscsi_bench URL read|write seq|rand BLOCKS DEPTH SESSIONS SECONDS\n");
 		return 2;
 	}
 	writing = !strcmp(argv[2], "write");
@@ -106,7 +106,8 @@ int main(int argc, char **argv)
 		char name[96];
 		struct iscsi_url *u;
 
-		snprintf(name, sizeof(name), "iqn.2025-01.org.wupan:bench-%d", i);
+		snprintf(name, sizeof(name), "iqn.2025-01.org.wupan:bench-%d",
+			 i);
 		ss[i].ctx = iscsi_create_context(name);
 		u = iscsi_parse_full_url(ss[i].ctx, argv[1]);
 		if (!u)
@@ -115,7 +116,8 @@ int main(int argc, char **argv)
 		iscsi_set_header_digest(ss[i].ctx, ISCSI_HEADER_DIGEST_NONE);
 		iscsi_set_targetname(ss[i].ctx, u->target);
 		if (iscsi_full_connect_sync(ss[i].ctx, u->portal, u->lun)) {
-			fprintf(stderr, "connect: %s\n", iscsi_get_error(ss[i].ctx));
+			fprintf(stderr, "connect: %s\n",
+				iscsi_get_error(ss[i].ctx));
 			return 1;
 		}
 		ss[i].lun = u->lun;
@@ -163,7 +165,8 @@ int main(int argc, char **argv)
 		printf("iops %.0f mbps %.1f lat_us %.1f bytes %llu\n",
 		       (double)done_ios / sec,
 		       (double)done_ios * bpio * 512 / sec / 1e6,
-		       done_ios ? (double)lat_ns_total / (double)done_ios / 1e3 : 0.0,
+		       done_ios ? (double)lat_ns_total / (double)done_ios / 1e3
+				: 0.0,
 		       (unsigned long long)(done_ios * (uint64_t)bpio * 512));
 	}
 	for (int i = 0; i < nsess; i++) {

@@ -27,7 +27,7 @@ static double now_s(void)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t alen = sizeof(a);
 	size_t size;
 	double secs, t0, t1;
@@ -45,8 +45,7 @@ int main(int argc, char **argv)
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
 	if (!buf || lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) ||
-	    listen(lfd, 1) ||
-	    getsockname(lfd, (struct sockaddr *)&a, &alen)) {
+	    listen(lfd, 1) || getsockname(lfd, (struct sockaddr *)&a, &alen)) {
 		perror("tcp_pump");
 		return 1;
 	}

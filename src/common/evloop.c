@@ -74,7 +74,7 @@ uint64_t ev_now(struct ev_loop *loop)
 
 int ev_add(struct ev_loop *loop, struct ev_source *s, uint32_t ev)
 {
-	struct epoll_event e = {.events = ev, .data.ptr = s};
+	struct epoll_event e = { .events = ev, .data.ptr = s };
 
 	s->dead = 0;
 	s->queued = 0;
@@ -86,7 +86,7 @@ int ev_add(struct ev_loop *loop, struct ev_source *s, uint32_t ev)
 
 void ev_set_events(struct ev_loop *loop, struct ev_source *s, uint32_t ev)
 {
-	struct epoll_event e = {.events = ev, .data.ptr = s};
+	struct epoll_event e = { .events = ev, .data.ptr = s };
 
 	if (s->dead || ev == s->events)
 		return;
@@ -243,8 +243,9 @@ int ev_run_once(struct ev_loop *loop, int max_wait_ms)
 	else if (loop->n_heap) {
 		uint64_t due = loop->heap[0]->due_ms;
 		int t = due <= loop->now_ms ? 0
-			: due - loop->now_ms > 3600000 ? 3600000
-						       : (int)(due - loop->now_ms);
+			: due - loop->now_ms > 3600000
+				? 3600000
+				: (int)(due - loop->now_ms);
 
 		if (wait < 0 || t < wait)
 			wait = t;

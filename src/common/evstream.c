@@ -19,7 +19,8 @@ static void stream_cb(struct ev_loop *loop, struct ev_source *s, uint32_t ev)
 	/* A reset, or both directions shut: nothing can move any more. */
 	if (ev & (EPOLLERR | EPOLLHUP)) {
 		ev_stream_close(loop, st,
-				ev & EPOLLERR ? EV_STREAM_ERROR : EV_STREAM_EOF);
+				ev & EPOLLERR ? EV_STREAM_ERROR
+					      : EV_STREAM_EOF);
 		return;
 	}
 	ev_stream_pump(loop, st);
@@ -88,8 +89,7 @@ void ev_stream_free(struct ev_stream *st)
  * the bytes read, 0 if none, or -1 after closing the stream.  *dry says
  * the socket had less than the room: another recv now would only say
  * EAGAIN (level-triggered EPOLLIN reports what comes later). */
-static ssize_t stream_read(struct ev_loop *loop, struct ev_stream *st,
-			   int *dry)
+static ssize_t stream_read(struct ev_loop *loop, struct ev_stream *st, int *dry)
 {
 	ssize_t n;
 
@@ -171,7 +171,7 @@ static ssize_t stream_write(struct ev_loop *loop, struct ev_stream *st,
 
 	*blocked = 0;
 	while (!st->src.dead) {
-		struct ev_out out = {NULL, -1, 0, 0, 0};
+		struct ev_out out = { NULL, -1, 0, 0, 0 };
 		ssize_t n;
 
 		if (!st->ops->tx_peek(st, &out))

@@ -65,8 +65,8 @@ struct ev_stream {
 	size_t rx_cap;
 	size_t rx_off; /* first unconsumed byte */
 	size_t rx_len; /* end of received bytes */
-	int eof;       /* the peer will send no more */
-	int closing;   /* the core asked to close once output is sent */
+	int eof; /* the peer will send no more */
+	int closing; /* the core asked to close once output is sent */
 	uint64_t last_rx_ms; /* ev_now() of the last received byte */
 	uint64_t rx_bytes;
 	uint64_t tx_bytes;

@@ -33,8 +33,8 @@ static int canon(const struct sockaddr_storage *ss, uint8_t addr[16],
 
 void net_addr_str(const struct sockaddr_storage *ss, char *out, size_t cap)
 {
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0,
-					   0, 0, 0, 0, 0xff, 0xff};
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0,    0,
+					    0, 0, 0, 0, 0xff, 0xff };
 	char host[INET6_ADDRSTRLEN];
 	uint8_t a[16];
 	uint16_t port;

@@ -65,8 +65,8 @@ int priv_drop(const char *user, const char *dir, char *err, size_t errlen)
 		}
 		/* POSIX setuid from root is permanent; make sure. */
 		if (setuid(0) == 0 || geteuid() != uid || getegid() != gid) {
-			snprintf(err, errlen, "--user %s: root was not given up",
-				 user);
+			snprintf(err, errlen,
+				 "--user %s: root was not given up", user);
 			return -1;
 		}
 	}

@@ -13,7 +13,7 @@
 /* A backing file or block device. */
 struct backend_file {
 	int fd;
-	int punch;  /* regular file: holes can be punched */
+	int punch; /* regular file: holes can be punched */
 	/* Disk work of the worker threads takes it shared; COMPARE AND
 	 * WRITE takes it alone, so nothing lands between its compare and its
 	 * write. */
@@ -69,8 +69,8 @@ void backend_rbd_attach(struct backend_rbd *br, struct scsi_lu *lu);
  * own calls (fleet_rbd.c): *cluster gets the rados_t every rbd: LUN
  * shares.  Returns 0, or -1 with the problem in err; each success is
  * undone by one backend_rbd_cluster_put. */
-int backend_rbd_cluster(const struct tcfg_ceph *ceph, void **cluster,
-			char *err, size_t errlen);
+int backend_rbd_cluster(const struct tcfg_ceph *ceph, void **cluster, char *err,
+			size_t errlen);
 void backend_rbd_cluster_put(void);
 
 /* Resolves name in the loaded librbd, then librados; NULL if missing or
@@ -92,9 +92,9 @@ int backend_rbd_submit(struct iscsi_io *io);
 struct backend_mem {
 	uint8_t *data;
 	size_t size;
-	int fail;   /* make every call fail, to test error paths */
+	int fail; /* make every call fail, to test error paths */
 	int cached; /* read_nowait succeeds (else it says -EAGAIN) */
-	int syncs;  /* number of sync calls seen */
+	int syncs; /* number of sync calls seen */
 };
 
 /* Points lu at a memory image with 512-byte blocks. */

@@ -52,7 +52,7 @@ static int file_read(void *ctx, void *buf, size_t len, uint64_t off)
 static int file_read_nowait(void *ctx, void *buf, size_t len, uint64_t off)
 {
 	struct backend_file *bf = ctx;
-	struct iovec iov = {buf, len};
+	struct iovec iov = { buf, len };
 	ssize_t n;
 	int rc = 0;
 
@@ -189,9 +189,10 @@ int backend_file_open(struct backend_file *bf, struct scsi_lu *lu,
 		goto err_close;
 	}
 	if (size == 0 || size % 512) {
-		snprintf(err, errlen,
-			 "%s: size %llu is not a non-zero multiple of 512 bytes",
-			 path, (unsigned long long)size);
+		snprintf(
+			err, errlen,
+			"%s: size %llu is not a non-zero multiple of 512 bytes",
+			path, (unsigned long long)size);
 		goto err_close;
 	}
 	pthread_rwlock_init(&bf->lock, NULL);

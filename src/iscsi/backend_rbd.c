@@ -45,22 +45,35 @@ struct rbd_lib {
 	__typeof__(rbd_aio_release) *rbd_aio_release;
 };
 
-#define RBD_SYM(so, name) {#name, offsetof(struct rbd_lib, name), so}
+#define RBD_SYM(so, name)                                 \
+	{                                                 \
+#name, offsetof(struct rbd_lib, name), so \
+	}
 static const struct {
 	const char *name;
 	size_t off;
 	int rbd; /* 1: from librbd, 0: from librados */
 } rbd_syms[] = {
-	RBD_SYM(0, rados_create), RBD_SYM(0, rados_conf_read_file),
-	RBD_SYM(0, rados_conf_set), RBD_SYM(0, rados_connect),
-	RBD_SYM(0, rados_shutdown), RBD_SYM(0, rados_ioctx_create),
-	RBD_SYM(0, rados_ioctx_destroy), RBD_SYM(1, rbd_open),
-	RBD_SYM(1, rbd_open_read_only), RBD_SYM(1, rbd_close),
-	RBD_SYM(1, rbd_get_size), RBD_SYM(1, rbd_read),
-	RBD_SYM(1, rbd_write), RBD_SYM(1, rbd_flush),
-	RBD_SYM(1, rbd_discard), RBD_SYM(1, rbd_aio_create_completion),
-	RBD_SYM(1, rbd_aio_read), RBD_SYM(1, rbd_aio_write),
-	RBD_SYM(1, rbd_aio_flush), RBD_SYM(1, rbd_aio_discard),
+	RBD_SYM(0, rados_create),
+	RBD_SYM(0, rados_conf_read_file),
+	RBD_SYM(0, rados_conf_set),
+	RBD_SYM(0, rados_connect),
+	RBD_SYM(0, rados_shutdown),
+	RBD_SYM(0, rados_ioctx_create),
+	RBD_SYM(0, rados_ioctx_destroy),
+	RBD_SYM(1, rbd_open),
+	RBD_SYM(1, rbd_open_read_only),
+	RBD_SYM(1, rbd_close),
+	RBD_SYM(1, rbd_get_size),
+	RBD_SYM(1, rbd_read),
+	RBD_SYM(1, rbd_write),
+	RBD_SYM(1, rbd_flush),
+	RBD_SYM(1, rbd_discard),
+	RBD_SYM(1, rbd_aio_create_completion),
+	RBD_SYM(1, rbd_aio_read),
+	RBD_SYM(1, rbd_aio_write),
+	RBD_SYM(1, rbd_aio_flush),
+	RBD_SYM(1, rbd_aio_discard),
 	RBD_SYM(1, rbd_aio_get_return_value),
 	RBD_SYM(1, rbd_aio_release),
 };
@@ -72,7 +85,7 @@ static struct {
 	int loaded;
 	rados_t cluster;
 	unsigned users;
-} rbd_g = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} rbd_g = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 #define L (rbd_g.lib)
 
@@ -115,20 +128,19 @@ err_load:
 }
 
 /* Connects to the cluster (once, rbd_g.lock held); returns 0 or -1. */
-static int rbd_connect(const struct tcfg_ceph *ceph, char *err,
-		       size_t errlen)
+static int rbd_connect(const struct tcfg_ceph *ceph, char *err, size_t errlen)
 {
 	char tmo[16];
 	/* Timeouts turn a missing monitor or a dead OSD into an error
 	 * instead of a hang; partial discards must still zero their range,
 	 * as the unit reports that unmapped blocks read back as zeros. */
 	const char *const set[][2] = {
-		{"client_mount_timeout", tmo},
-		{"rados_mon_op_timeout", tmo},
-		{"rados_osd_op_timeout", tmo},
-		{"rbd_skip_partial_discard", "false"},
-		{"log_to_stderr", "false"},
-		{"err_to_stderr", "false"},
+		{ "client_mount_timeout", tmo },
+		{ "rados_mon_op_timeout", tmo },
+		{ "rados_osd_op_timeout", tmo },
+		{ "rbd_skip_partial_discard", "false" },
+		{ "log_to_stderr", "false" },
+		{ "err_to_stderr", "false" },
 	};
 	char what[300];
 	int rc;
@@ -149,8 +161,8 @@ static int rbd_connect(const struct tcfg_ceph *ceph, char *err,
 		goto err_conf;
 	snprintf(what, sizeof(what), "use keyring %s",
 		 ceph->keyring ? ceph->keyring : "");
-	if (ceph->keyring &&
-	    (rc = L.rados_conf_set(rbd_g.cluster, "keyring", ceph->keyring)) < 0)
+	if (ceph->keyring && (rc = L.rados_conf_set(rbd_g.cluster, "keyring",
+						    ceph->keyring)) < 0)
 		goto err_conf;
 	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++) {
 		snprintf(what, sizeof(what), "set %s", set[i][0]);
@@ -189,8 +201,7 @@ static int rbd_read_sync(void *ctx, void *buf, size_t len, uint64_t off)
 }
 
 /* Backend write (disk workers only). */
-static int rbd_write_sync(void *ctx, const void *buf, size_t len,
-			  uint64_t off)
+static int rbd_write_sync(void *ctx, const void *buf, size_t len, uint64_t off)
 {
 	struct backend_rbd *br = ctx;
 	ssize_t n = L.rbd_write(br->image, off, len, buf);
@@ -256,9 +267,8 @@ int backend_rbd_open(struct backend_rbd *br, struct scsi_lu *lu,
 			 rc == -ENOENT ? "no such pool" : strerror(-rc));
 		goto err_conn;
 	}
-	rc = (ro ? L.rbd_open_read_only : L.rbd_open)(br->ioctx, image,
-						       &br->image,
-						       snap[0] ? snap : NULL);
+	rc = (ro ? L.rbd_open_read_only : L.rbd_open)(
+		br->ioctx, image, &br->image, snap[0] ? snap : NULL);
 	if (rc < 0) {
 		snprintf(err, errlen, "ceph: image %s/%s%s%s: %s", pool, image,
 			 snap[0] ? "@" : "", snap,
@@ -268,9 +278,10 @@ int backend_rbd_open(struct backend_rbd *br, struct scsi_lu *lu,
 	}
 	rc = L.rbd_get_size(br->image, &size);
 	if (rc < 0 || size == 0 || size % 512) {
-		snprintf(err, errlen,
-			 "ceph: image %s/%s: size %llu is not a non-zero multiple of 512 bytes",
-			 pool, image, rc < 0 ? 0ull : (unsigned long long)size);
+		snprintf(
+			err, errlen,
+			"ceph: image %s/%s: size %llu is not a non-zero multiple of 512 bytes",
+			pool, image, rc < 0 ? 0ull : (unsigned long long)size);
 		goto err_image;
 	}
 	pthread_mutex_unlock(&rbd_g.lock);
@@ -313,8 +324,8 @@ void backend_rbd_attach(struct backend_rbd *br, struct scsi_lu *lu)
 	lu->ro = br->ro;
 }
 
-int backend_rbd_cluster(const struct tcfg_ceph *ceph, void **cluster,
-			char *err, size_t errlen)
+int backend_rbd_cluster(const struct tcfg_ceph *ceph, void **cluster, char *err,
+			size_t errlen)
 {
 	int rc = -1;
 
@@ -365,8 +376,8 @@ static void rbd_aio_done(rbd_completion_t comp, void *arg)
 	if (io->op == ISCSI_IO_FINISH)
 		scsi_cmd_sync_done(cmd, rc);
 	else
-		io->rc = scsi_cmd_medium_done(cmd, io->op == ISCSI_IO_WRITE,
-					      rc);
+		io->rc =
+			scsi_cmd_medium_done(cmd, io->op == ISCSI_IO_WRITE, rc);
 	br->done(io);
 }
 
@@ -415,7 +426,8 @@ static int rbd_submit_discard(struct backend_rbd *br, struct iscsi_io *io)
 	atomic_init(&d->rc, 0);
 	for (int i = 0; i < n; i++) {
 		rbd_completion_t comp;
-		int rc = L.rbd_aio_create_completion(d, rbd_discard_done, &comp);
+		int rc =
+			L.rbd_aio_create_completion(d, rbd_discard_done, &comp);
 
 		if (rc >= 0) {
 			rc = L.rbd_aio_discard(br->image, r[i].off, r[i].len,

@@ -42,8 +42,9 @@ int chap_pick_alg(const char *list, size_t len)
 void chap_response(int alg, uint8_t id, const char *secret, size_t secret_len,
 		   const uint8_t *chal, size_t chal_len, uint8_t *out)
 {
-	struct hash_part parts[3] = {
-		{&id, 1}, {secret, secret_len}, {chal, chal_len}};
+	struct hash_part parts[3] = { { &id, 1 },
+				      { secret, secret_len },
+				      { chal, chal_len } };
 
 	if (alg == CHAP_ALG_SHA256)
 		sha256_parts(parts, 3, out);

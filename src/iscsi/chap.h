@@ -9,7 +9,7 @@
 #define CHAP_ALG_MD5 5
 #define CHAP_ALG_SHA256 7
 #define CHAP_DIGEST_MAX 32
-#define CHAP_CHALLENGE_MIN 16   /* shorter challenges are too weak to accept */
+#define CHAP_CHALLENGE_MIN 16 /* shorter challenges are too weak to accept */
 #define CHAP_CHALLENGE_MAX 1024 /* RFC 7143 §12.1.3 allows up to 1024 bytes */
 
 /* Digest length of a CHAP algorithm, or 0 if unsupported. */

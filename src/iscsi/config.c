@@ -57,8 +57,7 @@ static int name_valid(const char *s)
 	return 1;
 }
 
-int tcfg_split_addr(const char *s, char *host, size_t hostlen,
-		    unsigned *port)
+int tcfg_split_addr(const char *s, char *host, size_t hostlen, unsigned *port)
 {
 	const char *colon;
 	size_t hlen;
@@ -144,9 +143,10 @@ static int add_target(struct tcfg *cfg, const char *name, const char *file,
 	struct tcfg_target *t;
 
 	if (!name_valid(name))
-		return fail(err, errlen,
-			    "%s: '%s' is not an iSCSI name (iqn., eui. or naa.)",
-			    where, name);
+		return fail(
+			err, errlen,
+			"%s: '%s' is not an iSCSI name (iqn., eui. or naa.)",
+			where, name);
 	if (tcfg_find(cfg, name))
 		return fail(err, errlen, "%s: target %s defined twice", where,
 			    name);
@@ -168,17 +168,18 @@ static int add_target(struct tcfg *cfg, const char *name, const char *file,
 }
 
 /* Adds a LUN given as PATH[,ro]. */
-static int add_lun(struct tcfg_target *t, const char *arg, int line,
-		   char *err, size_t errlen, const char *where)
+static int add_lun(struct tcfg_target *t, const char *arg, int line, char *err,
+		   size_t errlen, const char *where)
 {
-	struct tcfg_lun l = {.line = line};
+	struct tcfg_lun l = { .line = line };
 	size_t len = strlen(arg);
 
 	if (strncmp(arg, "golden=", 7) == 0) {
 		int rc;
 
 		if (t->n_luns >= 256)
-			return fail(err, errlen, "%s: more than 256 LUNs", where);
+			return fail(err, errlen, "%s: more than 256 LUNs",
+				    where);
 		rc = fleet_lun_parse(&l, arg, err, errlen, where);
 		if (rc == 0 && push(&t->luns, &t->n_luns, sizeof(l), &l))
 			rc = fail(err, errlen, "out of memory");
@@ -203,13 +204,15 @@ static int add_lun(struct tcfg_target *t, const char *arg, int line,
 		char image[TCFG_NAME_MAX + 1], snap[TCFG_NAME_MAX + 1];
 
 		if (len - 4 >= sizeof(spec))
-			return fail(err, errlen, "%s: RBD name too long", where);
+			return fail(err, errlen, "%s: RBD name too long",
+				    where);
 		memcpy(spec, arg + 4, len - 4);
 		spec[len - 4] = 0;
 		if (tcfg_rbd_split(spec, pool, image, snap))
-			return fail(err, errlen,
-				    "%s: expected rbd:POOL/IMAGE[@SNAP], got '%s'",
-				    where, arg);
+			return fail(
+				err, errlen,
+				"%s: expected rbd:POOL/IMAGE[@SNAP], got '%s'",
+				where, arg);
 		if (snap[0]) /* a snapshot cannot be written */
 			l.ro = 1;
 	}
@@ -245,8 +248,8 @@ int tcfg_rbd_split(const char *spec, char *pool, char *image, char *snap)
 }
 
 /* Checks what a complete target needs. */
-static int check_target(const struct tcfg_target *t, char *err,
-			size_t errlen, const char *where)
+static int check_target(const struct tcfg_target *t, char *err, size_t errlen,
+			const char *where)
 {
 	if (t->n_luns == 0)
 		return fail(err, errlen, "%s: target %s has no LUN", where,
@@ -257,9 +260,10 @@ static int check_target(const struct tcfg_target *t, char *err,
 			    t->name);
 	/* RFC 7143 §12.1.3: the two directions must not share a secret. */
 	if (t->mutual.user && strcmp(t->mutual.secret, t->chap.secret) == 0)
-		return fail(err, errlen,
-			    "%s: target %s: CHAP and mutual CHAP secrets must differ",
-			    where, t->name);
+		return fail(
+			err, errlen,
+			"%s: target %s: CHAP and mutual CHAP secrets must differ",
+			where, t->name);
 	return 0;
 }
 
@@ -288,7 +292,8 @@ static int target_option(struct tcfg_target *t, const char *key,
 		unsigned port;
 
 		if (t->portal)
-			return fail(err, errlen, "%s: portal given twice", where);
+			return fail(err, errlen, "%s: portal given twice",
+				    where);
 		if (tcfg_split_addr(val, host, sizeof(host), &port))
 			return fail(err, errlen, "%s: bad portal '%s'", where,
 				    val);
@@ -308,15 +313,15 @@ static int limit_option(struct tcfg *cfg, const char *key, const char *val,
 		size_t off;
 		uint64_t min, max;
 	} keys[] = {
-		{"login-timeout", offsetof(struct tcfg_limits, login_timeout),
-		 1, 3600},
-		{"idle-timeout", offsetof(struct tcfg_limits, idle_timeout), 0,
-		 86400},
-		{"max-connections", offsetof(struct tcfg_limits, max_conns), 1,
-		 1000000},
-		{"max-per-source", offsetof(struct tcfg_limits, max_per_source),
-		 1, 1000000},
-		{"threads", offsetof(struct tcfg_limits, threads), 0, 64},
+		{ "login-timeout", offsetof(struct tcfg_limits, login_timeout),
+		  1, 3600 },
+		{ "idle-timeout", offsetof(struct tcfg_limits, idle_timeout), 0,
+		  86400 },
+		{ "max-connections", offsetof(struct tcfg_limits, max_conns), 1,
+		  1000000 },
+		{ "max-per-source",
+		  offsetof(struct tcfg_limits, max_per_source), 1, 1000000 },
+		{ "threads", offsetof(struct tcfg_limits, threads), 0, 64 },
 	};
 
 	if (strcmp(key, "control") == 0 || strcmp(key, "trace") == 0) {
@@ -328,8 +333,9 @@ static int limit_option(struct tcfg *cfg, const char *key, const char *val,
 	}
 	if (strcmp(key, "ceph-conf") == 0 || strcmp(key, "ceph-id") == 0 ||
 	    strcmp(key, "ceph-keyring") == 0) {
-		char **p = key[5] == 'c' ? &cfg->ceph.conf
-			 : key[5] == 'i' ? &cfg->ceph.id : &cfg->ceph.keyring;
+		char **p = key[5] == 'c'   ? &cfg->ceph.conf
+			   : key[5] == 'i' ? &cfg->ceph.id
+					   : &cfg->ceph.keyring;
 
 		free(*p);
 		*p = strdup(val);
@@ -339,16 +345,18 @@ static int limit_option(struct tcfg *cfg, const char *key, const char *val,
 		uint64_t v;
 
 		if (parse_u64(val, 1, 3600, &v))
-			return fail(err, errlen,
-				    "%s: ceph-timeout must be a number from 1 to 3600",
-				    where);
+			return fail(
+				err, errlen,
+				"%s: ceph-timeout must be a number from 1 to 3600",
+				where);
 		cfg->ceph.timeout = (unsigned)v;
 		return 1;
 	}
 	if (strcmp(key, "reservations") == 0) {
 		if (strcmp(val, "on") && strcmp(val, "off"))
 			return fail(err, errlen,
-				    "%s: reservations must be on or off", where);
+				    "%s: reservations must be on or off",
+				    where);
 		cfg->no_reservations = strcmp(val, "off") == 0;
 		return 1;
 	}
@@ -428,8 +436,8 @@ int tcfg_parse_text(struct tcfg *cfg, const char *name, const char *text,
 		}
 		extra = save ? strtok_r(NULL, " \t\r", &save) : NULL;
 		if (!val)
-			return fail(err, errlen, "%s: '%s' needs a value", where,
-				    key);
+			return fail(err, errlen, "%s: '%s' needs a value",
+				    where, key);
 		if (extra)
 			return fail(err, errlen, "%s: unexpected '%s'", where,
 				    extra);
@@ -441,7 +449,8 @@ int tcfg_parse_text(struct tcfg *cfg, const char *name, const char *text,
 		if (strcmp(key, "target") == 0) {
 			if (cur && check_target(cur, err, errlen, where))
 				return -1;
-			if (add_target(cfg, val, name, line, err, errlen, where))
+			if (add_target(cfg, val, name, line, err, errlen,
+				       where))
 				return -1;
 			cur = cfg->targets[cfg->n_targets - 1];
 		} else if (strcmp(key, "listen") == 0) {
@@ -500,12 +509,17 @@ int tcfg_parse_file(struct tcfg *cfg, const char *path, char *err,
 static int known_option(const char *opt)
 {
 	static const char *const opts[] = {
-		"--config", "--listen", "--target", "--lun", "--chap",
-		"--mutual-chap", "--allow", "--portal", "--user",
-		"--login-timeout", "--idle-timeout", "--max-connections",
-		"--max-per-source", "--reservations", "--threads", "--control",
-		"--trace",
-		"--ceph-conf", "--ceph-id", "--ceph-keyring", "--ceph-timeout",
+		"--config",         "--listen",
+		"--target",         "--lun",
+		"--chap",           "--mutual-chap",
+		"--allow",          "--portal",
+		"--user",           "--login-timeout",
+		"--idle-timeout",   "--max-connections",
+		"--max-per-source", "--reservations",
+		"--threads",        "--control",
+		"--trace",          "--ceph-conf",
+		"--ceph-id",        "--ceph-keyring",
+		"--ceph-timeout",
 	};
 
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
@@ -543,7 +557,8 @@ int tcfg_parse_args(struct tcfg *cfg, int argc, char **argv, char *err,
 			continue;
 		if (strcmp(opt, "--config") == 0) {
 			if (cfg->config_file)
-				return fail(err, errlen, "%s: given twice", where);
+				return fail(err, errlen, "%s: given twice",
+					    where);
 			cfg->config_file = strdup(val);
 			if (!cfg->config_file)
 				return fail(err, errlen, "out of memory");
@@ -552,7 +567,8 @@ int tcfg_parse_args(struct tcfg *cfg, int argc, char **argv, char *err,
 				return -1;
 		} else if (strcmp(opt, "--user") == 0) {
 			if (cfg->user)
-				return fail(err, errlen, "%s: given twice", where);
+				return fail(err, errlen, "%s: given twice",
+					    where);
 			cfg->user = strdup(val);
 			if (!cfg->user)
 				return fail(err, errlen, "out of memory");
@@ -577,8 +593,8 @@ int tcfg_parse_args(struct tcfg *cfg, int argc, char **argv, char *err,
 			    strcmp(opt + 2, "chap") == 0 ||
 			    strcmp(opt + 2, "mutual-chap") == 0 ||
 			    strcmp(opt + 2, "allow") == 0)) {
-			return fail(err, errlen, "%s: needs a --target before it",
-				    where);
+			return fail(err, errlen,
+				    "%s: needs a --target before it", where);
 		} else {
 			return fail(err, errlen, "%s: unknown option", where);
 		}

@@ -6,27 +6,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TCFG_NAME_MAX 223    /* RFC 7143 §4.2.7.1 */
+#define TCFG_NAME_MAX 223 /* RFC 7143 §4.2.7.1 */
 #define TCFG_SECRET_MAX 255
 #define TCFG_MAX_TARGETS 4096
 
 /* What happens to an overlay LUN's per-initiator overlays at a new boot. */
 enum tcfg_overlay_mode {
-	TCFG_OVL_RESET = 1,  /* discarded */
+	TCFG_OVL_RESET = 1, /* discarded */
 	TCFG_OVL_PERSISTENT, /* kept */
 };
 
 /* One logical unit: a backing file or block device, or a golden image
  * with per-initiator overlays (fleet_rules.h). */
 struct tcfg_lun {
-	char *path;     /* the file, or the golden image */
+	char *path; /* the file, or the golden image */
 	int ro;
 	int line;
 	char *overlays; /* overlay directory, or NULL */
-	int mode;       /* enum tcfg_overlay_mode */
-	uint64_t limit;     /* bytes per overlay; 0: none */
+	int mode; /* enum tcfg_overlay_mode */
+	uint64_t limit; /* bytes per overlay; 0: none */
 	uint64_t dir_limit; /* bytes for the directory; 0: none */
-	char *update;       /* initiator pattern of the update seat, or NULL */
+	char *update; /* initiator pattern of the update seat, or NULL */
 };
 
 /* One CHAP account. */
@@ -40,23 +40,23 @@ struct tcfg_target {
 	char *name;
 	struct tcfg_lun *luns;
 	size_t n_luns;
-	struct tcfg_chap chap;   /* initiator authenticates to us */
+	struct tcfg_chap chap; /* initiator authenticates to us */
 	struct tcfg_chap mutual; /* we authenticate to the initiator */
-	char **allow;            /* initiator name globs; none: everyone */
+	char **allow; /* initiator name globs; none: everyone */
 	size_t n_allow;
-	char *portal;            /* ADDR:PORT for SendTargets, or NULL */
-	const char *file;        /* where it was defined, for messages */
+	char *portal; /* ADDR:PORT for SendTargets, or NULL */
+	const char *file; /* where it was defined, for messages */
 	int line;
 };
 
 /* Limits on connections (wupan-target(8), "LIMITS"). */
 struct tcfg_limits {
-	unsigned login_timeout;   /* seconds to reach the full feature phase */
-	unsigned idle_timeout;    /* seconds of silence before a NOP-In ping,
+	unsigned login_timeout; /* seconds to reach the full feature phase */
+	unsigned idle_timeout; /* seconds of silence before a NOP-In ping,
 				   * and again before closing; 0: never */
-	unsigned max_conns;       /* connections in total */
-	unsigned max_per_source;  /* connections from one address */
-	unsigned threads;         /* event loops; 0: one per CPU */
+	unsigned max_conns; /* connections in total */
+	unsigned max_per_source; /* connections from one address */
+	unsigned threads; /* event loops; 0: one per CPU */
 };
 
 #define TCFG_LOGIN_TIMEOUT 15
@@ -75,11 +75,11 @@ struct tcfg {
 	char *config_file;
 	char *user; /* --user: drop to it after binding, or NULL */
 	char *control; /* --control: the fleet control socket, or NULL */
-	char *trace;   /* --trace: the command trace file, or NULL */
-	struct tcfg_ceph {  /* the cluster of rbd: LUNs (wupan-target(8)) */
-		char *conf;     /* ceph.conf, or NULL: librados's search */
-		char *id;       /* client name without "client.", or NULL */
-		char *keyring;  /* or NULL: what ceph.conf says */
+	char *trace; /* --trace: the command trace file, or NULL */
+	struct tcfg_ceph { /* the cluster of rbd: LUNs (wupan-target(8)) */
+		char *conf; /* ceph.conf, or NULL: librados's search */
+		char *id; /* client name without "client.", or NULL */
+		char *keyring; /* or NULL: what ceph.conf says */
 		unsigned timeout; /* seconds for a monitor or OSD to answer */
 	} ceph;
 };
@@ -131,7 +131,6 @@ struct tcfg_target *tcfg_find(const struct tcfg *cfg, const char *name);
 
 /* Splits "ADDR[:PORT]" (IPv6 in brackets) into host and port; returns 0 or
  * -EINVAL. */
-int tcfg_split_addr(const char *s, char *host, size_t hostlen,
-		    unsigned *port);
+int tcfg_split_addr(const char *s, char *host, size_t hostlen, unsigned *port);
 
 #endif

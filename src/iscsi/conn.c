@@ -180,8 +180,7 @@ void iscsi_obuf_consume(struct iscsi_obuf *o, size_t n)
 
 /* Queues len bytes of file fd at off after the buffered output so far.
  * Returns 0 or -ENOMEM. */
-static int obuf_add_file(struct iscsi_obuf *o, int fd, uint64_t off,
-			 size_t len)
+static int obuf_add_file(struct iscsi_obuf *o, int fd, uint64_t off, size_t len)
 {
 	struct iscsi_ext *e;
 
@@ -277,8 +276,7 @@ static void pdu_seal(struct iscsi_conn *c, uint8_t *data, size_t data_len)
 			 crc32c(0, data, data_len + pad));
 }
 
-int iscsi_send(struct iscsi_conn *c, uint8_t *bhs, const void *data,
-	       size_t len)
+int iscsi_send(struct iscsi_conn *c, uint8_t *bhs, const void *data, size_t len)
 {
 	uint8_t *pdu, *d;
 
@@ -301,8 +299,7 @@ static void put_sns(struct iscsi_conn *c, uint8_t *bhs, int advance)
 }
 
 /* Sends a Reject carrying the offending header (RFC 7143 §11.17). */
-static int send_reject(struct iscsi_conn *c, const uint8_t *req,
-		       uint8_t reason)
+static int send_reject(struct iscsi_conn *c, const uint8_t *req, uint8_t reason)
 {
 	uint8_t bhs[ISCSI_BHS_LEN];
 
@@ -359,8 +356,7 @@ struct data_src {
 /* Queues one Data-In PDU's data segment of n bytes, the i-th byte on of
  * src, after its header pdu; returns 0 or -ENOMEM. */
 static int data_in_segment(struct iscsi_conn *c, uint8_t *d,
-			   const struct data_src *src, uint32_t i,
-			   uint32_t n)
+			   const struct data_src *src, uint32_t i, uint32_t n)
 {
 	size_t pad = iscsi_pad4(n) - n;
 	uint8_t *p;
@@ -449,7 +445,7 @@ static int send_data_in(struct iscsi_conn *c, const uint8_t *req,
 		return send_scsi_rsp(c, itt, cmd, edtl, 0);
 	}
 	rc = frame_data_in(c, req + 8, itt, cmd, edtl, total, 0, total,
-			   &(struct data_src){buf, -1, 0}, &sn);
+			   &(struct data_src){ buf, -1, 0 }, &sn);
 	free(buf);
 	if (rc)
 		return rc;
@@ -469,8 +465,7 @@ static struct iscsi_task **task_find(struct iscsi_conn *c, uint32_t itt)
 }
 
 /* Finds the link that points at task t, or NULL. */
-static struct iscsi_task **task_link(struct iscsi_conn *c,
-				     struct iscsi_task *t)
+static struct iscsi_task **task_link(struct iscsi_conn *c, struct iscsi_task *t)
 {
 	struct iscsi_task **link = &c->tasks;
 
@@ -529,7 +524,8 @@ static int task_finish(struct iscsi_conn *c, struct iscsi_task *t)
 		struct iscsi_io *io = calloc(1, sizeof(*io));
 
 		if (!io) {
-			scsi_sense_set(&t->cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_FAILURE);
+			scsi_sense_set(&t->cmd, SK_HARDWARE_ERROR,
+				       ASC_INTERNAL_FAILURE);
 		} else {
 			io->op = ISCSI_IO_FINISH;
 			io_submit(c, t, io);
@@ -548,8 +544,8 @@ static int task_finish(struct iscsi_conn *c, struct iscsi_task *t)
 /* Takes Data-Out bytes for a task: buffered parameter data is copied at
  * once; medium writes are copied and queued for the driver, one at a time
  * per task.  Returns 0 or -ENOMEM. */
-static int task_write(struct iscsi_conn *c, struct iscsi_task *t,
-		      uint32_t off, const uint8_t *data, uint32_t len)
+static int task_write(struct iscsi_conn *c, struct iscsi_task *t, uint32_t off,
+		      const uint8_t *data, uint32_t len)
 {
 	struct iscsi_io *io, **tail;
 
@@ -650,7 +646,7 @@ static void read_start(struct iscsi_conn *c, struct iscsi_task *t)
 	/* Cached data is read right here: a worker's round trip costs more
 	 * than the copy (most of a boot image is in the page cache). */
 	if (buf && scsi_cmd_read_nowait(t->lu, &t->cmd, t->framed, buf, len) !=
-	    -EAGAIN) {
+			   -EAGAIN) {
 		t->chunk = buf;
 		t->chunk_len = len;
 		return;
@@ -658,7 +654,8 @@ static void read_start(struct iscsi_conn *c, struct iscsi_task *t)
 	io = buf ? calloc(1, sizeof(*io)) : NULL;
 	if (!io) {
 		free(buf);
-		scsi_sense_set(&t->cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_FAILURE);
+		scsi_sense_set(&t->cmd, SK_HARDWARE_ERROR,
+			       ASC_INTERNAL_FAILURE);
 		return;
 	}
 	io->buf = buf;
@@ -674,7 +671,7 @@ static int read_frame(struct iscsi_conn *c, struct iscsi_task *t)
 	struct iscsi_task **link;
 
 	if (t->cmd.status == SCSI_STATUS_GOOD && chunk_ready(t)) {
-		struct data_src src = {t->chunk, t->chunk_fd, t->chunk_foff};
+		struct data_src src = { t->chunk, t->chunk_fd, t->chunk_foff };
 
 		if (frame_data_in(c, t->lun_field, t->itt, &t->cmd, t->edtl,
 				  t->total, t->framed, t->chunk_len, &src,
@@ -813,9 +810,8 @@ static int rx_scsi_cmd(struct iscsi_conn *c, const uint8_t *bhs,
 			    bhs + 32, c, c->port, &cmd);
 	if (rc) /* out of memory: INTERNAL TARGET FAILURE */
 		scsi_sense_set(&cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_FAILURE);
-	lu = lun >= 0 && (size_t)lun < conn_map(c)->n
-		     ? conn_map(c)->luns[lun]
-		     : NULL;
+	lu = lun >= 0 && (size_t)lun < conn_map(c)->n ? conn_map(c)->luns[lun]
+						      : NULL;
 	if (cmd.status == SCSI_STATUS_GOOD && cmd.dir == SCSI_DIR_IN &&
 	    cmd.kind != SCSI_K_READ) {
 		rc = send_data_in(c, bhs, lu, &cmd,
@@ -851,7 +847,8 @@ static int rx_scsi_cmd(struct iscsi_conn *c, const uint8_t *bhs,
 		/* Nothing to receive, or refused before any data: finish now
 		 * (a flush goes to the driver); unsolicited Data-Out that
 		 * still comes is dropped. */
-		if (cmd.status == SCSI_STATUS_GOOD && scsi_cmd_finish_io(&cmd)) {
+		if (cmd.status == SCSI_STATUS_GOOD &&
+		    scsi_cmd_finish_io(&cmd)) {
 			t = task_new(c, bhs, lu, &cmd, ISCSI_TASK_FINISH);
 			if (!t) {
 				scsi_cmd_release(&cmd);
@@ -885,10 +882,12 @@ static int rx_scsi_cmd(struct iscsi_conn *c, const uint8_t *bhs,
 	t->next_off = t->received;
 	/* RFC 7143 §11.3.1: F clear means unsolicited Data-Out follow, up
 	 * to FirstBurstLength, when InitialR2T=No. */
-	t->unsol_open = !(bhs[1] & ISCSI_FLAG_FINAL) && !c->params.initial_r2t &&
-			t->received < edtl && t->received < c->params.first_burst;
+	t->unsol_open = !(bhs[1] & ISCSI_FLAG_FINAL) &&
+			!c->params.initial_r2t && t->received < edtl &&
+			t->received < c->params.first_burst;
 	t->seq_off = t->received;
-	t->seq_end = edtl < c->params.first_burst ? edtl : c->params.first_burst;
+	t->seq_end = edtl < c->params.first_burst ? edtl
+						  : c->params.first_burst;
 	return task_advance(c, &c->tasks);
 }
 
@@ -976,7 +975,8 @@ static void send_targets_one(struct iscsi_conn *c, const struct tcfg_target *t,
 	char addr[300];
 
 	iscsi_text_add(out, "TargetName", t->name);
-	snprintf(addr, sizeof(addr), "%s,1", t->portal ? t->portal : c->local_addr);
+	snprintf(addr, sizeof(addr), "%s,1",
+		 t->portal ? t->portal : c->local_addr);
 	iscsi_text_add(out, "TargetAddress", addr);
 }
 
@@ -1059,8 +1059,8 @@ static void text_answer(struct iscsi_conn *c, const struct iscsi_kv *kv,
 		{
 			struct iscsi_params saved = c->params;
 			uint8_t scratch[256];
-			struct iscsi_text_out probe = {scratch, 0,
-						       sizeof(scratch), 0};
+			struct iscsi_text_out probe = { scratch, 0,
+							sizeof(scratch), 0 };
 			int known = iscsi_negotiate_key(c, &kv[i], &probe);
 
 			c->params = saved;
@@ -1076,7 +1076,7 @@ static int rx_text(struct iscsi_conn *c, const uint8_t *bhs,
 {
 	uint32_t ttt = get_be32(bhs + 20);
 	struct iscsi_kv kv[ISCSI_TEXT_MAX_PAIRS];
-	struct iscsi_text_out out = {NULL, 0, 0, 1};
+	struct iscsi_text_out out = { NULL, 0, 0, 1 };
 	size_t n, cap = ISCSI_TEXT_RSP_MAX;
 
 	if (ttt != ISCSI_RSVD_TAG) {
@@ -1233,8 +1233,8 @@ static int cmdsn_accept(struct iscsi_conn *c, const uint8_t *bhs)
 }
 
 /* Dispatches one full-feature-phase PDU. */
-static int rx_pdu(struct iscsi_conn *c, const uint8_t *bhs,
-		  const uint8_t *data, size_t len)
+static int rx_pdu(struct iscsi_conn *c, const uint8_t *bhs, const uint8_t *data,
+		  size_t len)
 {
 	uint8_t op = iscsi_pdu_opcode(bhs);
 

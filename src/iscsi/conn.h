@@ -13,27 +13,27 @@
 #include "iscsi/pdu.h"
 #include "iscsi/scsi.h"
 
-#define ISCSI_OUR_MRDSL 262144u   /* MaxRecvDataSegmentLength we declare */
+#define ISCSI_OUR_MRDSL 262144u /* MaxRecvDataSegmentLength we declare */
 #define ISCSI_MAX_PDU (ISCSI_BHS_LEN + 1020 + 4 + ISCSI_OUR_MRDSL + 8)
 /* RFC 7143 §13.12: until login ends, PDUs carry at most the default
  * MaxRecvDataSegmentLength; the driver's pre-login buffer fits one. */
 #define ISCSI_LOGIN_MRDSL 8192u
 #define ISCSI_LOGIN_MAX_PDU (ISCSI_BHS_LEN + 1020 + ISCSI_LOGIN_MRDSL)
-#define ISCSI_QUEUE_DEPTH 128     /* CmdSN window */
+#define ISCSI_QUEUE_DEPTH 128 /* CmdSN window */
 #define ISCSI_MAX_TASKS 256
 #define ISCSI_OUT_HIGH (1u << 20) /* stop taking PDUs above this backlog */
 #define ISCSI_OUT_LOW (256u << 10) /* produce Data-In below this backlog */
 #define ISCSI_READ_CHUNK (256u << 10) /* Data-In read from disk at once */
-#define ISCSI_READ_AHEAD (64u << 10)  /* first chunk of a queued READ */
+#define ISCSI_READ_AHEAD (64u << 10) /* first chunk of a queued READ */
 /* Chunks at least this long go straight from the page cache to the socket
  * (sendfile) when the unit allows it; shorter ones are copied, batched with
  * other PDUs into one send: below it a header send plus a sendfile cost
  * more than the copy they save. */
 #define ISCSI_ZEROCOPY_MIN (32u << 10)
-#define ISCSI_MAX_READS 32        /* READs queued before input stops */
+#define ISCSI_MAX_READS 32 /* READs queued before input stops */
 #define ISCSI_MAX_WRITE_BYTES (8u << 20) /* Data-Out held for the disk */
 #define ISCSI_LOGIN_TEXT_MAX 16384 /* bounded before authentication */
-#define ISCSI_TEXT_RSP_MAX 65536       /* first try of a Text response */
+#define ISCSI_TEXT_RSP_MAX 65536 /* first try of a Text response */
 #define ISCSI_TEXT_RSP_LIMIT (8u << 20) /* SendTargets of 4096 targets */
 
 /* A target as the core sees it: its definition and its opened units. */
@@ -74,7 +74,7 @@ struct iscsi_env {
 struct iscsi_params {
 	int header_digest;
 	int data_digest;
-	uint32_t max_xmit;  /* initiator's MaxRecvDataSegmentLength */
+	uint32_t max_xmit; /* initiator's MaxRecvDataSegmentLength */
 	uint32_t max_burst;
 	uint32_t first_burst;
 	int initial_r2t;
@@ -86,8 +86,8 @@ struct iscsi_params {
 /* What a pending command waits for. */
 enum iscsi_task_state {
 	ISCSI_TASK_DATA_OUT, /* Data-Out (and its writes) */
-	ISCSI_TASK_READ,     /* its Data-In, produced as the socket drains */
-	ISCSI_TASK_FINISH,   /* the medium work that ends it */
+	ISCSI_TASK_READ, /* its Data-In, produced as the socket drains */
+	ISCSI_TASK_FINISH, /* the medium work that ends it */
 };
 
 /* A command the core has not answered yet. */
@@ -101,26 +101,26 @@ struct iscsi_task {
 	uint8_t lun_field[8]; /* as the initiator sent it */
 	struct scsi_lu *lu;
 	struct scsi_cmd cmd;
-	uint32_t edtl;      /* bytes the initiator will send or take */
+	uint32_t edtl; /* bytes the initiator will send or take */
 	uint32_t received;
-	uint32_t next_off;  /* data below this is received or solicited */
+	uint32_t next_off; /* data below this is received or solicited */
 	uint32_t r2tsn;
-	uint32_t data_sn;   /* next DataSN expected, or sent (Data-In) */
+	uint32_t data_sn; /* next DataSN expected, or sent (Data-In) */
 	uint32_t r2t_count; /* ExpDataSN of the response */
-	uint32_t seq_off;   /* offset the next Data-Out must carry */
-	uint32_t seq_end;   /* end of the current sequence */
-	int unsol_open;     /* unsolicited Data-Out may still come */
-	int r2t_open;       /* an R2T is outstanding */
-	int aborted;        /* answered or dropped: free when I/O is done */
+	uint32_t seq_off; /* offset the next Data-Out must carry */
+	uint32_t seq_end; /* end of the current sequence */
+	int unsol_open; /* unsolicited Data-Out may still come */
+	int r2t_open; /* an R2T is outstanding */
+	int aborted; /* answered or dropped: free when I/O is done */
 	/* Disk I/O: one at a time per task, more Data-Out queued behind. */
-	struct iscsi_io *io;      /* in flight */
+	struct iscsi_io *io; /* in flight */
 	struct iscsi_io *io_wait; /* Data-Out writes not started yet */
 	/* Data-In: the transfer, what is framed, the chunk read ahead. */
 	uint32_t total;
 	uint32_t framed;
 	uint8_t *chunk;
 	uint32_t chunk_len;
-	int chunk_fd;        /* >= 0: the chunk is this file's, not in chunk */
+	int chunk_fd; /* >= 0: the chunk is this file's, not in chunk */
 	uint64_t chunk_foff; /* where in chunk_fd */
 };
 
@@ -148,8 +148,8 @@ struct iscsi_task {
  * env->submit the core runs every io inline (tests, fuzzers).
  */
 enum iscsi_io_op {
-	ISCSI_IO_READ,   /* scsi_cmd_read of [off, off + len) into buf */
-	ISCSI_IO_WRITE,  /* scsi_cmd_write of buf at off */
+	ISCSI_IO_READ, /* scsi_cmd_read of [off, off + len) into buf */
+	ISCSI_IO_WRITE, /* scsi_cmd_write of buf at off */
 	ISCSI_IO_FINISH, /* scsi_cmd_finish: flush, WRITE SAME, UNMAP... */
 };
 
@@ -209,7 +209,7 @@ enum iscsi_phase {
 };
 
 enum iscsi_auth {
-	ISCSI_AUTH_START,  /* no AuthMethod chosen yet */
+	ISCSI_AUTH_START, /* no AuthMethod chosen yet */
 	ISCSI_AUTH_WAIT_A, /* CHAP chosen, waiting for CHAP_A */
 	ISCSI_AUTH_WAIT_R, /* challenge sent, waiting for CHAP_N/CHAP_R */
 	ISCSI_AUTH_DONE,
@@ -235,7 +235,7 @@ struct iscsi_login {
 	size_t challenge_len;
 	int sent_tpgt;
 	int sent_mrdsl;
-	uint8_t *text;       /* accumulated text of a C-bit sequence */
+	uint8_t *text; /* accumulated text of a C-bit sequence */
 	size_t text_len;
 };
 
@@ -262,7 +262,7 @@ struct iscsi_conn {
 	struct iscsi_task **reads_tail;
 	size_t n_reads;
 	size_t write_bytes; /* Data-Out copied and waiting for the disk */
-	size_t n_io;        /* io submitted and not done */
+	size_t n_io; /* io submitted and not done */
 	uint32_t next_ttt;
 	struct iscsi_obuf out;
 	/* A Text response too long for one PDU (RFC 7143 §11.10.2). */
@@ -273,7 +273,7 @@ struct iscsi_conn {
 	/* Where SendTargets points when a target has no portal of its own. */
 	char local_addr[80];
 	enum iscsi_event event;
-	uint16_t event_status;   /* login status class << 8 | detail */
+	uint16_t event_status; /* login status class << 8 | detail */
 	const char *event_reason;
 };
 

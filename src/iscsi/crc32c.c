@@ -30,8 +30,9 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 		crc32c_init();
 	crc = ~crc;
 	while (len >= 8) {
-		uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
-				     (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+		uint32_t lo = crc ^
+			      ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
+			       (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
 
 		crc = crc32c_table[7][lo & 0xff] ^
 		      crc32c_table[6][(lo >> 8) & 0xff] ^

@@ -333,7 +333,8 @@ static void report_client(FILE *out, struct fleet_lun *fl, const char *name,
 	uint64_t alloc = 0;
 	long long nums[3]; /* written, read and written since opened */
 	static const char *const keys[3] = {
-	    ",\"written\":", ",\"read_bytes\":", ",\"write_bytes\":"};
+		",\"written\":", ",\"read_bytes\":", ",\"write_bytes\":"
+	};
 
 	for (g = fl->gens; g && strcmp(g->client, name); g = g->next)
 		;
@@ -408,11 +409,10 @@ void fleet_report(FILE *out, int json)
 			if (fl->pool.limit)
 				fprintf(out, " dir-limit %llu",
 					(unsigned long long)fl->pool.limit *
-					    512);
+						512);
 			fprintf(out, "\n  %-44s %8s %-8s %7s %12s %s\n",
 				"CLIENT", "SESSIONS", "PHASE", "VERSION",
-				"ALLOCATED",
-				"WRITTEN READ-BYTES WRITE-BYTES");
+				"ALLOCATED", "WRITTEN READ-BYTES WRITE-BYTES");
 		}
 		for (size_t i = 0; i < n; i++) {
 			report_client(out, fl, names[i], json, i == 0);
@@ -688,9 +688,9 @@ int fleet_rollback(FILE *out)
 					"until they boot again\n",
 					fl->dir, parent, cur);
 				log_line(
-				    "overlays %s: rolled back from version "
-				    "%u to %u",
-				    fl->dir, cur, parent);
+					"overlays %s: rolled back from version "
+					"%u to %u",
+					fl->dir, cur, parent);
 				done++;
 			}
 		}
@@ -750,8 +750,8 @@ int fleet_prune(FILE *out)
 			if (r == -ENOENT || r == -EBUSY)
 				continue;
 			if (r) {
-				fprintf(out, "%s: version %u: %s\n", fl->dir,
-					v, strerror(-r));
+				fprintf(out, "%s: version %u: %s\n", fl->dir, v,
+					strerror(-r));
 				continue;
 			}
 			fprintf(out, "%s: version %u removed\n", fl->dir, v);

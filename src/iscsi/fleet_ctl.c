@@ -73,7 +73,7 @@ static int ctl_run(char *line, FILE *out)
 /* Answers one connection. */
 static void ctl_serve(int fd)
 {
-	struct timeval tv = {2, 0};
+	struct timeval tv = { 2, 0 };
 	char line[CTL_LINE_MAX + 1], *body = NULL;
 	size_t len = 0, blen = 0;
 	FILE *out;
@@ -125,7 +125,7 @@ static void *ctl_thread(void *arg)
 
 int fleet_ctl_start(const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	pthread_t th;
 	int fd;
 
@@ -157,7 +157,7 @@ err:
 
 int fleet_ctl_main(int argc, char **argv)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *path = CTL_DEFAULT;
 	char req[CTL_LINE_MAX], buf[65536];
 	size_t len = 0;

@@ -218,8 +218,8 @@ int fleet_file_open(struct fleet_lun *fl, char *err, size_t errlen)
 		goto err_dir;
 	if (mkdirat(fl->dirfd, "versions", 0700) && errno != EEXIST)
 		goto err_dir;
-	fl->versfd =
-	    openat(fl->dirfd, "versions", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fl->versfd = openat(fl->dirfd, "versions",
+			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fl->versfd < 0)
 		goto err_dir;
 	pthread_mutex_init(&fl->pool.lock, NULL);
@@ -339,8 +339,8 @@ static void file_attach(struct fleet_gen *g, struct scsi_lu *lu)
 
 /* fleet_store_ops.usage */
 static void file_usage(struct fleet_lun *fl, const char *name,
-		       struct fleet_gen *g, uint64_t *alloc,
-		       long long *written, long long *rd, long long *wr)
+		       struct fleet_gen *g, uint64_t *alloc, long long *written,
+		       long long *rd, long long *wr)
 {
 	if (g) {
 		*alloc = ovl_bytes_allocated(&g->u.o);

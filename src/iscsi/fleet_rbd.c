@@ -75,34 +75,57 @@ static struct {
 	__typeof__(rbd_diff_iterate2) *rbd_diff_iterate2;
 } F;
 
-#define FSYM(name) {#name, offsetof(__typeof__(F), name)}
+#define FSYM(name)                                   \
+	{                                            \
+#name, offsetof(__typeof__(F), name) \
+	}
 static const struct {
 	const char *name;
 	size_t off;
 } fsyms[] = {
-	FSYM(rados_ioctx_create), FSYM(rados_ioctx_destroy),
-	FSYM(rados_create_write_op), FSYM(rados_release_write_op),
-	FSYM(rados_write_op_create), FSYM(rados_write_op_omap_set),
-	FSYM(rados_write_op_omap_cmp), FSYM(rados_write_op_omap_rm_keys),
-	FSYM(rados_write_op_operate), FSYM(rados_create_read_op),
-	FSYM(rados_release_read_op), FSYM(rados_read_op_omap_get_vals2),
-	FSYM(rados_read_op_operate), FSYM(rados_omap_get_next2),
-	FSYM(rados_omap_get_end), FSYM(rbd_open), FSYM(rbd_open_read_only),
-	FSYM(rbd_close), FSYM(rbd_clone3), FSYM(rbd_image_options_create),
-	FSYM(rbd_image_options_set_uint64), FSYM(rbd_image_options_destroy),
-	FSYM(rbd_remove), FSYM(rbd_rename), FSYM(rbd_list2),
-	FSYM(rbd_image_spec_list_cleanup), FSYM(rbd_snap_create),
-	FSYM(rbd_snap_protect), FSYM(rbd_snap_unprotect),
-	FSYM(rbd_snap_remove), FSYM(rbd_snap_is_protected),
-	FSYM(rbd_metadata_get), FSYM(rbd_metadata_set),
-	FSYM(rbd_lock_acquire), FSYM(rbd_watchers_list),
-	FSYM(rbd_watchers_list_cleanup), FSYM(rbd_get_size),
+	FSYM(rados_ioctx_create),
+	FSYM(rados_ioctx_destroy),
+	FSYM(rados_create_write_op),
+	FSYM(rados_release_write_op),
+	FSYM(rados_write_op_create),
+	FSYM(rados_write_op_omap_set),
+	FSYM(rados_write_op_omap_cmp),
+	FSYM(rados_write_op_omap_rm_keys),
+	FSYM(rados_write_op_operate),
+	FSYM(rados_create_read_op),
+	FSYM(rados_release_read_op),
+	FSYM(rados_read_op_omap_get_vals2),
+	FSYM(rados_read_op_operate),
+	FSYM(rados_omap_get_next2),
+	FSYM(rados_omap_get_end),
+	FSYM(rbd_open),
+	FSYM(rbd_open_read_only),
+	FSYM(rbd_close),
+	FSYM(rbd_clone3),
+	FSYM(rbd_image_options_create),
+	FSYM(rbd_image_options_set_uint64),
+	FSYM(rbd_image_options_destroy),
+	FSYM(rbd_remove),
+	FSYM(rbd_rename),
+	FSYM(rbd_list2),
+	FSYM(rbd_image_spec_list_cleanup),
+	FSYM(rbd_snap_create),
+	FSYM(rbd_snap_protect),
+	FSYM(rbd_snap_unprotect),
+	FSYM(rbd_snap_remove),
+	FSYM(rbd_snap_is_protected),
+	FSYM(rbd_metadata_get),
+	FSYM(rbd_metadata_set),
+	FSYM(rbd_lock_acquire),
+	FSYM(rbd_watchers_list),
+	FSYM(rbd_watchers_list_cleanup),
+	FSYM(rbd_get_size),
 	FSYM(rbd_diff_iterate2),
 };
 
 struct fleet_rbd {
 	rados_t cluster;
-	rados_ioctx_t io;  /* the overlays' pool */
+	rados_ioctx_t io; /* the overlays' pool */
 	rados_ioctx_t gio; /* the golden image's pool */
 	struct backend_rbd golden; /* its snapshot: fl->tmpl */
 	const struct tcfg_ceph *ceph;
@@ -135,8 +158,8 @@ static int fsyms_load(char *err, size_t errlen)
 }
 
 /* The image name of the client name. */
-static void client_image(const struct fleet_rbd *r, const char *name,
-			 char *out, size_t outlen)
+static void client_image(const struct fleet_rbd *r, const char *name, char *out,
+			 size_t outlen)
 {
 	snprintf(out, outlen, "%s.client.%s", r->prefix, name);
 }
@@ -194,8 +217,9 @@ static int state_change(struct fleet_rbd *r, const char *cmp_cur,
 	for (size_t i = 0; i < n; i++)
 		lens[i] = strlen(vals[i]);
 	if (cmp_cur)
-		F.rados_write_op_omap_cmp(op, "current", LIBRADOS_CMPXATTR_OP_EQ,
-					  cmp_cur, strlen(cmp_cur), &prval);
+		F.rados_write_op_omap_cmp(op, "current",
+					  LIBRADOS_CMPXATTR_OP_EQ, cmp_cur,
+					  strlen(cmp_cur), &prval);
 	if (n)
 		F.rados_write_op_omap_set(op, keys, vals, lens, n);
 	if (rm)
@@ -216,7 +240,7 @@ static int open_ro(struct fleet_rbd *r, const char *name, rbd_image_t *img)
 
 /* fleet_store_ops.peek: the clone's metadata. */
 static int rs_peek(struct fleet_lun *fl, const char *name,
-		    enum ovl_phase *phase, unsigned *base)
+		   enum ovl_phase *phase, unsigned *base)
 {
 	char img_name[FLEET_IMAGE_MAX], v[32];
 	size_t len = sizeof(v);
@@ -234,8 +258,8 @@ static int rs_peek(struct fleet_lun *fl, const char *name,
 	len = sizeof(v);
 	if (base)
 		*base = F.rbd_metadata_get(img, "wupan.base", v, &len) == 0
-			    ? (unsigned)strtoul(v, NULL, 10)
-			    : 0;
+				? (unsigned)strtoul(v, NULL, 10)
+				: 0;
 	F.rbd_close(img);
 	return 0;
 }
@@ -256,9 +280,9 @@ static int clone_version(struct fleet_rbd *r, unsigned cur, const char *name)
 	 * would need require-min-compat-client mimic). */
 	F.rbd_image_options_set_uint64(opts, RBD_IMAGE_OPTION_CLONE_FORMAT, 1);
 	F.rbd_image_options_set_uint64(
-	    opts, RBD_IMAGE_OPTION_FEATURES,
-	    RBD_FEATURE_LAYERING | RBD_FEATURE_EXCLUSIVE_LOCK |
-		RBD_FEATURE_OBJECT_MAP | RBD_FEATURE_FAST_DIFF);
+		opts, RBD_IMAGE_OPTION_FEATURES,
+		RBD_FEATURE_LAYERING | RBD_FEATURE_EXCLUSIVE_LOCK |
+			RBD_FEATURE_OBJECT_MAP | RBD_FEATURE_FAST_DIFF);
 	rc = F.rbd_clone3(cur ? r->io : r->gio, cur ? pimg : r->gimage,
 			  cur ? "v" : r->gsnap, r->io, name, opts);
 	F.rbd_image_options_destroy(opts);
@@ -267,11 +291,11 @@ static int clone_version(struct fleet_rbd *r, unsigned cur, const char *name)
 
 /* fleet_store_ops.gen_open */
 static int rs_gen_open(struct fleet_lun *fl, struct fleet_gen *g, int fresh,
-			unsigned cur, char *err, size_t errlen)
+		       unsigned cur, char *err, size_t errlen)
 {
 	struct fleet_rbd *r = fl->rbd;
 	char spec[TCFG_NAME_MAX + FLEET_IMAGE_MAX + 2], v[32];
-	struct scsi_lu scratch = {0};
+	struct scsi_lu scratch = { 0 };
 	size_t len;
 	int rc, made = 0;
 
@@ -292,8 +316,8 @@ static int rs_gen_open(struct fleet_lun *fl, struct fleet_gen *g, int fresh,
 	else if (rc != -EEXIST)
 		goto err_clone;
 	snprintf(spec, sizeof(spec), "%s/%s", r->pool, g->image);
-	if (backend_rbd_open(&g->u.br, &scratch, spec, 0, r->ceph, r->done,
-			     err, errlen))
+	if (backend_rbd_open(&g->u.br, &scratch, spec, 0, r->ceph, r->done, err,
+			     errlen))
 		return -EIO;
 	/* Taken by hand, the lock stays here until the clone is closed. */
 	rc = F.rbd_lock_acquire(g->u.br.image, RBD_LOCK_MODE_EXCLUSIVE);
@@ -310,8 +334,8 @@ static int rs_gen_open(struct fleet_lun *fl, struct fleet_gen *g, int fresh,
 	if (made && (rc = F.rbd_metadata_set(g->u.br.image, "wupan.base", v)))
 		goto err_meta;
 	len = sizeof(v);
-	if (!made && F.rbd_metadata_get(g->u.br.image, "wupan.base", v,
-					&len) == 0)
+	if (!made &&
+	    F.rbd_metadata_get(g->u.br.image, "wupan.base", v, &len) == 0)
 		g->base = (unsigned)strtoul(v, NULL, 10);
 	len = sizeof(v);
 	if (F.rbd_metadata_get(g->u.br.image, "wupan.phase", v, &len) == 0 &&
@@ -383,8 +407,8 @@ static int add_extent(uint64_t off, size_t len, int exists, void *arg)
 /* fleet_store_ops.usage: what the clone itself holds (whole objects),
  * from its object map; bytes through it are not counted. */
 static void rs_usage(struct fleet_lun *fl, const char *name,
-		      struct fleet_gen *g, uint64_t *alloc, long long *written,
-		      long long *rd, long long *wr)
+		     struct fleet_gen *g, uint64_t *alloc, long long *written,
+		     long long *rd, long long *wr)
 {
 	char img_name[FLEET_IMAGE_MAX];
 	rbd_image_t img;
@@ -398,7 +422,8 @@ static void rs_usage(struct fleet_lun *fl, const char *name,
 	else if (open_ro(fl->rbd, img_name, &img))
 		return;
 	if (F.rbd_get_size(img, &size) == 0)
-		F.rbd_diff_iterate2(img, NULL, 0, size, 0, 1, add_extent, alloc);
+		F.rbd_diff_iterate2(img, NULL, 0, size, 0, 1, add_extent,
+				    alloc);
 	if (!g)
 		F.rbd_close(img);
 }
@@ -412,8 +437,7 @@ static long long rs_used(struct fleet_lun *fl)
 
 /* Lists the images of the overlays' pool that start with PREFIX.what,
  * the rest of each name into *names; returns how many. */
-static size_t list_images(struct fleet_rbd *r, const char *what,
-			  char ***names)
+static size_t list_images(struct fleet_rbd *r, const char *what, char ***names)
 {
 	rbd_image_spec_t *specs = NULL;
 	size_t max = 64, n = 0, plen;
@@ -489,13 +513,13 @@ static unsigned rs_current(struct fleet_lun *fl)
 	char v[32];
 
 	return state_get(fl->rbd, "current", v, sizeof(v))
-		   ? 0
-		   : (unsigned)strtoul(v, NULL, 10);
+		       ? 0
+		       : (unsigned)strtoul(v, NULL, 10);
 }
 
 /* fleet_store_ops.ver_info: the "ver.N" key. */
 static int rs_ver_info(struct fleet_lun *fl, unsigned num, unsigned *parent,
-			long long *when, char *comment, size_t clen)
+		       long long *when, char *comment, size_t clen)
 {
 	char key[32], buf[STATE_VAL_MAX];
 	int rc;
@@ -540,8 +564,8 @@ static int snap_drop(rbd_image_t img)
  * snapshotted; then, in one operation that checks the current version,
  * the state says so. */
 static int rs_commit(struct fleet_lun *fl, const char *name, unsigned num,
-		      unsigned base, const char *comment, char *err,
-		      size_t errlen)
+		     unsigned base, const char *comment, char *err,
+		     size_t errlen)
 {
 	struct fleet_rbd *r = fl->rbd;
 	char from[FLEET_IMAGE_MAX], to[FLEET_IMAGE_MAX];
@@ -555,14 +579,13 @@ static int rs_commit(struct fleet_lun *fl, const char *name, unsigned num,
 	/* Held here from before the rename to the end, the lock keeps a
 	 * gateway that the seat logs in to meanwhile from writing. */
 	rc = F.rbd_open(r->io, from, &img, NULL);
-	if (rc == 0 &&
-	    (rc = F.rbd_lock_acquire(img, RBD_LOCK_MODE_EXCLUSIVE)))
+	if (rc == 0 && (rc = F.rbd_lock_acquire(img, RBD_LOCK_MODE_EXCLUSIVE)))
 		F.rbd_close(img);
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", from,
 			 rc == -EROFS || rc == -EBUSY
-			     ? "open through another gateway"
-			     : strerror(-rc));
+				 ? "open through another gateway"
+				 : strerror(-rc));
 		return rc;
 	}
 	rc = F.rbd_rename(r->io, from, to);
@@ -722,8 +745,7 @@ static void old_clones_remove(struct fleet_rbd *r)
 }
 
 int fleet_rbd_open(struct fleet_lun *fl, const struct tcfg_ceph *ceph,
-		   void (*done)(struct iscsi_io *io), char *err,
-		   size_t errlen)
+		   void (*done)(struct iscsi_io *io), char *err, size_t errlen)
 {
 	struct fleet_rbd *r = calloc(1, sizeof(*r));
 	char gpool[TCFG_NAME_MAX + 1], spec[3 * TCFG_NAME_MAX + 8];
@@ -740,8 +762,9 @@ int fleet_rbd_open(struct fleet_lun *fl, const struct tcfg_ceph *ceph,
 	r->done = done;
 	if (strncmp(fl->golden_path, "rbd:", 4) ||
 	    tcfg_rbd_split(fl->golden_path + 4, gpool, r->gimage, r->gsnap)) {
-		snprintf(err, errlen, "overlays on rbd: need golden=rbd:POOL/"
-				      "IMAGE[@SNAP]");
+		snprintf(err, errlen,
+			 "overlays on rbd: need golden=rbd:POOL/"
+			 "IMAGE[@SNAP]");
 		goto err_free;
 	}
 	if (!r->gsnap[0])
@@ -780,7 +803,7 @@ int fleet_rbd_open(struct fleet_lun *fl, const struct tcfg_ceph *ceph,
 	/* The state object starts at version 0, once. */
 	op = F.rados_create_write_op();
 	F.rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
-	F.rados_write_op_omap_set(op, &key, &zero, (size_t[]){1}, 1);
+	F.rados_write_op_omap_set(op, &key, &zero, (size_t[]){ 1 }, 1);
 	rc = F.rados_write_op_operate(op, r->io, r->oid, NULL, 0);
 	F.rados_release_write_op(op);
 	if (rc && rc != -EEXIST) {

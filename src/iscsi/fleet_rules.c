@@ -112,9 +112,9 @@ int fleet_lun_parse(struct tcfg_lun *l, const char *arg, char *err,
 		p += n;
 	}
 	if (!l->path || !l->overlays) {
-		snprintf(
-		    err, errlen,
-		    "%s: an overlay LUN needs golden= and overlays=", where);
+		snprintf(err, errlen,
+			 "%s: an overlay LUN needs golden= and overlays=",
+			 where);
 		return -1;
 	}
 	/* Overlays on Ceph are clones of a golden snapshot on Ceph. */
@@ -162,8 +162,8 @@ int fleet_client_name(const char *initiator, char *out, size_t outlen)
 	return n ? 0 : -EINVAL;
 }
 
-void fleet_ver_build(char *out, size_t outlen, unsigned parent,
-		     long long when, const char *comment)
+void fleet_ver_build(char *out, size_t outlen, unsigned parent, long long when,
+		     const char *comment)
 {
 	snprintf(out, outlen, "parent %u\ntime %lld\ncomment %s\n", parent,
 		 when, comment);
@@ -198,7 +198,7 @@ int fleet_isid_ipxe(const uint8_t isid[6])
 struct fleet_boot fleet_boot_decide(int reset_mode, int exists,
 				    enum ovl_phase phase, const uint8_t isid[6])
 {
-	struct fleet_boot b = {0, phase};
+	struct fleet_boot b = { 0, phase };
 	int ipxe = fleet_isid_ipxe(isid);
 
 	if (!exists) {

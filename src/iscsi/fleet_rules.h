@@ -39,8 +39,8 @@ int fleet_client_name(const char *initiator, char *out, size_t outlen);
 
 /* Writes a committed version's record (its parent, time and one-line
  * comment) into out, as both stores keep it. */
-void fleet_ver_build(char *out, size_t outlen, unsigned parent,
-		     long long when, const char *comment);
+void fleet_ver_build(char *out, size_t outlen, unsigned parent, long long when,
+		     const char *comment);
 
 /* Reads the record of version num back; when and comment may be NULL.
  * Returns 0, or -EINVAL for a damaged record or a parent not below num. */
@@ -52,7 +52,7 @@ int fleet_isid_ipxe(const uint8_t isid[6]);
 
 /* What to do with a client's overlay at its login. */
 struct fleet_boot {
-	int fresh;	      /* start an empty overlay */
+	int fresh; /* start an empty overlay */
 	enum ovl_phase phase; /* the phase to record */
 };
 

@@ -29,11 +29,11 @@ struct fleet_gen {
 	} u;
 	struct fleet_gen *next;
 	struct fleet_lun *fl;
-	int refs;		  /* sessions using it */
-	int stale;		  /* replaced by a reset */
-	enum ovl_phase phase;	  /* recorded */
-	unsigned base;		  /* the version it was made on */
-	struct fleet_ver *ver;	  /* files: the version below, NULL: golden */
+	int refs; /* sessions using it */
+	int stale; /* replaced by a reset */
+	enum ovl_phase phase; /* recorded */
+	unsigned base; /* the version it was made on */
+	struct fleet_ver *ver; /* files: the version below, NULL: golden */
 	char image[FLEET_IMAGE_MAX]; /* rbd: its clone's name now */
 	char client[TCFG_NAME_MAX + 1];
 };
@@ -106,7 +106,7 @@ struct fleet_store_ops {
 struct fleet_lun {
 	struct fleet_lun *next;
 	const struct fleet_store_ops *ops;
-	char *update;	      /* update seat pattern, or NULL */
+	char *update; /* update seat pattern, or NULL */
 	struct scsi_lu *tmpl; /* the golden image, read-only */
 	char *golden_path;
 	char *dir; /* the overlays= value */
@@ -134,8 +134,7 @@ int fleet_file_open(struct fleet_lun *fl, char *err, size_t errlen);
 /* Sets up fl's RBD store: overlays = "rbd:POOL[/PREFIX]", golden "rbd:
  * POOL/IMAGE[@SNAP]" opened as fl->tmpl.  Returns 0, or -1 with err. */
 int fleet_rbd_open(struct fleet_lun *fl, const struct tcfg_ceph *ceph,
-		   void (*done)(struct iscsi_io *io), char *err,
-		   size_t errlen);
+		   void (*done)(struct iscsi_io *io), char *err, size_t errlen);
 
 /* Sorts n names in place. */
 void fleet_sort_names(char **names, size_t n);

@@ -114,10 +114,12 @@ static void sha256_compress(uint32_t *h, const uint8_t *block)
 	}
 	memcpy(v, h, sizeof(v));
 	for (int i = 0; i < 64; i++) {
-		uint32_t s1 = ror32(v[4], 6) ^ ror32(v[4], 11) ^ ror32(v[4], 25);
+		uint32_t s1 = ror32(v[4], 6) ^ ror32(v[4], 11) ^
+			      ror32(v[4], 25);
 		uint32_t ch = (v[4] & v[5]) ^ (~v[4] & v[6]);
 		uint32_t t1 = v[7] + s1 + ch + sha256_k[i] + w[i];
-		uint32_t s0 = ror32(v[0], 2) ^ ror32(v[0], 13) ^ ror32(v[0], 22);
+		uint32_t s0 = ror32(v[0], 2) ^ ror32(v[0], 13) ^
+			      ror32(v[0], 22);
 		uint32_t maj = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
 
 		memmove(v + 1, v, 7 * sizeof(v[0]));
@@ -152,7 +154,7 @@ static void hash_update(struct hash_ctx *c, const uint8_t *p, size_t len)
 static void hash_final(struct hash_ctx *c, int big_endian)
 {
 	uint64_t bits = c->total * 8;
-	uint8_t pad[72] = {0x80};
+	uint8_t pad[72] = { 0x80 };
 	size_t padlen = (c->fill < 56 ? 56 : 120) - c->fill;
 
 	for (int i = 0; i < 8; i++)
@@ -164,7 +166,7 @@ static void hash_final(struct hash_ctx *c, int big_endian)
 void md5_parts(const struct hash_part *parts, size_t n, uint8_t *out)
 {
 	struct hash_ctx c = {
-		.h = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476},
+		.h = { 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476 },
 		.compress = md5_compress,
 	};
 
@@ -178,8 +180,8 @@ void md5_parts(const struct hash_part *parts, size_t n, uint8_t *out)
 void sha256_parts(const struct hash_part *parts, size_t n, uint8_t *out)
 {
 	struct hash_ctx c = {
-		.h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-		      0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19},
+		.h = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+		       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 },
 		.compress = sha256_compress,
 	};
 

@@ -112,7 +112,8 @@ int iscsi_negotiate_key(struct iscsi_conn *c, const struct iscsi_kv *kv,
 		/* Declarative: the initiator's limit for what we send. */
 		if (kv_num(kv, 512, 16777215, &v))
 			return iscsi_text_add(out, "MaxRecvDataSegmentLength",
-					      "Reject"), 1;
+					      "Reject"),
+			       1;
 		p->max_xmit = v;
 		if (!c->login.sent_mrdsl) {
 			iscsi_text_add_u32(out, "MaxRecvDataSegmentLength",
@@ -147,7 +148,8 @@ int iscsi_negotiate_key(struct iscsi_conn *c, const struct iscsi_kv *kv,
 	if (iscsi_kv_is(kv, "ImmediateData")) {
 		/* AND function: we accept Yes, so the offer wins. */
 		if ((b = kv_bool(kv)) < 0)
-			return iscsi_text_add(out, "ImmediateData", "Reject"), 1;
+			return iscsi_text_add(out, "ImmediateData", "Reject"),
+			       1;
 		p->immediate_data = b;
 		iscsi_text_add(out, "ImmediateData", b ? "Yes" : "No");
 		return 1;
@@ -155,7 +157,8 @@ int iscsi_negotiate_key(struct iscsi_conn *c, const struct iscsi_kv *kv,
 	if (iscsi_kv_is(kv, "MaxOutstandingR2T")) {
 		if (kv_num(kv, 1, 65535, &v))
 			return iscsi_text_add(out, "MaxOutstandingR2T",
-					      "Reject"), 1;
+					      "Reject"),
+			       1;
 		iscsi_text_add(out, "MaxOutstandingR2T", "1");
 		return 1;
 	}
@@ -171,14 +174,16 @@ int iscsi_negotiate_key(struct iscsi_conn *c, const struct iscsi_kv *kv,
 	if (iscsi_kv_is(kv, "ErrorRecoveryLevel")) {
 		if (kv_num(kv, 0, 2, &v))
 			return iscsi_text_add(out, "ErrorRecoveryLevel",
-					      "Reject"), 1;
+					      "Reject"),
+			       1;
 		iscsi_text_add(out, "ErrorRecoveryLevel", "0");
 		return 1;
 	}
 	if (iscsi_kv_is(kv, "DefaultTime2Wait")) {
 		if (kv_num(kv, 0, 3600, &v))
 			return iscsi_text_add(out, "DefaultTime2Wait",
-					      "Reject"), 1;
+					      "Reject"),
+			       1;
 		p->time2wait = v > 2 ? v : 2; /* maximum function */
 		iscsi_text_add_u32(out, "DefaultTime2Wait", p->time2wait);
 		return 1;
@@ -186,7 +191,8 @@ int iscsi_negotiate_key(struct iscsi_conn *c, const struct iscsi_kv *kv,
 	if (iscsi_kv_is(kv, "DefaultTime2Retain")) {
 		if (kv_num(kv, 0, 3600, &v))
 			return iscsi_text_add(out, "DefaultTime2Retain",
-					      "Reject"), 1;
+					      "Reject"),
+			       1;
 		p->time2retain = 0; /* minimum with ours: ERL 0 keeps nothing */
 		iscsi_text_add(out, "DefaultTime2Retain", "0");
 		return 1;
@@ -237,13 +243,14 @@ static int login_respond(struct iscsi_conn *c, const uint8_t *req,
 	put_be32(bhs + 32, c->exp_cmd_sn + ISCSI_QUEUE_DEPTH - 1);
 	bhs[36] = (uint8_t)(status >> 8);
 	bhs[37] = (uint8_t)status;
-	return iscsi_send(c, bhs, text ? text->buf : NULL, text ? text->len : 0);
+	return iscsi_send(c, bhs, text ? text->buf : NULL,
+			  text ? text->len : 0);
 }
 
 /* Ends the login with a failure status; the connection then closes
  * (RFC 7143 §11.13.5: the target drops it after a failed login). */
-static int login_fail(struct iscsi_conn *c, const uint8_t *req,
-		      uint16_t status, const char *reason)
+static int login_fail(struct iscsi_conn *c, const uint8_t *req, uint16_t status,
+		      const char *reason)
 {
 	int rc = login_respond(c, req, 0, status, NULL);
 
@@ -256,8 +263,8 @@ static int login_fail(struct iscsi_conn *c, const uint8_t *req,
 
 /* Handles the keys that name the session, in the leading login request. */
 static int login_identify(struct iscsi_conn *c, const uint8_t *req,
-			  const struct iscsi_kv *kv, size_t n,
-			  const char **why, uint16_t *status)
+			  const struct iscsi_kv *kv, size_t n, const char **why,
+			  uint16_t *status)
 {
 	const struct iscsi_kv *in = iscsi_text_find(kv, n, "InitiatorName");
 	const struct iscsi_kv *st = iscsi_text_find(kv, n, "SessionType");
@@ -381,7 +388,8 @@ static int chap_verify(struct iscsi_conn *c, const struct iscsi_kv *kv,
 		uint8_t chal[CHAP_CHALLENGE_MAX];
 		char hex[2 * CHAP_DIGEST_MAX + 3];
 		uint32_t id;
-		int clen = chap_decode(mc->val, mc->val_len, chal, sizeof(chal));
+		int clen =
+			chap_decode(mc->val, mc->val_len, chal, sizeof(chal));
 
 		if (kv_num(mi, 0, 255, &id) || clen < CHAP_CHALLENGE_MIN) {
 			*why = "malformed mutual CHAP_I or CHAP_C";
@@ -462,12 +470,10 @@ static int login_security(struct iscsi_conn *c, const struct iscsi_kv *kv,
 }
 
 /* Answers the keys of one complete login request. */
-static int login_keys(struct iscsi_conn *c, int csg,
-		      const struct iscsi_kv *kv, size_t n,
-		      struct iscsi_text_out *out, const char **why)
+static int login_keys(struct iscsi_conn *c, int csg, const struct iscsi_kv *kv,
+		      size_t n, struct iscsi_text_out *out, const char **why)
 {
-	if (csg == ISCSI_STAGE_SECURITY &&
-	    login_security(c, kv, n, out, why))
+	if (csg == ISCSI_STAGE_SECURITY && login_security(c, kv, n, out, why))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		const struct iscsi_kv *k = &kv[i];
@@ -496,8 +502,7 @@ static int login_keys(struct iscsi_conn *c, int csg,
 }
 
 /* Collects a request split with the C bit (RFC 7143 §11.12.2). */
-static int login_collect(struct iscsi_conn *c, const uint8_t *data,
-			 size_t len)
+static int login_collect(struct iscsi_conn *c, const uint8_t *data, size_t len)
 {
 	uint8_t *nt;
 
@@ -519,13 +524,12 @@ static int login_request(struct iscsi_conn *c, const uint8_t *bhs,
 	int transit = bhs[1] & ISCSI_LOGIN_TRANSIT;
 	int csg = (bhs[1] >> 2) & 3, nsg = bhs[1] & 3;
 	uint8_t outbuf[LOGIN_RSP_MAX];
-	struct iscsi_text_out out = {outbuf, 0, sizeof(outbuf), 0};
+	struct iscsi_text_out out = { outbuf, 0, sizeof(outbuf), 0 };
 	const char *why = NULL;
 	uint16_t status = LS_INITIATOR_ERROR;
 	int rc;
 
-	if (!c->initiator[0] &&
-	    login_identify(c, bhs, kv, n, &why, &status))
+	if (!c->initiator[0] && login_identify(c, bhs, kv, n, &why, &status))
 		return login_fail(c, bhs, status, why);
 	if (csg == ISCSI_STAGE_OPERATIONAL && c->login.auth_needed &&
 	    c->login.auth != ISCSI_AUTH_DONE)
@@ -535,8 +539,9 @@ static int login_request(struct iscsi_conn *c, const uint8_t *bhs,
 		c->login.auth = ISCSI_AUTH_DONE;
 	if (login_keys(c, csg, kv, n, &out, &why))
 		return login_fail(c, bhs,
-				  csg == ISCSI_STAGE_SECURITY ? LS_AUTH_FAILURE
-							      : LS_INITIATOR_ERROR,
+				  csg == ISCSI_STAGE_SECURITY
+					  ? LS_AUTH_FAILURE
+					  : LS_INITIATOR_ERROR,
 				  why);
 	/* RFC 7143 §13.9: the first response of a normal session carries the
 	 * portal group tag. */
@@ -624,8 +629,7 @@ int iscsi_login_rx(struct iscsi_conn *c, const uint8_t *bhs,
 		if (get_be16(bhs + 14))
 			return login_fail(c, bhs, LS_NO_SESSION,
 					  "connection to unknown session");
-	} else if (memcmp(c->isid, bhs + 8, 6) ||
-		   get_be16(bhs + 14) != 0) {
+	} else if (memcmp(c->isid, bhs + 8, 6) || get_be16(bhs + 14) != 0) {
 		return login_fail(c, bhs, LS_INITIATOR_ERROR,
 				  "ISID or TSIH changed during login");
 	}
@@ -633,15 +637,15 @@ int iscsi_login_rx(struct iscsi_conn *c, const uint8_t *bhs,
 		return login_fail(c, bhs, LS_INITIATOR_ERROR,
 				  "bad current stage");
 	if (transit && (nsg <= csg || nsg == 2))
-		return login_fail(c, bhs, LS_INITIATOR_ERROR,
-				  "bad next stage");
+		return login_fail(c, bhs, LS_INITIATOR_ERROR, "bad next stage");
 	if (transit && cont)
 		return login_fail(c, bhs, LS_INITIATOR_ERROR,
 				  "both T and C set");
 	rc = login_collect(c, data, len);
 	if (rc)
-		return login_fail(c, bhs, rc == -E2BIG ? LS_INITIATOR_ERROR
-						       : LS_OUT_OF_RESOURCES,
+		return login_fail(c, bhs,
+				  rc == -E2BIG ? LS_INITIATOR_ERROR
+					       : LS_OUT_OF_RESOURCES,
 				  "login text too long");
 	if (cont) /* answer with an empty response until the last piece */
 		return login_respond(c, bhs, (uint8_t)(csg << 2), LS_SUCCESS,

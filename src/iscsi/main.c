@@ -71,11 +71,11 @@ struct drv_conn {
 	struct sockaddr_storage addr;
 	char peer[80];
 	const char *kill; /* another thread asks its reactor to close it */
-	int closed;     /* closed (under drv.lock), memory not yet freed */
-	int pinged;     /* a NOP-In ping is unanswered */
+	int closed; /* closed (under drv.lock), memory not yet freed */
+	int pinged; /* a NOP-In ping is unanswered */
 	int logged_out; /* the logout is already logged */
-	int zombie;     /* closed, freed when its last io completes */
-	int hold;       /* a failed CHAP answer waits out AUTH_DELAY_MS */
+	int zombie; /* closed, freed when its last io completes */
+	int hold; /* a failed CHAP answer waits out AUTH_DELAY_MS */
 };
 
 /* A wrong CHAP response is answered this late, so a peer guesses secrets
@@ -99,11 +99,11 @@ struct drv_reactor {
 	pthread_t thread;
 	size_t idx;
 	struct ev_source wake; /* EV_T_WAKE */
-	pthread_mutex_t lock;  /* done */
+	pthread_mutex_t lock; /* done */
 	struct drv_newconn *inbox; /* drv.lock */
 	struct iscsi_io *done;
 	size_t n_conns; /* drv.lock */
-	size_t kills;   /* drv.lock: marked connections to close */
+	size_t kills; /* drv.lock: marked connections to close */
 };
 
 /* The disk worker threads: io from the reactors in, completions back to
@@ -159,7 +159,7 @@ static struct {
 	size_t n_listen;
 	struct drv_conn *conns;
 	size_t n_conns; /* open ones */
-	size_t fd_cap;  /* connections the open-file limit leaves room for */
+	size_t fd_cap; /* connections the open-file limit leaves room for */
 	int reserve_fd; /* given up to refuse a connection at EMFILE */
 	struct drv_limit_log limit_log[DRV_LIMIT_N];
 	struct drv_workers w;
@@ -277,8 +277,8 @@ static struct drv_target *target_open(const struct tcfg_target *t,
 	for (size_t i = 0; i < t->n_luns; i++) {
 		struct scsi_lu *lu = &dt->lus[i];
 		uint8_t h[SHA256_LEN];
-		struct hash_part parts[2] = {{t->name, strlen(t->name) + 1},
-					     {&i, sizeof(i)}};
+		struct hash_part parts[2] = { { t->name, strlen(t->name) + 1 },
+					      { &i, sizeof(i) } };
 
 		dt->n = i; /* units opened so far, for target_close */
 		if (!t->luns[i].overlays &&
@@ -286,9 +286,10 @@ static struct drv_target *target_open(const struct tcfg_target *t,
 			dt->rbd[i] = calloc(1, sizeof(*dt->rbd[i]));
 			if (!dt->rbd[i])
 				goto err_alloc;
-			if (backend_rbd_open(dt->rbd[i], lu, t->luns[i].path + 4,
-					     t->luns[i].ro, ceph,
-					     io_complete, msg, sizeof(msg))) {
+			if (backend_rbd_open(dt->rbd[i], lu,
+					     t->luns[i].path + 4, t->luns[i].ro,
+					     ceph, io_complete, msg,
+					     sizeof(msg))) {
 				free(dt->rbd[i]);
 				dt->rbd[i] = NULL;
 				goto err_lun;
@@ -298,18 +299,19 @@ static struct drv_target *target_open(const struct tcfg_target *t,
 			/* Overlays on Ceph open their golden snapshot. */
 			dt->files[i].fd = -1;
 			if (!(dt->fleet[i] = fleet_lun_open(
-				  &t->luns[i], NULL, lu, ceph,
-				  io_complete, msg, sizeof(msg))))
+				      &t->luns[i], NULL, lu, ceph, io_complete,
+				      msg, sizeof(msg))))
 				goto err_lun;
-		/* An overlay LUN shares its golden image read-only. */
+			/* An overlay LUN shares its golden image read-only. */
 		} else if (backend_file_open(&dt->files[i], lu, t->luns[i].path,
-				      t->luns[i].ro || t->luns[i].overlays,
-				      msg, sizeof(msg))) {
+					     t->luns[i].ro ||
+						     t->luns[i].overlays,
+					     msg, sizeof(msg))) {
 			goto err_lun;
 		} else if (t->luns[i].overlays &&
 			   !(dt->fleet[i] = fleet_lun_open(
-				 &t->luns[i], &dt->files[i], lu, ceph,
-				 io_complete, msg, sizeof(msg)))) {
+				     &t->luns[i], &dt->files[i], lu, ceph,
+				     io_complete, msg, sizeof(msg)))) {
 			backend_file_close(&dt->files[i]);
 			goto err_lun;
 		}
@@ -359,7 +361,7 @@ static int listen_on(const char *spec, char *err, size_t errlen)
 {
 	char host[256], portstr[8];
 	unsigned port;
-	struct addrinfo hints = {0}, *ai;
+	struct addrinfo hints = { 0 }, *ai;
 	int fd, one = 1, rc;
 
 	if (tcfg_split_addr(spec, host, sizeof(host), &port)) {
@@ -619,7 +621,8 @@ static void retired_sweep(void)
 		struct drv_target *t = *link;
 		int used = 0;
 
-		for (struct drv_conn *dc = drv.conns; dc && !used; dc = dc->next)
+		for (struct drv_conn *dc = drv.conns; dc && !used;
+		     dc = dc->next)
 			used = dc->core.target == &t->core;
 		if (used) {
 			link = &t->next_retired;
@@ -665,8 +668,10 @@ static void conn_release(struct ev_source *s)
  * connection. */
 static void io_complete(struct iscsi_io *io)
 {
-	struct drv_reactor *r = ((struct drv_conn *)((char *)io->conn -
-				 offsetof(struct drv_conn, core)))->r;
+	struct drv_reactor *r =
+		((struct drv_conn *)((char *)io->conn -
+				     offsetof(struct drv_conn, core)))
+			->r;
 
 	pthread_mutex_lock(&r->lock);
 	io->next = r->done;
@@ -747,8 +752,9 @@ static void reactor_complete(struct drv_reactor *r)
 	}
 	for (io = rev; io;) {
 		struct iscsi_io *next = io->next;
-		struct drv_conn *dc = (struct drv_conn *)((char *)io->conn -
-				offsetof(struct drv_conn, core));
+		struct drv_conn *dc =
+			(struct drv_conn *)((char *)io->conn -
+					    offsetof(struct drv_conn, core));
 		int pump;
 
 		pthread_mutex_lock(&drv.lock);
@@ -837,7 +843,8 @@ static const struct ev_stream_ops conn_ops = {
 static void conn_timer(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct drv_conn *dc =
-		(struct drv_conn *)((char *)t - offsetof(struct drv_conn, timer));
+		(struct drv_conn *)((char *)t -
+				    offsetof(struct drv_conn, timer));
 	uint64_t idle_ms = drv.cfg.limits.idle_timeout * 1000ull;
 	uint64_t quiet = ev_now(loop) - dc->st.last_rx_ms;
 	const char *close_why = NULL;
@@ -989,8 +996,8 @@ static int reactors_init(void)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t n = drv.cfg.limits.threads ? drv.cfg.limits.threads
-		   : cpus > 0		   ? (size_t)cpus
-					   : 1;
+		   : cpus > 0             ? (size_t)cpus
+					  : 1;
 
 	if (n > MAX_REACTORS)
 		n = MAX_REACTORS;
@@ -1067,8 +1074,9 @@ static struct drv_reactor *conn_admit(const struct sockaddr_storage *peer,
 /* Timer: listening again after a pause. */
 static void listener_resume(struct ev_loop *loop, struct ev_timer *t)
 {
-	struct drv_listener *l = (struct drv_listener *)((char *)t -
-			offsetof(struct drv_listener, resume));
+	struct drv_listener *l =
+		(struct drv_listener *)((char *)t -
+					offsetof(struct drv_listener, resume));
 
 	ev_set_events(loop, &l->src, EPOLLIN);
 }
@@ -1088,8 +1096,8 @@ static void accept_emfile(struct ev_loop *loop, struct drv_listener *l)
 		if (!dc->closed && !dc->kill &&
 		    dc->core.phase == ISCSI_PHASE_LOGIN)
 			oldest = dc;
-	limit_hit(DRV_LIMIT_FILES,
-		  "out of file descriptors (%s): %s", strerror(err),
+	limit_hit(DRV_LIMIT_FILES, "out of file descriptors (%s): %s",
+		  strerror(err),
 		  oldest ? "closing the oldest connection not logged in"
 			 : "refusing new connections");
 	if (oldest)
@@ -1112,8 +1120,7 @@ static void accept_emfile(struct ev_loop *loop, struct drv_listener *l)
 
 /* Source: accepts pending connections on a listening socket and hands
  * each to the reactor with the fewest. */
-static void accept_ready(struct ev_loop *loop, struct ev_source *s,
-			 uint32_t ev)
+static void accept_ready(struct ev_loop *loop, struct ev_source *s, uint32_t ev)
 {
 	struct drv_listener *l = (struct drv_listener *)s;
 
@@ -1181,7 +1188,7 @@ static void accept_ready(struct ev_loop *loop, struct ev_source *s,
  * units close once no connection uses them. */
 static void reload(void)
 {
-	struct tcfg ncfg = {0};
+	struct tcfg ncfg = { 0 };
 	struct drv_target **nt;
 	char err[1024];
 	size_t i;
@@ -1284,7 +1291,7 @@ static void reload(void)
 static void shutdown_all(void)
 {
 	for (struct drv_conn *dc = drv.conns; dc; dc = dc->next) {
-		struct timeval tv = {1, 0};
+		struct timeval tv = { 1, 0 };
 		struct ev_out out;
 
 		if (dc->closed)
@@ -1297,10 +1304,10 @@ static void shutdown_all(void)
 		while (conn_tx_peek(&dc->st, &out)) {
 			off_t off = (off_t)out.off;
 			ssize_t n = out.fd >= 0
-					    ? sendfile(dc->st.src.fd, out.fd, &off,
-						       out.len)
-					    : send(dc->st.src.fd, out.buf, out.len,
-						   MSG_NOSIGNAL);
+					    ? sendfile(dc->st.src.fd, out.fd,
+						       &off, out.len)
+					    : send(dc->st.src.fd, out.buf,
+						   out.len, MSG_NOSIGNAL);
 
 			if (n <= 0)
 				break;
@@ -1329,7 +1336,7 @@ static void shutdown_all(void)
  * plus every per-target portal not already covered. */
 static int open_listeners(char *err, size_t errlen)
 {
-	const char *defaults[] = {"0.0.0.0:3260", "[::]:3260"};
+	const char *defaults[] = { "0.0.0.0:3260", "[::]:3260" };
 	const char **specs = calloc(drv.cfg.n_listen + drv.cfg.n_targets + 2,
 				    sizeof(*specs));
 	size_t n = 0;
@@ -1387,8 +1394,7 @@ static int open_listeners(char *err, size_t errlen)
 }
 
 /* Source: the signals, through a signalfd. */
-static void signal_ready(struct ev_loop *loop, struct ev_source *s,
-			 uint32_t ev)
+static void signal_ready(struct ev_loop *loop, struct ev_source *s, uint32_t ev)
 {
 	struct signalfd_siginfo si;
 
@@ -1470,9 +1476,10 @@ int main(int argc, char **argv)
 
 		/* Windows' initiator refuses other lengths outright. */
 		if (a < 12 || a > 16 || b < 12 || b > 16)
-			log_line("warning: target %s: Windows accepts CHAP secrets "
-			      "of 12 to 16 characters only",
-			      t->name);
+			log_line(
+				"warning: target %s: Windows accepts CHAP secrets "
+				"of 12 to 16 characters only",
+				t->name);
 	}
 	drv.env.random = random_bytes;
 	drv.env.zerocopy = 1;
@@ -1521,9 +1528,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (drv.fd_cap < drv.cfg.limits.max_conns)
-		log_line("warning: the open-file limit (%zu) allows only %zu of "
-		      "max-connections %u",
-		      nofile, drv.fd_cap, drv.cfg.limits.max_conns);
+		log_line(
+			"warning: the open-file limit (%zu) allows only %zu of "
+			"max-connections %u",
+			nofile, drv.fd_cap, drv.cfg.limits.max_conns);
 	atomic_store(&drv.running, 1);
 	for (size_t i = 1; i < drv.n_r; i++) {
 		if (pthread_create(&drv.r[i].thread, NULL, reactor_main,
@@ -1532,8 +1540,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	log_line("serving %zu targets on %zu threads", drv.n_targets,
-		 drv.n_r);
+	log_line("serving %zu targets on %zu threads", drv.n_targets, drv.n_r);
 	reactor_main(&drv.r[0]);
 	for (size_t i = 1; i < drv.n_r; i++)
 		pthread_join(drv.r[i].thread, NULL);

@@ -326,8 +326,8 @@ int ovl_punch(struct ovl *o, uint64_t off, uint64_t len)
 		static const uint8_t zero[65536];
 
 		while (len && rc == 0) {
-			size_t n =
-			    len < sizeof(zero) ? (size_t)len : sizeof(zero);
+			size_t n = len < sizeof(zero) ? (size_t)len
+						      : sizeof(zero);
 
 			rc = write_blocks(o, zero, n, off);
 			off += n;
@@ -474,10 +474,10 @@ static int ops_punch(void *ctx, uint64_t off, uint64_t len)
 }
 
 static const struct scsi_backend_ops ovl_ops = {
-    .read = ops_read,
-    .write = ops_write,
-    .sync = ops_sync,
-    .punch = ops_punch,
+	.read = ops_read,
+	.write = ops_write,
+	.sync = ops_sync,
+	.punch = ops_punch,
 };
 
 void ovl_attach(struct ovl *o, struct scsi_lu *lu)

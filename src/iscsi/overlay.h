@@ -24,7 +24,7 @@
 /* What a client last did, kept in the map header (fleet.c's boot rule). */
 enum ovl_phase {
 	OVL_PHASE_FIRMWARE = 0, /* logins so far came from boot firmware */
-	OVL_PHASE_OS = 1,	/* an operating system has logged in */
+	OVL_PHASE_OS = 1, /* an operating system has logged in */
 };
 
 /* Space shared by the overlays of one directory: blocks allocated to
@@ -46,7 +46,7 @@ struct ovl {
 	/* First: the driver's workers take bf.lock around each disk call
 	 * of a unit (COMPARE AND WRITE alone); bf.fd is the data file. */
 	struct backend_file bf;
-	int golden_fd;	   /* shared, read-only */
+	int golden_fd; /* shared, read-only */
 	struct ovl *lower; /* a committed version below, or NULL: golden */
 	int map_fd;
 	uint64_t blocks; /* of the golden image and the overlay */

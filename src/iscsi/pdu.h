@@ -78,9 +78,9 @@
 
 /* The length fields of a BHS, bounded by what the caller will accept. */
 struct iscsi_pdu_lens {
-	size_t ahs_len;  /* bytes of AHS */
+	size_t ahs_len; /* bytes of AHS */
 	size_t data_len; /* DataSegmentLength, without padding */
-	size_t total;    /* whole PDU on the wire, digests included */
+	size_t total; /* whole PDU on the wire, digests included */
 };
 
 /* Opcode of a BHS, without the immediate bit. */

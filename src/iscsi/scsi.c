@@ -76,8 +76,10 @@ int scsi_cmd_start(const struct scsi_lun_map *map, unsigned lun,
 				       ASC_LUN_NOT_SUPPORTED);
 			return 0;
 		}
-		return cdb[1] & 1 ? scsi_inquiry_vpd(lu, cmd, cdb[2], get_be16(cdb + 3))
-				  : scsi_inquiry_std(lu, cmd, get_be16(cdb + 3));
+		return cdb[1] & 1
+			       ? scsi_inquiry_vpd(lu, cmd, cdb[2],
+						  get_be16(cdb + 3))
+			       : scsi_inquiry_std(lu, cmd, get_be16(cdb + 3));
 	case 0xa0:
 		return scsi_report_luns(map, cmd, cdb);
 	case 0x03:

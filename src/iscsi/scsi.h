@@ -12,8 +12,8 @@
 #define SCSI_STATUS_RESERVATION_CONFLICT 0x18
 
 #define SCSI_SENSE_LEN 18
-#define SCSI_MAX_XFER (16u << 20)   /* largest transfer one command may ask */
-#define SCSI_MAX_PARAM (64u << 10)  /* largest parameter list we buffer */
+#define SCSI_MAX_XFER (16u << 20) /* largest transfer one command may ask */
+#define SCSI_MAX_PARAM (64u << 10) /* largest parameter list we buffer */
 #define SCSI_MAX_LUNS 256
 #define SCSI_MAX_UNMAP_DESC 256
 #define SCSI_MAX_CAW 16 /* blocks one COMPARE AND WRITE may cover */
@@ -67,22 +67,22 @@ struct scsi_lu {
 	uint32_t block_size;
 	int ro;
 	int no_reservations; /* refuse RESERVE(6) and PR OUT (also when ro) */
-	uint64_t id;          /* unique 60-bit identifier (NAA, serial) */
-	const char *target;   /* target name for VPD 0x83 */
-	int prevent;          /* PREVENT ALLOW MEDIUM REMOVAL state */
+	uint64_t id; /* unique 60-bit identifier (NAA, serial) */
+	const char *target; /* target name for VPD 0x83 */
+	int prevent; /* PREVENT ALLOW MEDIUM REMOVAL state */
 	const void *reserved_by; /* RESERVE(6) holder, or NULL */
 	struct scsi_pr pr;
 };
 
 /* What a command does with its data. */
 enum scsi_kind {
-	SCSI_K_NONE,       /* no data */
-	SCSI_K_GEN,        /* Data-In generated into cmd->data */
-	SCSI_K_READ,       /* Data-In read from the medium */
-	SCSI_K_WRITE,      /* Data-Out written to the medium as it arrives */
-	SCSI_K_COMPARE,    /* Data-Out compared with the medium (VERIFY) */
-	SCSI_K_PARAM,      /* Data-Out buffered, then executed */
-	SCSI_K_ORWRITE,    /* Data-Out ORed into the medium */
+	SCSI_K_NONE, /* no data */
+	SCSI_K_GEN, /* Data-In generated into cmd->data */
+	SCSI_K_READ, /* Data-In read from the medium */
+	SCSI_K_WRITE, /* Data-Out written to the medium as it arrives */
+	SCSI_K_COMPARE, /* Data-Out compared with the medium (VERIFY) */
+	SCSI_K_PARAM, /* Data-Out buffered, then executed */
+	SCSI_K_ORWRITE, /* Data-Out ORed into the medium */
 };
 
 enum scsi_dir { SCSI_DIR_NONE, SCSI_DIR_IN, SCSI_DIR_OUT };
@@ -94,17 +94,17 @@ struct scsi_cmd {
 	enum scsi_dir dir;
 	uint64_t lba;
 	uint32_t blocks;
-	uint32_t xfer_len;   /* bytes the CDB moves */
+	uint32_t xfer_len; /* bytes the CDB moves */
 	int fua;
 	uint8_t status;
 	uint8_t sense[SCSI_SENSE_LEN];
 	uint8_t sense_len;
-	uint8_t *data;       /* generated Data-In or buffered Data-Out */
+	uint8_t *data; /* generated Data-In or buffered Data-Out */
 	uint32_t data_len;
 	int miscompare;
 	uint32_t miscompare_off;
-	const void *nexus;   /* the I_T nexus issuing it (RESERVE(6)) */
-	const char *port;    /* its initiator port name (persistent
+	const void *nexus; /* the I_T nexus issuing it (RESERVE(6)) */
+	const char *port; /* its initiator port name (persistent
 			      * reservations) */
 };
 
@@ -134,8 +134,8 @@ int scsi_cmd_read(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,
 /* Like scsi_cmd_read for a medium READ, but only when it cannot block:
  * -EAGAIN (command untouched) when the data is not at hand, so the caller
  * hands the read to a worker instead. */
-int scsi_cmd_read_nowait(struct scsi_lu *lu, struct scsi_cmd *cmd,
-			 uint32_t off, uint8_t *buf, uint32_t len);
+int scsi_cmd_read_nowait(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,
+			 uint8_t *buf, uint32_t len);
 
 /* Like scsi_cmd_read_nowait, but finds the data in a file instead of
  * copying it (scsi_backend_ops.map_cached): 0 with *fd and *foff set, or

@@ -114,14 +114,17 @@ static void write_same_start(const struct scsi_lu *lu, struct scsi_cmd *cmd,
 
 /* Decodes a media access command; returns 1 if op is one, else 0. */
 int scsi_media_start(const struct scsi_lu *lu, struct scsi_cmd *cmd,
-		       const uint8_t *cdb)
+		     const uint8_t *cdb)
 {
 	uint64_t lba, blocks;
 	uint8_t op = cdb[0];
 	int prot = cdb[1] >> 5;
 
 	switch (op) {
-	case 0x08: case 0x28: case 0xa8: case 0x88: /* READ */
+	case 0x08:
+	case 0x28:
+	case 0xa8:
+	case 0x88: /* READ */
 		rw_fields(cdb, &lba, &blocks);
 		if (op != 0x08 && prot) {
 			/* No protection information (SBC-3 §4.22). */
@@ -134,7 +137,8 @@ int scsi_media_start(const struct scsi_lu *lu, struct scsi_cmd *cmd,
 		cmd->kind = SCSI_K_READ;
 		cmd->dir = SCSI_DIR_IN;
 		return 1;
-	case 0x34: case 0x90: /* PRE-FETCH: the page cache does it anyway */
+	case 0x34:
+	case 0x90: /* PRE-FETCH: the page cache does it anyway */
 		if (op == 0x34) {
 			lba = get_be32(cdb + 2);
 			blocks = get_be16(cdb + 7);
@@ -178,8 +182,13 @@ int scsi_media_start(const struct scsi_lu *lu, struct scsi_cmd *cmd,
 		cmd->kind = SCSI_K_ORWRITE;
 		cmd->dir = SCSI_DIR_OUT;
 		return 1;
-	case 0x0a: case 0x2a: case 0xaa: case 0x8a: /* WRITE */
-	case 0x2e: case 0xae: case 0x8e:            /* WRITE AND VERIFY */
+	case 0x0a:
+	case 0x2a:
+	case 0xaa:
+	case 0x8a: /* WRITE */
+	case 0x2e:
+	case 0xae:
+	case 0x8e: /* WRITE AND VERIFY */
 		rw_fields(cdb, &lba, &blocks);
 		if (op != 0x0a && prot) {
 			scsi_sense_set(cmd, SK_ILLEGAL_REQUEST,
@@ -197,7 +206,9 @@ int scsi_media_start(const struct scsi_lu *lu, struct scsi_cmd *cmd,
 		cmd->kind = SCSI_K_WRITE;
 		cmd->dir = SCSI_DIR_OUT;
 		return 1;
-	case 0x2f: case 0xaf: case 0x8f: { /* VERIFY */
+	case 0x2f:
+	case 0xaf:
+	case 0x8f: { /* VERIFY */
 		int bytchk = (cdb[1] >> 1) & 3;
 
 		rw_fields(cdb, &lba, &blocks);
@@ -217,7 +228,8 @@ int scsi_media_start(const struct scsi_lu *lu, struct scsi_cmd *cmd,
 		}
 		return 1;
 	}
-	case 0x35: case 0x91: /* SYNCHRONIZE CACHE */
+	case 0x35:
+	case 0x91: /* SYNCHRONIZE CACHE */
 		if (op == 0x35) {
 			lba = get_be32(cdb + 2);
 			blocks = get_be16(cdb + 7);
@@ -233,7 +245,8 @@ int scsi_media_start(const struct scsi_lu *lu, struct scsi_cmd *cmd,
 		/* The flush itself is disk I/O: scsi_cmd_finish does it. */
 		cmd->fua = 1;
 		return 1;
-	case 0x41: case 0x93:
+	case 0x41:
+	case 0x93:
 		write_same_start(lu, cmd, cdb);
 		return 1;
 	case 0x42: { /* UNMAP (SBC-3 §5.28) */
@@ -313,12 +326,13 @@ int scsi_cmd_read_map(struct scsi_lu *lu, const struct scsi_cmd *cmd,
 	    off > cmd->xfer_len || len > cmd->xfer_len - off)
 		return -EAGAIN;
 	return lu->ops->map_cached(lu->ctx, len,
-				   cmd->lba * lu->block_size + off, fd,
-				   foff) ? -EAGAIN : 0;
+				   cmd->lba * lu->block_size + off, fd, foff)
+		       ? -EAGAIN
+		       : 0;
 }
 
-int scsi_cmd_read_nowait(struct scsi_lu *lu, struct scsi_cmd *cmd,
-			 uint32_t off, uint8_t *buf, uint32_t len)
+int scsi_cmd_read_nowait(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,
+			 uint8_t *buf, uint32_t len)
 {
 	int rc;
 
@@ -348,15 +362,15 @@ void scsi_cmd_write(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,
 	at = cmd->lba * lu->block_size + off;
 	switch (cmd->kind) {
 	case SCSI_K_WRITE:
-		scsi_cmd_medium_done(cmd, 1, lu->ops->write(lu->ctx, buf, len,
-							     at));
+		scsi_cmd_medium_done(cmd, 1,
+				     lu->ops->write(lu->ctx, buf, len, at));
 		break;
 	case SCSI_K_ORWRITE: {
 		uint8_t tmp[4096];
 
 		for (uint32_t done = 0; done < len;) {
 			uint32_t n = len - done > sizeof(tmp) ? sizeof(tmp)
-							       : len - done;
+							      : len - done;
 
 			if (lu->ops->read(lu->ctx, tmp, n, at + done)) {
 				scsi_sense_set(cmd, SK_MEDIUM_ERROR,
@@ -379,7 +393,7 @@ void scsi_cmd_write(struct scsi_lu *lu, struct scsi_cmd *cmd, uint32_t off,
 
 		for (uint32_t done = 0; done < len && !cmd->miscompare;) {
 			uint32_t n = len - done > sizeof(tmp) ? sizeof(tmp)
-							       : len - done;
+							      : len - done;
 
 			if (lu->ops->read(lu->ctx, tmp, n, at + done)) {
 				scsi_sense_set(cmd, SK_MEDIUM_ERROR,
@@ -450,7 +464,8 @@ void scsi_write_same_run(struct scsi_lu *lu, struct scsi_cmd *cmd)
 			memset(run + (size_t)i * bs, 0, bs);
 	}
 	for (uint32_t done = 0; done < cmd->blocks;) {
-		uint32_t n = cmd->blocks - done < per ? cmd->blocks - done : per;
+		uint32_t n = cmd->blocks - done < per ? cmd->blocks - done
+						      : per;
 		int rc = lu->ops->write(lu->ctx, run, (size_t)n * bs,
 					(cmd->lba + done) * bs);
 
@@ -481,8 +496,10 @@ void scsi_compare_and_write_run(struct scsi_lu *lu, struct scsi_cmd *cmd)
 	}
 	for (uint32_t i = 0; i < half; i++) {
 		if (cur[i] != cmd->data[i]) {
-			scsi_sense_set(cmd, SK_MISCOMPARE, ASC_MISCOMPARE_VERIFY);
-			cmd->sense[0] |= 0x80; /* VALID: INFORMATION is the offset */
+			scsi_sense_set(cmd, SK_MISCOMPARE,
+				       ASC_MISCOMPARE_VERIFY);
+			cmd->sense[0] |=
+				0x80; /* VALID: INFORMATION is the offset */
 			put_be32(cmd->sense + 3, i);
 			return;
 		}

@@ -90,7 +90,7 @@ int scsi_pr_in(const struct scsi_lu *lu, struct scsi_cmd *cmd,
 
 	free(cmd->data);
 	cmd->data = calloc(1, 8 + (24 + 4 + SCSI_PORT_NAME_MAX + 4) *
-				       SCSI_PR_MAX_REGS);
+					      SCSI_PR_MAX_REGS);
 	if (!cmd->data)
 		return -ENOMEM;
 	d = cmd->data;
@@ -181,8 +181,8 @@ static void conflict(struct scsi_cmd *cmd)
 }
 
 /* REGISTER and REGISTER AND IGNORE EXISTING KEY (SPC-4 §5.12.7). */
-static void pr_register(struct scsi_pr *pr, struct scsi_cmd *cmd,
-			uint64_t key, uint64_t sakey, int ignore)
+static void pr_register(struct scsi_pr *pr, struct scsi_cmd *cmd, uint64_t key,
+			uint64_t sakey, int ignore)
 {
 	struct scsi_pr_reg *r = reg_find(pr, cmd->port);
 
@@ -211,19 +211,21 @@ static void pr_register(struct scsi_pr *pr, struct scsi_cmd *cmd,
 }
 
 /* PREEMPT and PREEMPT AND ABORT (SPC-4 §5.12.11.4). */
-static void pr_preempt(struct scsi_pr *pr, struct scsi_cmd *cmd,
-		       uint64_t sakey, uint8_t type)
+static void pr_preempt(struct scsi_pr *pr, struct scsi_cmd *cmd, uint64_t sakey,
+		       uint8_t type)
 {
 	int removed = 0;
-	int take = pr->held && (type_all_reg(pr->type) ? sakey == 0
-						       : holder_key(pr) == sakey);
+	int take =
+		pr->held &&
+		(type_all_reg(pr->type) ? sakey == 0 : holder_key(pr) == sakey);
 
 	if (take && !type_valid(type)) {
 		scsi_sense_set(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB);
 		return;
 	}
 	if (!sakey && !take) {
-		scsi_sense_set(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_PARAM);
+		scsi_sense_set(cmd, SK_ILLEGAL_REQUEST,
+			       ASC_INVALID_FIELD_PARAM);
 		return;
 	}
 	for (size_t i = 0; i < pr->n;) {
@@ -261,7 +263,8 @@ void scsi_pr_out_run(struct scsi_lu *lu, struct scsi_cmd *cmd)
 	key = get_be64(cmd->data);
 	sakey = get_be64(cmd->data + 8);
 	if (sa == PR_REGISTER || sa == PR_REGISTER_IGNORE)
-		return pr_register(pr, cmd, key, sakey, sa == PR_REGISTER_IGNORE);
+		return pr_register(pr, cmd, key, sakey,
+				   sa == PR_REGISTER_IGNORE);
 	/* Everything else needs a registration with the right key. */
 	r = reg_find(pr, cmd->port);
 	if (!r || r->key != key)
@@ -269,7 +272,8 @@ void scsi_pr_out_run(struct scsi_lu *lu, struct scsi_cmd *cmd)
 	switch (sa) {
 	case PR_RESERVE:
 		if (!type_valid(type)) {
-			scsi_sense_set(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB);
+			scsi_sense_set(cmd, SK_ILLEGAL_REQUEST,
+				       ASC_INVALID_FIELD_CDB);
 			return;
 		}
 		if (pr->held) {
@@ -286,7 +290,8 @@ void scsi_pr_out_run(struct scsi_lu *lu, struct scsi_cmd *cmd)
 			return;
 		if (pr->type != type) {
 			/* INVALID RELEASE OF PERSISTENT RESERVATION */
-			scsi_sense_set(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_RELEASE_PR);
+			scsi_sense_set(cmd, SK_ILLEGAL_REQUEST,
+				       ASC_INVALID_RELEASE_PR);
 			return;
 		}
 		pr->held = 0;
@@ -310,8 +315,16 @@ void scsi_pr_out_run(struct scsi_lu *lu, struct scsi_cmd *cmd)
 static int pr_always_allowed(uint8_t op)
 {
 	switch (op) {
-	case 0x00: case 0x03: case 0x12: case 0x25: case 0x9e: case 0xa0:
-	case 0xa3: case 0x5e: case 0x5f: case 0x1e:
+	case 0x00:
+	case 0x03:
+	case 0x12:
+	case 0x25:
+	case 0x9e:
+	case 0xa0:
+	case 0xa3:
+	case 0x5e:
+	case 0x5f:
+	case 0x1e:
 		return 1;
 	default:
 		return 0;
@@ -322,8 +335,17 @@ static int pr_always_allowed(uint8_t op)
 static int pr_read_class(uint8_t op)
 {
 	switch (op) {
-	case 0x08: case 0x28: case 0xa8: case 0x88: case 0x2f: case 0xaf:
-	case 0x8f: case 0x34: case 0x90: case 0x1a: case 0x5a:
+	case 0x08:
+	case 0x28:
+	case 0xa8:
+	case 0x88:
+	case 0x2f:
+	case 0xaf:
+	case 0x8f:
+	case 0x34:
+	case 0x90:
+	case 0x1a:
+	case 0x5a:
 		return 1;
 	default:
 		return 0;

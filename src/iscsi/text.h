@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ISCSI_KEY_MAX 63      /* RFC 7143 §6.1 */
-#define ISCSI_VALUE_MAX 8192  /* longest value we accept (CHAP_C, CHAP_R) */
+#define ISCSI_KEY_MAX 63 /* RFC 7143 §6.1 */
+#define ISCSI_VALUE_MAX 8192 /* longest value we accept (CHAP_C, CHAP_R) */
 #define ISCSI_TEXT_MAX_PAIRS 64
 
 /* One key=value pair pointing into the received buffer (not terminated). */

@@ -22,43 +22,83 @@
  * (nslookup, ntp, time, md5sum, imgtrust, ...) are unknown here on purpose.
  */
 static const char *const lint_commands[] = {
-	"autoboot", "boot", "certfree", "certstat", "certstore", "chain",
-	"choose", "clear", "colour", "config", "console", "cpair", "cpuid",
-	"dhcp", "echo", "exit", "form", "goto", "help", "ibstat", "ifclose",
-	"ifconf", "iflinkwait", "ifopen", "ifstat", "imgargs", "imgexec",
-	"imgfetch", "imgfree", "imgload", "imgselect", "imgstat", "inc",
-	"initrd", "iseq", "isset", "item", "iwlist", "iwstat", "kernel",
-	"login", "menu", "module", "ping", "poweroff", "present", "prompt",
-	"pxebs", "read", "reboot", "route", "sanboot", "sanhook", "sanunhook",
-	"set", "shell", "shim", "show", "sleep", "sync", "vcreate", "vdestroy",
+	"autoboot",  "boot",     "certfree",   "certstat",  "certstore",
+	"chain",     "choose",   "clear",      "colour",    "config",
+	"console",   "cpair",    "cpuid",      "dhcp",      "echo",
+	"exit",      "form",     "goto",       "help",      "ibstat",
+	"ifclose",   "ifconf",   "iflinkwait", "ifopen",    "ifstat",
+	"imgargs",   "imgexec",  "imgfetch",   "imgfree",   "imgload",
+	"imgselect", "imgstat",  "inc",        "initrd",    "iseq",
+	"isset",     "item",     "iwlist",     "iwstat",    "kernel",
+	"login",     "menu",     "module",     "ping",      "poweroff",
+	"present",   "prompt",   "pxebs",      "read",      "reboot",
+	"route",     "sanboot",  "sanhook",    "sanunhook", "set",
+	"shell",     "shim",     "show",       "sleep",     "sync",
+	"vcreate",   "vdestroy",
 };
 
 /* Settings iPXE itself sets or reads, so a script may use them unset. */
 static const char *const lint_ipxe_settings[] = {
-	"asset", "board-serial", "buildarch", "busid", "busloc", "bustype",
-	"chip", "cwduri", "cwuri", "dhcp-server", "dns", "domain", "errno",
-	"filename", "gateway", "hostname", "ifname", "initiator-iqn", "ip",
-	"keep-san", "keymap", "mac", "manufacturer", "memsize", "netmask",
-	"next-server", "ntp", "password", "platform", "product",
-	"reverse-password", "reverse-username", "root-path", "san-filename",
-	"scriptlet", "serial", "skip-san-boot", "ssid", "syslog",
-	"unixtime", "user-class", "username", "uuid", "version",
+	"asset",
+	"board-serial",
+	"buildarch",
+	"busid",
+	"busloc",
+	"bustype",
+	"chip",
+	"cwduri",
+	"cwuri",
+	"dhcp-server",
+	"dns",
+	"domain",
+	"errno",
+	"filename",
+	"gateway",
+	"hostname",
+	"ifname",
+	"initiator-iqn",
+	"ip",
+	"keep-san",
+	"keymap",
+	"mac",
+	"manufacturer",
+	"memsize",
+	"netmask",
+	"next-server",
+	"ntp",
+	"password",
+	"platform",
+	"product",
+	"reverse-password",
+	"reverse-username",
+	"root-path",
+	"san-filename",
+	"scriptlet",
+	"serial",
+	"skip-san-boot",
+	"ssid",
+	"syslog",
+	"unixtime",
+	"user-class",
+	"username",
+	"uuid",
+	"version",
 };
 
 enum lint_type {
-	T_TEXT,		/* anything printable */
-	T_HOST,		/* IPv4 address or DNS name */
-	T_PORT,		/* 1-65535 */
-	T_LUN,		/* iPXE's LUN syntax */
-	T_MS,		/* milliseconds */
-	T_ITEM,		/* a menu item's label */
-	T_ISCSI,	/* an iSCSI name */
-	T_IQN_BASE,	/* an iqn. name that gets ":suffix" appended */
-	T_URL,		/* scheme://... */
-	T_BASE_URL,	/* a URL without a trailing slash */
-	T_USER,		/* a CHAP name */
-	T_SECRET,	/* a CHAP secret */
-	T_LABEL,	/* a custom menu item's label */
+	T_TEXT, /* anything printable */
+	T_HOST, /* IPv4 address or DNS name */
+	T_PORT, /* 1-65535 */
+	T_LUN, /* iPXE's LUN syntax */
+	T_MS, /* milliseconds */
+	T_ITEM, /* a menu item's label */
+	T_ISCSI, /* an iSCSI name */
+	T_IQN_BASE, /* an iqn. name that gets ":suffix" appended */
+	T_URL, /* scheme://... */
+	T_BASE_URL, /* a URL without a trailing slash */
+	T_USER, /* a CHAP name */
+	T_SECRET, /* a CHAP secret */
+	T_LABEL, /* a custom menu item's label */
 };
 
 /* A setting wupan knows; dflt: embed/30-defaults.ipxe fills it in. */
@@ -203,8 +243,8 @@ static const char *closest(const char *s, size_t len, const char *const *list,
 	unsigned bestd = 3;
 
 	for (size_t i = 0; i < n; i++) {
-		const char *c = *(const char *const *)((const char *)list +
-						       i * stride);
+		const char *c =
+			*(const char *const *)((const char *)list + i * stride);
 		unsigned d = lint_distance(s, len, c, strlen(c));
 
 		if (d < bestd) {
@@ -357,8 +397,7 @@ static int scan_refs(struct lint_state *st, const char *s, size_t len)
 		}
 		size_t nlen = setting_name(s + start, end - start, &scoped);
 
-		if (!scoped && nlen > 0 &&
-		    !memchr(s + start, '$', nlen))
+		if (!scoped && nlen > 0 && !memchr(s + start, '$', nlen))
 			names_add(st, &st->reads, s + start, nlen);
 		i = start - 1;
 	}
@@ -408,8 +447,8 @@ int lint_iscsi_name(const char *s, size_t len, const char **why)
 			return 0;
 		}
 	}
-	if (len >= 4 && (memcmp(s, "eui.", 4) == 0 ||
-			 memcmp(s, "naa.", 4) == 0)) {
+	if (len >= 4 &&
+	    (memcmp(s, "eui.", 4) == 0 || memcmp(s, "naa.", 4) == 0)) {
 		size_t n = len - 4;
 		int naa = s[0] == 'n';
 
@@ -422,8 +461,8 @@ int lint_iscsi_name(const char *s, size_t len, const char **why)
 			}
 		if (n != 16 && !(naa && n == 32)) {
 			*why = naa ? "naa. takes 16 or 32 hex digits (RFC "
-				     "3980)" :
-				     "eui. takes 16 hex digits (RFC 3720 "
+				     "3980)"
+				   : "eui. takes 16 hex digits (RFC 3720 "
 				     "§3.2.6.3.2)";
 			return 0;
 		}
@@ -490,8 +529,7 @@ static int is_dns_name(const char *s, size_t len)
 			label = 0;
 			continue;
 		}
-		if (!(is_lower_alnum(c) || (c >= 'A' && c <= 'Z') ||
-		      c == '-'))
+		if (!(is_lower_alnum(c) || (c >= 'A' && c <= 'Z') || c == '-'))
 			return 0;
 		if (label == 0 && c == '-')
 			return 0;
@@ -606,8 +644,10 @@ static void check_value(struct lint_state *st, int idx, const char *v,
 		if (ref)
 			break;
 		if (!lint_iscsi_name(v, len, &why))
-			report(st, LINT_ERROR, "%s '%.*s' is not an iSCSI name: "
-			       "it %s", s->name, (int)len, v, why);
+			report(st, LINT_ERROR,
+			       "%s '%.*s' is not an iSCSI name: "
+			       "it %s",
+			       s->name, (int)len, v, why);
 		else if (s->type == T_IQN_BASE && memcmp(v, "iqn.", 4) != 0)
 			report(st, LINT_ERROR,
 			       "%s must be an iqn. name: wupan appends "
@@ -629,9 +669,9 @@ static void check_value(struct lint_state *st, int idx, const char *v,
 			       "e.g. tftp://${next-server}/x or http://...)",
 			       s->name, (int)len, v);
 		else if (sep && find_word(v, (size_t)(sep - v),
-					  (const char *const[]){ "tftp", "http",
-								 "https", "ftp",
-								 "nfs", "file" },
+					  (const char *const[]){
+						  "tftp", "http", "https",
+						  "ftp", "nfs", "file" },
 					  6) < 0)
 			report(st, LINT_ERROR,
 			       "%s: iPXE fetches tftp://, http://, https://, "
@@ -686,8 +726,7 @@ static void check_early_refs(struct lint_state *st, size_t from)
 		const char *name = st->reads.v[i].name;
 		int idx = find_setting(name, strlen(name));
 
-		if (idx >= 0 && lint_settings[idx].dflt &&
-		    !st->set_line[idx])
+		if (idx >= 0 && lint_settings[idx].dflt && !st->set_line[idx])
 			report(st, LINT_WARNING,
 			       "${%s} is expanded when this line runs, "
 			       "before wupan's defaults: it is empty unless "
@@ -783,8 +822,7 @@ static void settings_line(struct lint_state *st, const char *s, size_t len)
 	}
 	idx = find_setting(w[1].p, nlen);
 	if (idx < 0) {
-		const char *near = closest(w[1].p, nlen,
-					   &lint_settings[0].name,
+		const char *near = closest(w[1].p, nlen, &lint_settings[0].name,
 					   LINT_NSETTINGS,
 					   sizeof(lint_settings[0]));
 
@@ -812,7 +850,7 @@ static void settings_line(struct lint_state *st, const char *s, size_t len)
 		       lint_settings[idx].name, st->set_line[idx]);
 	if (quotes)
 		report(st, LINT_WARNING,
-		       "%s: iPXE keeps quotes as part of the value", 
+		       "%s: iPXE keeps quotes as part of the value",
 		       lint_settings[idx].name);
 	if (runs)
 		report(st, LINT_WARNING,
@@ -860,12 +898,12 @@ static void check_portals(struct lint_state *st)
 	int gap = 0, paths = 1;
 
 	/* A per-host file inherits the first portal from the site file. */
-	srv[1] = st->set_line[s1]	? st->values[s1] :
-		 st->kind == LINT_SITE ? "(the boot server)" :
-					 NULL;
-	port[1] = st->set_line[p1]	 ? st->values[p1] :
-		  st->kind == LINT_SITE ? "3260" :
-					  NULL;
+	srv[1] = st->set_line[s1]        ? st->values[s1]
+		 : st->kind == LINT_SITE ? "(the boot server)"
+					 : NULL;
+	port[1] = st->set_line[p1]        ? st->values[p1]
+		  : st->kind == LINT_SITE ? "3260"
+					  : NULL;
 	for (int n = 2; n <= LINT_PORTALS; n++) {
 		int si, pi;
 		unsigned line = portal_line(st, n, &si, &pi);
@@ -910,8 +948,8 @@ static void check_portals(struct lint_state *st)
 		int i;
 		const char *v;
 
-		snprintf(name, sizeof(name), n == 1 ? "iscsi-server" :
-				"iscsi-server-%d", n);
+		snprintf(name, sizeof(name),
+			 n == 1 ? "iscsi-server" : "iscsi-server-%d", n);
 		i = find_setting(name, strlen(name));
 		v = st->values[i];
 		if (!st->set_line[i] || strstr(v, "${") ||
@@ -930,7 +968,8 @@ static void check_portals(struct lint_state *st)
 static void settings_end(struct lint_state *st)
 {
 	int def = find_setting("menu-default", 12);
-	int pw = find_setting("password", 8), user = find_setting("username", 8);
+	int pw = find_setting("password", 8),
+	    user = find_setting("username", 8);
 	int rpw = find_setting("reverse-password", 16);
 
 	for (int n = 1; n <= LINT_ITEMS; n++) {
@@ -947,19 +986,19 @@ static void settings_end(struct lint_state *st)
 		/* The text defaults to the label (embed/30-defaults.ipxe). */
 		for (int k = 0; k < 3; k += 2)
 			if (any && !st->set_line[idx[k]]) {
-				st->line = st->set_line[idx[0]] ?
-						   st->set_line[idx[0]] :
-					   st->set_line[idx[1]] ?
-						   st->set_line[idx[1]] :
-						   st->set_line[idx[2]];
+				st->line = st->set_line[idx[0]]
+						   ? st->set_line[idx[0]]
+					   : st->set_line[idx[1]]
+						   ? st->set_line[idx[1]]
+						   : st->set_line[idx[2]];
 				report(st, LINT_ERROR,
 				       "menu item %d: %s is not set (an item "
 				       "needs a label and a URL to chain)",
 				       n, name[k]);
 			}
 	}
-	if (st->set_line[def] && !has_ref(st->values[def],
-					    strlen(st->values[def])) &&
+	if (st->set_line[def] &&
+	    !has_ref(st->values[def], strlen(st->values[def])) &&
 	    !is_item(st, st->values[def], strlen(st->values[def]))) {
 		st->line = st->set_line[def];
 		/* A per-host file may pick an item of the site's. */
@@ -967,8 +1006,8 @@ static void settings_end(struct lint_state *st)
 		       "menu-default '%s' is not a menu item (sanboot, "
 		       "install, local, shell, config, reboot, poweroff%s)",
 		       st->values[def],
-		       st->kind == LINT_SITE ? ", or an item-N-label" :
-					       ", or the site's item-N-label");
+		       st->kind == LINT_SITE ? ", or an item-N-label"
+					     : ", or the site's item-N-label");
 	}
 	check_portals(st);
 	if (st->set_line[pw] && !st->set_line[user] && st->kind == LINT_SITE) {
@@ -1011,8 +1050,8 @@ static void script_command(struct lint_state *st, const struct lint_word *w,
 					   sizeof(lint_commands[0]));
 		const char *eq = memchr(w[0].p, '=', w[0].len);
 
-		if (find_setting(w[0].p, eq ? (size_t)(eq - w[0].p) :
-					      w[0].len) >= 0)
+		if (find_setting(w[0].p,
+				 eq ? (size_t)(eq - w[0].p) : w[0].len) >= 0)
 			report(st, LINT_ERROR,
 			       "'%.*s' is not an iPXE command: to set a "
 			       "setting, write 'set NAME VALUE'",
@@ -1078,9 +1117,9 @@ static void script_line(struct lint_state *st, const char *s, size_t len)
 			report(st, LINT_ERROR,
 			       "label %.*s is defined twice (first at %s:%u)",
 			       (int)(len - 1), s + 1,
-			       st->files[prev->file].name ?
-				       st->files[prev->file].name :
-				       "?",
+			       st->files[prev->file].name
+				       ? st->files[prev->file].name
+				       : "?",
 			       prev->line);
 		else
 			names_add(st, &st->labels, s + 1, len - 1);
@@ -1119,15 +1158,15 @@ static void script_end(struct lint_state *st)
 	for (size_t i = 0; i < st->gotos.n; i++) {
 		const struct lint_name *g = &st->gotos.v[i];
 		const char *dollar = strstr(g->name, "${");
-		size_t plen = dollar ? (size_t)(dollar - g->name) :
-				       strlen(g->name);
+		size_t plen = dollar ? (size_t)(dollar - g->name)
+				     : strlen(g->name);
 		int found = 0;
 
 		for (size_t j = 0; j < st->labels.n && !found; j++) {
 			const char *l = st->labels.v[j].name;
 
-			found = dollar ? strncmp(l, g->name, plen) == 0 :
-					 strcmp(l, g->name) == 0;
+			found = dollar ? strncmp(l, g->name, plen) == 0
+				       : strcmp(l, g->name) == 0;
 		}
 		if (!found) {
 			st->file = g->file;
@@ -1137,8 +1176,8 @@ static void script_end(struct lint_state *st)
 				       "goto %s: no label starts with '%.*s'",
 				       g->name, (int)plen, g->name);
 			else
-				report(st, LINT_ERROR,
-				       "goto %s: no such label", g->name);
+				report(st, LINT_ERROR, "goto %s: no such label",
+				       g->name);
 		}
 	}
 	for (size_t i = 0; i < st->reads.n; i++) {
@@ -1186,7 +1225,8 @@ static void check_bytes(struct lint_state *st, const char *buf, size_t len)
 		} else if (c >= 0x80) {
 			report(st, LINT_ERROR,
 			       "non-ASCII byte 0x%02x: iPXE scripts are "
-			       "ASCII", c);
+			       "ASCII",
+			       c);
 			while (i + 1 < len && buf[i + 1] != '\n')
 				i++;
 		} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
@@ -1245,8 +1285,8 @@ int lint_check(enum lint_kind kind, const struct lint_file *files,
 
 			while (s < end && is_space(buf[s]))
 				s++;
-			while (end > s && (is_space(buf[end - 1]) ||
-					   buf[end - 1] == '\r'))
+			while (end > s &&
+			       (is_space(buf[end - 1]) || buf[end - 1] == '\r'))
 				end--;
 			st->line = line;
 			if (kind == LINT_SCRIPT)

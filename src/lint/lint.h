@@ -11,9 +11,9 @@
 #define LINT_IPXE_VERSION "1.21.1+git20250501.dad20602+dfsg-1"
 
 enum lint_kind {
-	LINT_SCRIPT,	/* any iPXE script (embed/, a menu item's script) */
-	LINT_SITE,	/* the site settings, copied into the shared script */
-	LINT_HOST,	/* a per-host file, fetched at boot by one client */
+	LINT_SCRIPT, /* any iPXE script (embed/, a menu item's script) */
+	LINT_SITE, /* the site settings, copied into the shared script */
+	LINT_HOST, /* a per-host file, fetched at boot by one client */
 };
 
 enum lint_severity {
@@ -26,7 +26,7 @@ typedef void (*lint_emit_fn)(void *ctx, size_t file, unsigned line,
 			     enum lint_severity sev, const char *msg);
 
 struct lint_file {
-	const char *name;	/* for messages that point to another file */
+	const char *name; /* for messages that point to another file */
 	const char *buf;
 	size_t len;
 };

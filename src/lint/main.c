@@ -66,8 +66,8 @@ static int read_file(const char *path, char **buf, size_t *len)
 }
 
 /* Prints one finding as FILE:LINE: SEVERITY: TEXT. */
-static void emit(void *ctx, size_t file, unsigned line,
-		 enum lint_severity sev, const char *msg)
+static void emit(void *ctx, size_t file, unsigned line, enum lint_severity sev,
+		 const char *msg)
 {
 	struct lint_out *out = ctx;
 

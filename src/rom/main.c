@@ -27,8 +27,8 @@ static const char usage_text[] =
 	"SIZE is bytes or a number with K or M (64K, 128K, 1M).\n";
 
 /* Standard flash chip sizes shown by `table`. */
-static const size_t flash_sizes[] = { 64 << 10, 128 << 10, 256 << 10,
-				      512 << 10, 1 << 20 };
+static const size_t flash_sizes[] = { 64 << 10, 128 << 10, 256 << 10, 512 << 10,
+				      1 << 20 };
 #define N_FLASH_SIZES (sizeof(flash_sizes) / sizeof(flash_sizes[0]))
 
 static int usage(void)
@@ -60,7 +60,8 @@ static int read_rom(const char *path, uint8_t **out, size_t *out_len)
 				cap = ROM_MAX_SIZE + 1;
 			nbuf = realloc(buf, cap);
 			if (!nbuf) {
-				fprintf(stderr, "wupan-rom: %s: out of memory\n", path);
+				fprintf(stderr,
+					"wupan-rom: %s: out of memory\n", path);
 				goto err;
 			}
 			buf = nbuf;
@@ -69,14 +70,16 @@ static int read_rom(const char *path, uint8_t **out, size_t *out_len)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			fprintf(stderr, "wupan-rom: %s: %s\n", path, strerror(errno));
+			fprintf(stderr, "wupan-rom: %s: %s\n", path,
+				strerror(errno));
 			goto err;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 		if (len > ROM_MAX_SIZE) {
-			fprintf(stderr, "wupan-rom: %s: larger than the 16 MiB a PCI ROM can map\n",
+			fprintf(stderr,
+				"wupan-rom: %s: larger than the 16 MiB a PCI ROM can map\n",
 				path);
 			goto err;
 		}
@@ -200,7 +203,8 @@ static void print_image_text(const struct rom_image *im, int i)
 		if (!im->pnp.present)
 			printf("    PnP header: none\n");
 		else if (!im->pnp.valid)
-			printf("    PnP header at 0x%x: invalid\n", im->pnp.offset);
+			printf("    PnP header at 0x%x: invalid\n",
+			       im->pnp.offset);
 		else
 			printf("    PnP header at 0x%x: rev %u, checksum %s, manufacturer \"%s\", product \"%s\"\n",
 			       im->pnp.offset, im->pnp.revision,
@@ -238,8 +242,9 @@ static void print_rom_text(const char *path, const struct rom *rom)
 	printf("  valid: no\n");
 	for (size_t i = 0; i < rom->n_problems; i++)
 		printf("  problem: %s%s\n", rom->problem[i].msg,
-		       i + 1 == rom->n_problems && rom->problems_truncated ?
-			       " (more problems not shown)" : "");
+		       i + 1 == rom->n_problems && rom->problems_truncated
+			       ? " (more problems not shown)"
+			       : "");
 }
 
 /* Prints a JSON string; non-ASCII and control bytes become \u escapes. */
@@ -261,9 +266,10 @@ static void print_image_json(const struct rom_image *im)
 {
 	printf("{\"offset\":%zu,\"code_type\":%u,\"type\":", im->offset,
 	       im->code_type);
-	json_str(im->code_type == ROM_CODE_X86 ? "legacy" :
-		 im->code_type == ROM_CODE_EFI ? "efi" :
-		 rom_code_type_name(im->code_type));
+	json_str(im->code_type == ROM_CODE_X86 ? "legacy"
+		 : im->code_type == ROM_CODE_EFI
+			 ? "efi"
+			 : rom_code_type_name(im->code_type));
 	printf(",\"image_length\":%zu,\"last\":%s,\"pcir_valid\":%s",
 	       im->length, im->last ? "true" : "false",
 	       im->pcir_ok ? "true" : "false");
@@ -308,8 +314,9 @@ static void print_image_json(const struct rom_image *im)
 		       im->efi_compression, im->efi_offset);
 	}
 	printf(",\"ipxe\":%s,\"ipxe_version\":",
-	       im->is_ipxe ? "true" :
-	       im->version_status == ROM_VERSION_COMPRESSED ? "null" : "false");
+	       im->is_ipxe                                    ? "true"
+	       : im->version_status == ROM_VERSION_COMPRESSED ? "null"
+							      : "false");
 	if (im->version_status == ROM_VERSION_FOUND)
 		json_str(im->version);
 	else if (im->is_ipxe || im->version_status == ROM_VERSION_COMPRESSED)
@@ -419,7 +426,8 @@ static int cmd_verify(int argc, char **argv)
 			for (size_t k = 0; k < rom.n_problems; k++)
 				print_problem(argv[i], &rom, &rom.problem[k]);
 			if (rom.problems_truncated)
-				printf("%s: more problems not shown\n", argv[i]);
+				printf("%s: more problems not shown\n",
+				       argv[i]);
 		}
 		free(buf);
 	}
@@ -451,7 +459,8 @@ static void refuse_invalid(const char *path, const uint8_t *buf, size_t len)
 	static struct rom rom;
 
 	rom_parse(buf, len, &rom);
-	fprintf(stderr, "wupan-rom: %s is not a valid ROM, refusing to change it:\n",
+	fprintf(stderr,
+		"wupan-rom: %s is not a valid ROM, refusing to change it:\n",
 		path);
 	for (size_t k = 0; k < rom.n_problems; k++)
 		fprintf(stderr, "  %s\n", rom.problem[k].msg);
@@ -468,7 +477,8 @@ static int cmd_set_id(int argc, char **argv)
 	if (take_output(&argc, argv, &out) != 0 || argc != 2 || !out)
 		return usage();
 	if (rom_parse_id(argv[0], &vendor, &device) != 0) {
-		fprintf(stderr, "wupan-rom: '%s' is not VENDOR:DEVICE (four hex digits each, e.g. 8086:100e)\n",
+		fprintf(stderr,
+			"wupan-rom: '%s' is not VENDOR:DEVICE (four hex digits each, e.g. 8086:100e)\n",
 			argv[0]);
 		return 2;
 	}
@@ -478,7 +488,8 @@ static int cmd_set_id(int argc, char **argv)
 	if (e == -EINVAL)
 		refuse_invalid(argv[1], buf, len);
 	else if (e != 0)
-		fprintf(stderr, "wupan-rom: %s: rewriting the ids would break this ROM (a checksum byte or string overlaps them)\n",
+		fprintf(stderr,
+			"wupan-rom: %s: rewriting the ids would break this ROM (a checksum byte or string overlaps them)\n",
 			argv[1]);
 	else if (write_rom(out, buf, len) == 0)
 		rc = 0;
@@ -516,7 +527,8 @@ static int cmd_extract(int argc, char **argv)
 		fprintf(stderr, "wupan-rom: %s holds no %s image\n", argv[1],
 			argv[0]);
 	else if (e != 0)
-		fprintf(stderr, "wupan-rom: %s: the extracted images would not be valid (a checksum byte overlaps a header)\n",
+		fprintf(stderr,
+			"wupan-rom: %s: the extracted images would not be valid (a checksum byte overlaps a header)\n",
 			argv[1]);
 	else if (write_rom(out, obuf, olen) == 0)
 		rc = 0;
@@ -580,7 +592,8 @@ static int cmd_fit(int argc, char **argv)
 	if (!size_arg || take_output(&argc, argv, &out) != 0 || argc != 1)
 		return usage();
 	if (rom_parse_size(size_arg, &size) != 0) {
-		fprintf(stderr, "wupan-rom: size '%s' is not a multiple of 512 bytes between 512 and 16M (e.g. 64K, 128K, 1M)\n",
+		fprintf(stderr,
+			"wupan-rom: size '%s' is not a multiple of 512 bytes between 512 and 16M (e.g. 64K, 128K, 1M)\n",
 			size_arg);
 		return 2;
 	}
@@ -626,8 +639,8 @@ static int cmd_table(int argc, char **argv)
 	char sname[32];
 	int rc = 0, rows = 0;
 
-	printf("%-16s %-26s %7s  %-10s %-9s", "NAME", "FILE", "BYTES",
-	       "IMAGES", "ID");
+	printf("%-16s %-26s %7s  %-10s %-9s", "NAME", "FILE", "BYTES", "IMAGES",
+	       "ID");
 	for (size_t k = 0; k < N_FLASH_SIZES; k++)
 		printf(" %5s", size_name(flash_sizes[k], sname, sizeof(sname)));
 	printf("\n");
@@ -662,12 +675,15 @@ static int cmd_table(int argc, char **argv)
 			}
 			printf("%-16s %-26s %7zu  %-10s %04x:%04x",
 			       name ? name : "-", base, rom.used,
-			       x86 && efi ? "legacy+efi" : x86 ? "legacy" :
-			       efi ? "efi" : "other",
+			       x86 && efi ? "legacy+efi"
+			       : x86      ? "legacy"
+			       : efi      ? "efi"
+					  : "other",
 			       rom.img[0].vendor, rom.img[0].device);
 			for (size_t k = 0; k < N_FLASH_SIZES; k++)
-				printf(" %5s", rom.used <= flash_sizes[k] ?
-						       "yes" : "-");
+				printf(" %5s", rom.used <= flash_sizes[k]
+						       ? "yes"
+						       : "-");
 			printf("\n");
 		}
 		name = NULL;

@@ -33,8 +33,7 @@ static const struct rom_field rom_hdr[HDR_NFIELDS] = {
 };
 
 /* Legacy x86 (PC-AT) image header. */
-enum { LEG_INIT_SIZE, LEG_ENTRY, LEG_CHECKSUM, LEG_IPXE, LEG_PNP,
-       LEG_NFIELDS };
+enum { LEG_INIT_SIZE, LEG_ENTRY, LEG_CHECKSUM, LEG_IPXE, LEG_PNP, LEG_NFIELDS };
 static const struct rom_field rom_legacy[LEG_NFIELDS] = {
 	[LEG_INIT_SIZE] = { "initialisation size", 0x02, 1 },
 	[LEG_ENTRY] = { "entry point", 0x03, 3 },
@@ -45,8 +44,15 @@ static const struct rom_field rom_legacy[LEG_NFIELDS] = {
 };
 
 /* EFI image header. */
-enum { EFI_INIT_SIZE, EFI_SIGNATURE, EFI_SUBSYSTEM, EFI_MACHINE,
-       EFI_COMPRESSION, EFI_OFFSET, EFI_NFIELDS };
+enum {
+	EFI_INIT_SIZE,
+	EFI_SIGNATURE,
+	EFI_SUBSYSTEM,
+	EFI_MACHINE,
+	EFI_COMPRESSION,
+	EFI_OFFSET,
+	EFI_NFIELDS
+};
 static const struct rom_field rom_efi[EFI_NFIELDS] = {
 	[EFI_INIT_SIZE] = { "EFI initialisation size", 0x02, 2 },
 	[EFI_SIGNATURE] = { "EFI signature", 0x04, 4 },
@@ -57,9 +63,21 @@ static const struct rom_field rom_efi[EFI_NFIELDS] = {
 };
 
 /* PCI data structure ("PCIR"). */
-enum { PCIR_SIGNATURE, PCIR_VENDOR, PCIR_DEVICE, PCIR_DEVLIST, PCIR_LENGTH,
-       PCIR_REVISION, PCIR_CLASS, PCIR_IMAGE_LENGTH, PCIR_CODE_REVISION,
-       PCIR_CODE_TYPE, PCIR_INDICATOR, PCIR_MAX_RUNTIME, PCIR_NFIELDS };
+enum {
+	PCIR_SIGNATURE,
+	PCIR_VENDOR,
+	PCIR_DEVICE,
+	PCIR_DEVLIST,
+	PCIR_LENGTH,
+	PCIR_REVISION,
+	PCIR_CLASS,
+	PCIR_IMAGE_LENGTH,
+	PCIR_CODE_REVISION,
+	PCIR_CODE_TYPE,
+	PCIR_INDICATOR,
+	PCIR_MAX_RUNTIME,
+	PCIR_NFIELDS
+};
 static const struct rom_field rom_pcir[PCIR_NFIELDS] = {
 	[PCIR_SIGNATURE] = { "PCIR signature", 0x00, 4 },
 	[PCIR_VENDOR] = { "vendor id", 0x04, 2 },
@@ -76,8 +94,17 @@ static const struct rom_field rom_pcir[PCIR_NFIELDS] = {
 };
 
 /* PnP expansion header ("$PnP"). */
-enum { PNP_SIGNATURE, PNP_REVISION, PNP_LENGTH, PNP_CHECKSUM,
-       PNP_MANUFACTURER, PNP_PRODUCT, PNP_BCV, PNP_BEV, PNP_NFIELDS };
+enum {
+	PNP_SIGNATURE,
+	PNP_REVISION,
+	PNP_LENGTH,
+	PNP_CHECKSUM,
+	PNP_MANUFACTURER,
+	PNP_PRODUCT,
+	PNP_BCV,
+	PNP_BEV,
+	PNP_NFIELDS
+};
 static const struct rom_field rom_pnp_hdr[PNP_NFIELDS] = {
 	[PNP_SIGNATURE] = { "PnP signature", 0x00, 4 },
 	[PNP_REVISION] = { "PnP revision", 0x04, 1 },
@@ -90,8 +117,7 @@ static const struct rom_field rom_pnp_hdr[PNP_NFIELDS] = {
 };
 
 /* iPXE's header ("iPXE"), found through the legacy header. */
-enum { IPXE_SIGNATURE, IPXE_LENGTH, IPXE_SHRUNK, IPXE_BUILD_ID,
-       IPXE_NFIELDS };
+enum { IPXE_SIGNATURE, IPXE_LENGTH, IPXE_SHRUNK, IPXE_BUILD_ID, IPXE_NFIELDS };
 static const struct rom_field rom_ipxe[IPXE_NFIELDS] = {
 	[IPXE_SIGNATURE] = { "iPXE signature", 0x00, 4 },
 	[IPXE_LENGTH] = { "iPXE header length", 0x04, 1 },
@@ -121,7 +147,8 @@ static bool fld_get(const uint8_t *buf, size_t limit, size_t base,
 		*v = get_le16(p);
 		break;
 	case 3:
-		*v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+		*v = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
+		     (uint32_t)p[2] << 16;
 		break;
 	default:
 		*v = get_le32(p);
@@ -286,8 +313,7 @@ static bool find_version(const uint8_t *p, size_t n, char *out)
 	const uint8_t *q;
 	size_t left;
 
-	for (q = p; (q = memmem(q, n - (size_t)(q - p), ",iPXE,", 6));
-	     q += 6) {
+	for (q = p; (q = memmem(q, n - (size_t)(q - p), ",iPXE,", 6)); q += 6) {
 		const uint8_t *f = q + 6;
 		const uint8_t *end = p + n;
 		const uint8_t *c = memchr(f, ',', (size_t)(end - f));
@@ -321,13 +347,16 @@ static void parse_pnp(const uint8_t *img, struct rom_image *im, struct rom *rom,
 
 	pnp->present = true;
 	pnp->offset = off;
-	if (!fld_sig(img, im->avail, off, &rom_pnp_hdr[PNP_SIGNATURE], "$PnP")) {
-		problem(rom, idx, "PnP header pointer 0x%x: no \"$PnP\" signature inside the image",
+	if (!fld_sig(img, im->avail, off, &rom_pnp_hdr[PNP_SIGNATURE],
+		     "$PnP")) {
+		problem(rom, idx,
+			"PnP header pointer 0x%x: no \"$PnP\" signature inside the image",
 			off);
 		return;
 	}
 	if (!fld_get(img, im->avail, off, &rom_pnp_hdr[PNP_BEV], &v)) {
-		problem(rom, idx, "PnP header at 0x%x runs past the image", off);
+		problem(rom, idx, "PnP header at 0x%x runs past the image",
+			off);
 		return;
 	}
 	fld_get(img, im->avail, off, &rom_pnp_hdr[PNP_REVISION], &v);
@@ -337,23 +366,26 @@ static void parse_pnp(const uint8_t *img, struct rom_image *im, struct rom *rom,
 	if (pnp->length < 0x20 || off + pnp->length > im->avail) {
 		problem(rom, idx, "PnP header at 0x%x: length %u bytes is %s",
 			off, pnp->length,
-			pnp->length < 0x20 ? "shorter than the header" :
-					     "past the end of the image");
+			pnp->length < 0x20 ? "shorter than the header"
+					   : "past the end of the image");
 		return;
 	}
 	pnp->valid = true;
 	pnp->checksum_sum = sum8(img + off, pnp->length);
 	pnp->checksum_ok = pnp->checksum_sum == 0;
 	if (!pnp->checksum_ok)
-		problem(rom, idx, "PnP header checksum is wrong (bytes sum to 0x%02x, not 0)",
+		problem(rom, idx,
+			"PnP header checksum is wrong (bytes sum to 0x%02x, not 0)",
 			pnp->checksum_sum);
 	fld_get(img, im->avail, off, &rom_pnp_hdr[PNP_MANUFACTURER], &v);
 	if (v && !get_string(img, im->avail, v, pnp->manufacturer))
-		problem(rom, idx, "PnP manufacturer string at 0x%x is not a printable string inside the image",
+		problem(rom, idx,
+			"PnP manufacturer string at 0x%x is not a printable string inside the image",
 			v);
 	fld_get(img, im->avail, off, &rom_pnp_hdr[PNP_PRODUCT], &v);
 	if (v && !get_string(img, im->avail, v, pnp->product))
-		problem(rom, idx, "PnP product string at 0x%x is not a printable string inside the image",
+		problem(rom, idx,
+			"PnP product string at 0x%x is not a printable string inside the image",
 			v);
 	fld_get(img, im->avail, off, &rom_pnp_hdr[PNP_BCV], &v);
 	pnp->bcv = (uint16_t)v;
@@ -372,7 +404,8 @@ static void parse_legacy(const uint8_t *img, struct rom_image *im,
 	if (im->init_size == 0)
 		problem(rom, idx, "initialisation size is 0");
 	else if (im->init_size > im->length)
-		problem(rom, idx, "initialisation size %zu is larger than the image length %zu",
+		problem(rom, idx,
+			"initialisation size %zu is larger than the image length %zu",
 			im->init_size, im->length);
 
 	if (fld_get(img, im->avail, 0, &rom_legacy[LEG_IPXE], &v) && v &&
@@ -393,19 +426,22 @@ static void parse_legacy(const uint8_t *img, struct rom_image *im,
 	if (fld_get(img, im->avail, 0, &rom_legacy[LEG_PNP], &v) && v)
 		parse_pnp(img, im, rom, idx, v);
 
-	im->is_ipxe = im->ipxe_header ||
-		      (im->pnp.valid && strncmp(im->pnp.product, "iPXE", 4) == 0);
+	im->is_ipxe =
+		im->ipxe_header ||
+		(im->pnp.valid && strncmp(im->pnp.product, "iPXE", 4) == 0);
 	/* iPXE fixes its checksum at a known byte; for other ROMs the last
 	 * byte of the initialisation area is the usual choice. */
-	im->checksum_fix = im->is_ipxe ? rom_legacy[LEG_CHECKSUM].offset :
-		(uint32_t)(im->init_size ? im->init_size - 1 : 0);
+	im->checksum_fix =
+		im->is_ipxe ? rom_legacy[LEG_CHECKSUM].offset
+			    : (uint32_t)(im->init_size ? im->init_size - 1 : 0);
 
 	if (im->init_size && im->init_size <= im->avail) {
 		im->checksum_checked = true;
 		im->checksum_sum = sum8(img, im->init_size);
 		im->checksum_ok = im->checksum_sum == 0;
 		if (!im->checksum_ok)
-			problem(rom, idx, "checksum is wrong (the first %zu bytes sum to 0x%02x, not 0)",
+			problem(rom, idx,
+				"checksum is wrong (the first %zu bytes sum to 0x%02x, not 0)",
 				im->init_size, im->checksum_sum);
 	}
 
@@ -422,8 +458,8 @@ static void parse_legacy(const uint8_t *img, struct rom_image *im,
 }
 
 /* EFI image: signature, sizes, subsystem, machine and compression. */
-static void parse_efi(const uint8_t *img, struct rom_image *im,
-		      struct rom *rom, int idx)
+static void parse_efi(const uint8_t *img, struct rom_image *im, struct rom *rom,
+		      int idx)
 {
 	uint32_t v;
 
@@ -433,7 +469,8 @@ static void parse_efi(const uint8_t *img, struct rom_image *im,
 	}
 	fld_get(img, im->avail, 0, &rom_efi[EFI_SIGNATURE], &v);
 	if (v != EFI_ROM_SIGNATURE) {
-		problem(rom, idx, "code type is EFI but the EFI signature is 0x%08x, not 0x00000EF1",
+		problem(rom, idx,
+			"code type is EFI but the EFI signature is 0x%08x, not 0x00000EF1",
 			v);
 		return;
 	}
@@ -452,23 +489,28 @@ static void parse_efi(const uint8_t *img, struct rom_image *im,
 	if (im->init_size == 0)
 		problem(rom, idx, "EFI initialisation size is 0");
 	else if (im->init_size > im->length)
-		problem(rom, idx, "EFI initialisation size %zu is larger than the image length %zu",
+		problem(rom, idx,
+			"EFI initialisation size %zu is larger than the image length %zu",
 			im->init_size, im->length);
 	if (!rom_efi_subsystem_name(im->efi_subsystem))
-		problem(rom, idx, "EFI subsystem %u is not an application or driver",
+		problem(rom, idx,
+			"EFI subsystem %u is not an application or driver",
 			im->efi_subsystem);
 	if (im->efi_compression > 1)
-		problem(rom, idx, "EFI compression type %u is unknown (0 none, 1 EFI compression)",
+		problem(rom, idx,
+			"EFI compression type %u is unknown (0 none, 1 EFI compression)",
 			im->efi_compression);
 	if (im->efi_offset < 0x1c ||
 	    (im->init_size && im->efi_offset >= im->init_size)) {
-		problem(rom, idx, "EFI image offset 0x%x lies outside the initialisation area",
+		problem(rom, idx,
+			"EFI image offset 0x%x lies outside the initialisation area",
 			im->efi_offset);
 		return;
 	}
 	if (im->efi_compression == 0 && im->efi_offset + 2u <= im->avail &&
 	    memcmp(img + im->efi_offset, "MZ", 2) != 0)
-		problem(rom, idx, "uncompressed EFI image at 0x%x does not start with \"MZ\"",
+		problem(rom, idx,
+			"uncompressed EFI image at 0x%x does not start with \"MZ\"",
 			im->efi_offset);
 
 	if (im->efi_compression != 0) {
@@ -492,7 +534,8 @@ static void parse_devlist(const uint8_t *img, struct rom_image *im,
 		uint16_t id;
 
 		if (off + 2 > im->avail) {
-			problem(rom, idx, "device list at 0x%zx has no terminating zero inside the image",
+			problem(rom, idx,
+				"device list at 0x%zx has no terminating zero inside the image",
 				im->pcir_offset + (size_t)im->devlist_offset);
 			return;
 		}
@@ -516,19 +559,22 @@ static bool parse_pcir(const uint8_t *img, size_t avail, struct rom_image *im,
 	uint32_t v, p;
 
 	fld_get(img, avail, 0, &rom_hdr[HDR_PCIR], &p);
-	if (p < 0x1a || !fld_sig(img, avail, p, &rom_pcir[PCIR_SIGNATURE], "PCIR")) {
+	if (p < 0x1a ||
+	    !fld_sig(img, avail, p, &rom_pcir[PCIR_SIGNATURE], "PCIR")) {
 		problem(rom, idx, "%s 0x%x: no \"PCIR\" signature there",
 			rom_hdr[HDR_PCIR].name, p);
 		return false;
 	}
 	if (!fld_get(img, avail, p, &rom_pcir[PCIR_INDICATOR], &v)) {
-		problem(rom, idx, "PCI data structure at 0x%x runs past the end of the file",
+		problem(rom, idx,
+			"PCI data structure at 0x%x runs past the end of the file",
 			p);
 		return false;
 	}
 	im->pcir_offset = p;
 	if (p % 4)
-		problem(rom, idx, "PCI data structure at 0x%x is not 4-byte aligned", p);
+		problem(rom, idx,
+			"PCI data structure at 0x%x is not 4-byte aligned", p);
 	fld_get(img, avail, p, &rom_pcir[PCIR_LENGTH], &v);
 	im->pcir_length = (uint16_t)v;
 	fld_get(img, avail, p, &rom_pcir[PCIR_REVISION], &v);
@@ -553,17 +599,21 @@ static bool parse_pcir(const uint8_t *img, size_t avail, struct rom_image *im,
 	im->pcir_ok = true;
 
 	if (im->length == 0) {
-		problem(rom, idx, "image length is 0: the image chain cannot advance");
+		problem(rom, idx,
+			"image length is 0: the image chain cannot advance");
 		return false;
 	}
 	if (im->pcir_length < 0x18)
-		problem(rom, idx, "PCI data structure length %u is shorter than 0x18",
+		problem(rom, idx,
+			"PCI data structure length %u is shorter than 0x18",
 			im->pcir_length);
 	else if (p + im->pcir_length > im->length)
-		problem(rom, idx, "PCI data structure (0x%x + %u bytes) runs past the image length %zu",
+		problem(rom, idx,
+			"PCI data structure (0x%x + %u bytes) runs past the image length %zu",
 			p, im->pcir_length, im->length);
 	if (im->pcir_revision >= 3 && im->pcir_length < 0x1c)
-		problem(rom, idx, "PCI data structure revision %u needs length 0x1c, not %u",
+		problem(rom, idx,
+			"PCI data structure revision %u needs length 0x1c, not %u",
 			im->pcir_revision, im->pcir_length);
 	if (im->pcir_revision >= 3 && im->pcir_length >= 0x1c &&
 	    fld_get(img, avail, p, &rom_pcir[PCIR_MAX_RUNTIME], &v))
@@ -587,10 +637,12 @@ static void check_trailer(const uint8_t *buf, size_t len, struct rom *rom)
 		return;
 	}
 	if (n >= 2 && get_le16(t) == ROM_SIGNATURE)
-		problem(rom, -1, "an image at 0x%zx follows the image marked last",
+		problem(rom, -1,
+			"an image at 0x%zx follows the image marked last",
 			rom->used);
 	else
-		problem(rom, -1, "%zu bytes after the last image (from 0x%zx) are not 0xFF or 0x00 padding",
+		problem(rom, -1,
+			"%zu bytes after the last image (from 0x%zx) are not 0xFF or 0x00 padding",
 			n, rom->used);
 }
 
@@ -605,7 +657,8 @@ int rom_parse(const uint8_t *buf, size_t len, struct rom *rom)
 		return -EINVAL;
 	}
 	if (len > ROM_MAX_SIZE)
-		problem(rom, -1, "%zu bytes is larger than the 16 MiB a PCI ROM can map",
+		problem(rom, -1,
+			"%zu bytes is larger than the 16 MiB a PCI ROM can map",
 			len);
 	for (;;) {
 		struct rom_image *im;
@@ -615,7 +668,8 @@ int rom_parse(const uint8_t *buf, size_t len, struct rom *rom)
 		uint32_t v;
 
 		if (rom->n_images == ROM_MAX_IMAGES) {
-			problem(rom, -1, "more than %d images: the chain is not followed further",
+			problem(rom, -1,
+				"more than %d images: the chain is not followed further",
 				ROM_MAX_IMAGES);
 			break;
 		}
@@ -623,19 +677,22 @@ int rom_parse(const uint8_t *buf, size_t len, struct rom *rom)
 		im->offset = off;
 		im->avail = avail;
 		if (avail < 0x1c) {
-			problem(rom, idx, "truncated: %zu bytes, too short for a ROM header",
+			problem(rom, idx,
+				"truncated: %zu bytes, too short for a ROM header",
 				avail);
 			break;
 		}
 		fld_get(img, avail, 0, &rom_hdr[HDR_SIGNATURE], &v);
 		if (v != ROM_SIGNATURE) {
-			problem(rom, idx, "bad ROM signature 0x%04x (want 0xAA55)", v);
+			problem(rom, idx,
+				"bad ROM signature 0x%04x (want 0xAA55)", v);
 			break;
 		}
 		if (!parse_pcir(img, avail, im, rom, idx))
 			break;
 		if (im->length > avail) {
-			problem(rom, idx, "truncated: image length %zu runs past the end of the file (%zu bytes left)",
+			problem(rom, idx,
+				"truncated: image length %zu runs past the end of the file (%zu bytes left)",
 				im->length, avail);
 		} else {
 			im->avail = im->length;
@@ -648,7 +705,8 @@ int rom_parse(const uint8_t *buf, size_t len, struct rom *rom)
 			parse_efi(img, im, rom, idx);
 		else if (im->code_type != ROM_CODE_OPENFIRMWARE &&
 			 im->code_type != ROM_CODE_PARISC)
-			problem(rom, idx, "unknown code type 0x%02x", im->code_type);
+			problem(rom, idx, "unknown code type 0x%02x",
+				im->code_type);
 		if (im->length > avail) {
 			rom->used = len;
 			break;
@@ -660,7 +718,8 @@ int rom_parse(const uint8_t *buf, size_t len, struct rom *rom)
 			break;
 		}
 		if (off == len) {
-			problem(rom, idx, "no image is marked last: the chain runs to the end of the file");
+			problem(rom, idx,
+				"no image is marked last: the chain runs to the end of the file");
 			break;
 		}
 	}
@@ -684,9 +743,10 @@ static void set_last(uint8_t *buf, const struct rom_image *im, bool last)
 {
 	uint8_t ind = im->indicator;
 
-	ind = last ? (uint8_t)(ind | PCIR_LAST_IMAGE) :
-		     (uint8_t)(ind & ~PCIR_LAST_IMAGE);
-	fld_put(buf, im->offset + im->pcir_offset, &rom_pcir[PCIR_INDICATOR], ind);
+	ind = last ? (uint8_t)(ind | PCIR_LAST_IMAGE)
+		   : (uint8_t)(ind & ~PCIR_LAST_IMAGE);
+	fld_put(buf, im->offset + im->pcir_offset, &rom_pcir[PCIR_INDICATOR],
+		ind);
 }
 
 /* The bytes an edit changed, so that an edit which would break the ROM can
@@ -756,8 +816,8 @@ int rom_set_id(uint8_t *buf, size_t len, uint16_t vendor, uint16_t device)
 	return 0;
 }
 
-int rom_extract(const uint8_t *buf, size_t len, uint8_t code_type,
-		uint8_t *out, size_t *out_len)
+int rom_extract(const uint8_t *buf, size_t len, uint8_t code_type, uint8_t *out,
+		size_t *out_len)
 {
 	struct rom rom;
 	size_t n = 0, kept = 0, final = 0;
@@ -812,8 +872,8 @@ const char *rom_combine_strerror(enum rom_combine_error e)
 }
 
 enum rom_combine_error rom_combine(const uint8_t *legacy, size_t legacy_len,
-				  const uint8_t *efi, size_t efi_len,
-				  uint8_t *out, size_t *out_len)
+				   const uint8_t *efi, size_t efi_len,
+				   uint8_t *out, size_t *out_len)
 {
 	struct rom a, b;
 	size_t n = 0, total;
@@ -840,8 +900,8 @@ enum rom_combine_error rom_combine(const uint8_t *legacy, size_t legacy_len,
 	memcpy(out, legacy, a.used);
 	memcpy(out + a.used, efi, b.used);
 	for (size_t i = 0; i < a.n_images + b.n_images; i++) {
-		struct rom_image im = i < a.n_images ? a.img[i] :
-						       b.img[i - a.n_images];
+		struct rom_image im = i < a.n_images ? a.img[i]
+						     : b.img[i - a.n_images];
 
 		if (i >= a.n_images)
 			im.offset += a.used;

@@ -37,14 +37,14 @@ enum rom_code_type {
 /* What is known about the iPXE version inside an image. */
 enum rom_version_status {
 	ROM_VERSION_NOT_IPXE = 0, /* no sign of iPXE */
-	ROM_VERSION_FOUND,        /* version[] holds the string */
-	ROM_VERSION_COMPRESSED,   /* the code is compressed: not searchable */
-	ROM_VERSION_UNKNOWN,      /* iPXE, but no version string found */
+	ROM_VERSION_FOUND, /* version[] holds the string */
+	ROM_VERSION_COMPRESSED, /* the code is compressed: not searchable */
+	ROM_VERSION_UNKNOWN, /* iPXE, but no version string found */
 };
 
 struct rom_pnp {
-	bool present;   /* the ROM header points at a PnP header */
-	bool valid;     /* "$PnP" signature and length inside the image */
+	bool present; /* the ROM header points at a PnP header */
+	bool valid; /* "$PnP" signature and length inside the image */
 	uint32_t offset; /* from the image start */
 	uint8_t revision;
 	uint32_t length; /* bytes */
@@ -56,10 +56,10 @@ struct rom_pnp {
 };
 
 struct rom_image {
-	size_t offset;       /* of the image in the ROM */
-	size_t length;       /* PCIR image length in bytes */
-	size_t avail;        /* bytes of it present in the buffer */
-	bool pcir_ok;        /* the PCIR structure was found and read */
+	size_t offset; /* of the image in the ROM */
+	size_t length; /* PCIR image length in bytes */
+	size_t avail; /* bytes of it present in the buffer */
+	bool pcir_ok; /* the PCIR structure was found and read */
 	uint32_t pcir_offset; /* from the image start */
 	uint16_t pcir_length;
 	uint8_t pcir_revision;
@@ -67,13 +67,13 @@ struct rom_image {
 	uint16_t devlist_offset; /* PCI 3.0 device list pointer, 0 if none */
 	uint16_t devlist[ROM_MAX_DEVLIST];
 	size_t devlist_count;
-	uint32_t class_code;   /* base << 16 | sub << 8 | prog-if */
+	uint32_t class_code; /* base << 16 | sub << 8 | prog-if */
 	uint16_t code_revision;
 	uint8_t code_type;
 	uint8_t indicator;
 	bool last;
-	uint16_t max_runtime;  /* PCI 3.0, 512-byte units */
-	size_t init_size;      /* bytes: legacy header byte or EFI field */
+	uint16_t max_runtime; /* PCI 3.0, 512-byte units */
+	size_t init_size; /* bytes: legacy header byte or EFI field */
 
 	/* Legacy x86 images. */
 	bool checksum_checked; /* false if the image is cut short */
@@ -81,12 +81,12 @@ struct rom_image {
 	uint8_t checksum_sum;
 	uint32_t checksum_fix; /* byte adjusted by rom_fix_checksum */
 	struct rom_pnp pnp;
-	bool ipxe_header;      /* iPXE's own header ("iPXE" at ROM+0x10) */
+	bool ipxe_header; /* iPXE's own header ("iPXE" at ROM+0x10) */
 	uint32_t ipxe_build_id;
-	size_t ipxe_shrunk;    /* bytes of the image that are not compressed */
+	size_t ipxe_shrunk; /* bytes of the image that are not compressed */
 
 	/* EFI images. */
-	bool efi_ok;           /* EFI signature 0x0EF1 present */
+	bool efi_ok; /* EFI signature 0x0EF1 present */
 	uint16_t efi_subsystem;
 	uint16_t efi_machine;
 	uint16_t efi_compression;
@@ -103,8 +103,8 @@ struct rom_problem {
 };
 
 struct rom {
-	size_t size;    /* of the buffer */
-	size_t used;    /* end of the last image read */
+	size_t size; /* of the buffer */
+	size_t used; /* end of the last image read */
 	size_t padding; /* 0xFF or 0x00 bytes after the last image */
 	size_t n_images;
 	struct rom_image img[ROM_MAX_IMAGES];
@@ -140,8 +140,8 @@ int rom_set_id(uint8_t *buf, size_t len, uint16_t vendor, uint16_t device);
  * len bytes), marks the final one last and fixes checksums.  Returns 0 and
  * sets *out_len, -EINVAL (ROM not valid), -ENOENT (no such image) or
  * -ENOTSUP (the result would not be valid). */
-int rom_extract(const uint8_t *buf, size_t len, uint8_t code_type,
-		uint8_t *out, size_t *out_len);
+int rom_extract(const uint8_t *buf, size_t len, uint8_t code_type, uint8_t *out,
+		size_t *out_len);
 
 /* Why rom_combine refused, for the caller's message. */
 enum rom_combine_error {
@@ -161,8 +161,8 @@ enum rom_combine_error {
  * last-image flag, and legacy checksums are fixed.  Returns
  * ROM_COMBINE_OK and sets *out_len, or the reason it refused. */
 enum rom_combine_error rom_combine(const uint8_t *legacy, size_t legacy_len,
-				  const uint8_t *efi, size_t efi_len,
-				  uint8_t *out, size_t *out_len);
+				   const uint8_t *efi, size_t efi_len,
+				   uint8_t *out, size_t *out_len);
 /* Text for a rom_combine refusal. */
 const char *rom_combine_strerror(enum rom_combine_error e);
 

@@ -28,7 +28,7 @@ static long next_field(const char *line, size_t len, size_t *pos, char *out)
 static int parse_line(struct tftp_map *map, const char *line, size_t len)
 {
 	char verb[TFTP_MAP_FIELD_MAX], from[TFTP_MAP_FIELD_MAX],
-	    to[TFTP_MAP_FIELD_MAX], extra[TFTP_MAP_FIELD_MAX];
+		to[TFTP_MAP_FIELD_MAX], extra[TFTP_MAP_FIELD_MAX];
 	const char *hash = memchr(line, '#', len);
 	size_t pos = 0;
 	long nv, nf, nt;

@@ -12,7 +12,7 @@
 
 /* What the server is willing to grant for one transfer. */
 struct tftp_opt_limits {
-	uint16_t blksize_max;	 /* --blksize-max, further capped by path MTU */
+	uint16_t blksize_max; /* --blksize-max, further capped by path MTU */
 	uint16_t windowsize_max; /* --windowsize-max */
 	/* --timeout-max: a larger timeout request is not acknowledged (RFC
 	 * 2349 lets the server ignore it); 0 allows the RFC's 255. */

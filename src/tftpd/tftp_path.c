@@ -67,7 +67,7 @@ static int open_walk(int dir_fd, const char *name, int flags, unsigned mode)
 		if (slash)
 			nfd = openat(fd, comp,
 				     O_PATH | O_DIRECTORY | O_NOFOLLOW |
-					 O_CLOEXEC);
+					     O_CLOEXEC);
 		else
 			nfd = openat(fd, comp, flags | O_NOFOLLOW, mode);
 		if (nfd < 0) {

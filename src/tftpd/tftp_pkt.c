@@ -112,8 +112,8 @@ int tftp_pkt_parse(const uint8_t *buf, size_t len, struct tftp_pkt *pkt)
 		pkt->errcode = get_be16(buf + 2);
 		pkt->data = buf + TFTP_HDR_LEN;
 		nul = memchr(pkt->data, 0, len - TFTP_HDR_LEN);
-		pkt->data_len =
-		    nul ? (size_t)(nul - pkt->data) : len - TFTP_HDR_LEN;
+		pkt->data_len = nul ? (size_t)(nul - pkt->data)
+				    : len - TFTP_HDR_LEN;
 		return 0;
 	}
 	default:
@@ -146,15 +146,15 @@ size_t tftp_error_build(uint8_t *buf, size_t cap, uint16_t code,
 const char *tftp_errcode_str(uint16_t code)
 {
 	static const char *const text[] = {
-	    [TFTP_EUNDEF] = "Undefined error",
-	    [TFTP_ENOTFOUND] = "File not found",
-	    [TFTP_EACCESS] = "Access violation",
-	    [TFTP_ENOSPACE] = "Disk full or allocation exceeded",
-	    [TFTP_EBADOP] = "Illegal TFTP operation",
-	    [TFTP_EBADID] = "Unknown transfer ID",
-	    [TFTP_EEXISTS] = "File already exists",
-	    [TFTP_ENOUSER] = "No such user",
-	    [TFTP_EOPTNEG] = "Option negotiation failed",
+		[TFTP_EUNDEF] = "Undefined error",
+		[TFTP_ENOTFOUND] = "File not found",
+		[TFTP_EACCESS] = "Access violation",
+		[TFTP_ENOSPACE] = "Disk full or allocation exceeded",
+		[TFTP_EBADOP] = "Illegal TFTP operation",
+		[TFTP_EBADID] = "Unknown transfer ID",
+		[TFTP_EEXISTS] = "File already exists",
+		[TFTP_ENOUSER] = "No such user",
+		[TFTP_EOPTNEG] = "Option negotiation failed",
 	};
 
 	if (code < sizeof(text) / sizeof(text[0]))

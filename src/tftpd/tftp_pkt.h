@@ -29,7 +29,7 @@ enum tftp_errcode {
 
 #define TFTP_HDR_LEN 4
 #define TFTP_BLKSIZE_DEFAULT 512
-#define TFTP_BLKSIZE_MIN 8     /* RFC 2348 */
+#define TFTP_BLKSIZE_MIN 8 /* RFC 2348 */
 #define TFTP_BLKSIZE_MAX 65464 /* RFC 2348 */
 #define TFTP_MAX_OPTS 16
 
@@ -54,8 +54,8 @@ struct tftp_req {
 /* A parsed DATA, ACK or ERROR packet. */
 struct tftp_pkt {
 	uint16_t op;
-	uint16_t block;	     /* DATA, ACK */
-	uint16_t errcode;    /* ERROR */
+	uint16_t block; /* DATA, ACK */
+	uint16_t errcode; /* ERROR */
 	const uint8_t *data; /* DATA payload, ERROR message (unterminated) */
 	size_t data_len;
 };

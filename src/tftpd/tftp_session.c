@@ -111,8 +111,8 @@ int tftp_session_init(struct tftp_session *s, const struct tftp_req *req,
 
 	/* RFC 2349: the timeout option is the interval the client asks the
 	 * server to retransmit at; it caps our adaptive interval. */
-	s->timeout_ms =
-	    s->opt.timeout_s ? s->opt.timeout_s * 1000u : cfg->timeout_ms;
+	s->timeout_ms = s->opt.timeout_s ? s->opt.timeout_s * 1000u
+					 : cfg->timeout_ms;
 	if (s->timeout_ms < cfg->rto_min_ms)
 		s->timeout_ms = cfg->rto_min_ms;
 	s->rto_ms = s->timeout_ms < 1000 ? s->timeout_ms : 1000;
@@ -123,7 +123,7 @@ int tftp_session_init(struct tftp_session *s, const struct tftp_req *req,
 	s->ck[1].pending = -1;
 	if (s->opt.nacked) {
 		s->ctl_len =
-		    tftp_oack_build(req, &s->opt, s->ctl, sizeof(s->ctl));
+			tftp_oack_build(req, &s->opt, s->ctl, sizeof(s->ctl));
 		if (!s->ctl_len)
 			return -ENOBUFS;
 	}
@@ -476,8 +476,8 @@ const char *tftp_result_str(const struct tftp_session *s)
 		/* RFC 2347: error 8 after an OACK is how UEFI firmware ends
 		 * its tsize probe; it is not a failure. */
 		return s->peer_errcode == TFTP_EOPTNEG
-			   ? "client-aborted-options"
-			   : "client-error";
+			       ? "client-aborted-options"
+			       : "client-error";
 	case TFTP_LOCAL_ERROR:
 		return "io-error";
 	case TFTP_PEER_GONE:

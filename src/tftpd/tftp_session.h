@@ -23,7 +23,7 @@ struct tftp_io {
 struct tftp_session_cfg {
 	uint32_t timeout_ms; /* longest retransmit interval (--timeout) */
 	uint32_t rto_min_ms; /* shortest adaptive retransmit interval */
-	unsigned retries;    /* retransmissions at the longest interval */
+	unsigned retries; /* retransmissions at the longest interval */
 	uint64_t max_upload; /* bytes one WRQ may write (--max-upload); 0: any */
 };
 
@@ -43,12 +43,12 @@ struct tftp_tx {
 enum tftp_result {
 	TFTP_RUNNING = 0,
 	TFTP_OK,
-	TFTP_TIMEOUT,	  /* retry limit reached */
-	TFTP_PEER_ERROR,  /* the client sent an ERROR */
+	TFTP_TIMEOUT, /* retry limit reached */
+	TFTP_PEER_ERROR, /* the client sent an ERROR */
 	TFTP_LOCAL_ERROR, /* file I/O failed; an ERROR was sent */
-	TFTP_PEER_GONE,	  /* the driver saw the client vanish (ICMP) */
-	TFTP_SUPERSEDED,  /* the client sent a new request from its port */
-	TFTP_STOPPED,	  /* the server is shutting down */
+	TFTP_PEER_GONE, /* the driver saw the client vanish (ICMP) */
+	TFTP_SUPERSEDED, /* the client sent a new request from its port */
+	TFTP_STOPPED, /* the server is shutting down */
 };
 
 enum tftp_state {
@@ -68,7 +68,7 @@ struct tftp_session {
 	enum tftp_state state;
 	enum tftp_result result;
 	uint16_t peer_errcode; /* TFTP_PEER_ERROR */
-	int local_errno;       /* TFTP_LOCAL_ERROR, positive */
+	int local_errno; /* TFTP_LOCAL_ERROR, positive */
 	struct tftp_opts opt;
 	struct tftp_io io;
 	struct tftp_session_cfg cfg;

@@ -50,8 +50,8 @@ struct config {
 	unsigned timeout_s, retries, timeout_max;
 	uint64_t max_upload;
 	int verbose;
-	const char *user;    /* --user: drop to it after binding */
-	int chroot_root;     /* --chroot: confine the process to root */
+	const char *user; /* --user: drop to it after binding */
+	int chroot_root; /* --chroot: confine the process to root */
 	struct tftp_map map;
 };
 
@@ -112,12 +112,12 @@ static uint64_t now_ms(void)
 }
 
 static const char usage_text[] =
-    "usage: wupan-tftpd --root DIR [--listen ADDR[:PORT]]... "
-    "[--allow-write] [--max-clients N]\n"
-    "       [--max-per-client N] [--blksize-max N] "
-    "[--windowsize-max N] [--timeout S]\n"
-    "       [--timeout-max S] [--max-upload MIB] [--retries N] [--map FILE] [--user USER] [--chroot] [-v]\n"
-    "       wupan-tftpd --help | --version\n";
+	"usage: wupan-tftpd --root DIR [--listen ADDR[:PORT]]... "
+	"[--allow-write] [--max-clients N]\n"
+	"       [--max-per-client N] [--blksize-max N] "
+	"[--windowsize-max N] [--timeout S]\n"
+	"       [--timeout-max S] [--max-upload MIB] [--retries N] [--map FILE] [--user USER] [--chroot] [-v]\n"
+	"       wupan-tftpd --help | --version\n";
 
 /* Prints a usage error and exits with status 2. */
 __attribute__((noreturn, format(printf, 1, 2))) static void
@@ -163,7 +163,7 @@ static long xfer_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 			continue;
 		}
 		ssize_t r =
-		    pread(x->file_fd, x->cache, x->cache_cap, (off_t)off);
+			pread(x->file_fd, x->cache, x->cache_cap, (off_t)off);
 
 		if (r < 0) {
 			if (errno == EINTR)
@@ -250,11 +250,11 @@ static void xfer_close(struct xfer *x, uint64_t now)
 		snprintf(extra, sizeof(extra), " error=\"%s\"",
 			 strerror(x->s.local_errno));
 	log_line("client=%s op=%s file=\"%s\" bytes=%llu blksize=%u "
-	       "windowsize=%u result=%s%s duration=%.3fs",
-	       x->client, x->s.writing ? "WRQ" : "RRQ", x->file,
-	       (unsigned long long)x->s.bytes, x->s.opt.blksize,
-	       x->s.opt.windowsize, res, extra,
-	       (double)(now - x->start_ms) / 1000.0);
+		 "windowsize=%u result=%s%s duration=%.3fs",
+		 x->client, x->s.writing ? "WRQ" : "RRQ", x->file,
+		 (unsigned long long)x->s.bytes, x->s.opt.blksize,
+		 x->s.opt.windowsize, res, extra,
+		 (double)(now - x->start_ms) / 1000.0);
 	if (x->s.writing && x->s.result != TFTP_OK && x->wbase)
 		unlinkat(x->dir_fd, x->wbase, 0);
 	ev_timer_cancel(loop, &x->timer);
@@ -300,11 +300,11 @@ static void refuse(int fd, const char *client, uint16_t op, const char *file,
 	if (send(fd, pkt, n, 0) < 0 && cfg.verbose)
 		log_line("send: %s", strerror(errno));
 	log_line("client=%s op=%s file=\"%s\" result=refused error=%u (%s)",
-	       client,
-	       op == TFTP_WRQ	? "WRQ"
-	       : op == TFTP_RRQ ? "RRQ"
-				: "?",
-	       file, code, why ? why : tftp_errcode_str(code));
+		 client,
+		 op == TFTP_WRQ   ? "WRQ"
+		 : op == TFTP_RRQ ? "RRQ"
+				  : "?",
+		 file, code, why ? why : tftp_errcode_str(code));
 }
 
 /* Returns the largest blksize the path to the client carries unfragmented:
@@ -372,8 +372,8 @@ static void note_drop(uint64_t now, const char *client, const char *why)
 	if (now - last_drop_log_ms < 1000 && last_drop_log_ms)
 		return;
 	last_drop_log_ms = now;
-	log_line("dropping requests (%s; last from %s; %lu dropped so far)", why,
-	       client, drops);
+	log_line("dropping requests (%s; last from %s; %lu dropped so far)",
+		 why, client, drops);
 }
 
 /* Opens the file of a request; returns 0 or a TFTP error code with *why. */
@@ -463,7 +463,7 @@ static void handle_request(const uint8_t *buf, size_t len,
 	fd = xfer_socket(local, llen, peer, plen);
 	if (fd < 0) {
 		log_line("client=%s: transfer socket: %s", client,
-		       strerror(errno));
+			 strerror(errno));
 		return;
 	}
 	x = calloc(1, sizeof(*x));
@@ -487,8 +487,8 @@ static void handle_request(const uint8_t *buf, size_t len,
 					sizeof(x->file));
 		refuse(fd, client, req.op, x->file, TFTP_EBADOP,
 		       rc == -EPROTO
-			   ? "Illegal TFTP operation: unknown mode"
-			   : "Illegal TFTP operation: malformed request");
+			       ? "Illegal TFTP operation: unknown mode"
+			       : "Illegal TFTP operation: malformed request");
 		goto err_free;
 	}
 	tftp_log_escape(req.file, req.file_len, x->file, sizeof(x->file));
@@ -499,7 +499,7 @@ static void handle_request(const uint8_t *buf, size_t len,
 		goto err_free;
 	}
 	if (req.op == TFTP_RRQ) {
-		x->cache_cap = size < 4096	  ? 4096
+		x->cache_cap = size < 4096        ? 4096
 			       : size > CACHE_MAX ? CACHE_MAX
 						  : (size_t)size;
 		x->cache = malloc(x->cache_cap);
@@ -508,7 +508,7 @@ static void handle_request(const uint8_t *buf, size_t len,
 	}
 	cap = path_blksize(fd, peer->ss_family);
 	lim.blksize_max =
-	    (uint16_t)(cfg.blksize_max < cap ? cfg.blksize_max : cap);
+		(uint16_t)(cfg.blksize_max < cap ? cfg.blksize_max : cap);
 	lim.windowsize_max = (uint16_t)cfg.windowsize_max;
 	lim.timeout_max = (uint8_t)cfg.timeout_max;
 	scfg.timeout_ms = cfg.timeout_s * 1000;
@@ -524,10 +524,10 @@ static void handle_request(const uint8_t *buf, size_t len,
 	}
 	if (cfg.verbose)
 		log_line("client=%s op=%s file=\"%s\" start blksize=%u "
-		       "windowsize=%u oack=%s",
-		       client, req.op == TFTP_WRQ ? "WRQ" : "RRQ", x->file,
-		       x->s.opt.blksize, x->s.opt.windowsize,
-		       x->s.opt.nacked ? "yes" : "no");
+			 "windowsize=%u oack=%s",
+			 client, req.op == TFTP_WRQ ? "WRQ" : "RRQ", x->file,
+			 x->s.opt.blksize, x->s.opt.windowsize,
+			 x->s.opt.nacked ? "yes" : "no");
 	x->src.type = EV_T_DGRAM;
 	x->src.fd = fd;
 	x->src.cb = xfer_event;
@@ -563,8 +563,8 @@ static void listener_ready(struct listener *l, uint64_t now)
 	for (int i = 0; i < 64; i++) {
 		struct sockaddr_storage peer, local;
 		char cbuf[256];
-		struct iovec iov = {rxbuf, sizeof(rxbuf)};
-		struct msghdr mh = {0};
+		struct iovec iov = { rxbuf, sizeof(rxbuf) };
+		struct msghdr mh = { 0 };
 		struct cmsghdr *c;
 		socklen_t llen;
 		ssize_t n;
@@ -604,9 +604,9 @@ static void listener_ready(struct listener *l, uint64_t now)
 					memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 					s6->sin6_addr = pi.ipi6_addr;
 					if (IN6_IS_ADDR_LINKLOCAL(
-						&pi.ipi6_addr))
+						    &pi.ipi6_addr))
 						s6->sin6_scope_id =
-						    pi.ipi6_ifindex;
+							pi.ipi6_ifindex;
 				}
 		}
 		handle_request(rxbuf, (size_t)n, &peer, mh.msg_namelen, &local,
@@ -640,8 +640,8 @@ static void xfer_ready(struct xfer *x, uint64_t now)
 /* Timer: a transfer's retransmit deadline passed. */
 static void xfer_timer(struct ev_loop *l, struct ev_timer *t)
 {
-	struct xfer *x = (struct xfer *)((char *)t -
-					 offsetof(struct xfer, timer));
+	struct xfer *x =
+		(struct xfer *)((char *)t - offsetof(struct xfer, timer));
 	uint64_t now = now_ms();
 	struct tftp_tx tx;
 
@@ -801,8 +801,7 @@ static void load_map(const char *path)
 }
 
 /* Source: SIGINT and SIGTERM, through a signalfd, set the stop flag. */
-static void signal_event(struct ev_loop *l, struct ev_source *src,
-			 uint32_t ev)
+static void signal_event(struct ev_loop *l, struct ev_source *src, uint32_t ev)
 {
 	struct signalfd_siginfo si;
 
@@ -816,24 +815,24 @@ static void signal_event(struct ev_loop *l, struct ev_source *src,
 static void parse_args(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"root", required_argument, NULL, 'r'},
-	    {"listen", required_argument, NULL, 'l'},
-	    {"allow-write", no_argument, NULL, 'w'},
-	    {"max-clients", required_argument, NULL, 'c'},
-	    {"max-per-client", required_argument, NULL, 'C'},
-	    {"blksize-max", required_argument, NULL, 'b'},
-	    {"windowsize-max", required_argument, NULL, 'W'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {"retries", required_argument, NULL, 'R'},
-	    {"timeout-max", required_argument, NULL, 'T'},
-	    {"max-upload", required_argument, NULL, 'U'},
-	    {"map", required_argument, NULL, 'm'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"user", required_argument, NULL, 'u'},
-	    {"chroot", no_argument, NULL, 'X'},
-	    {0},
+		{ "root", required_argument, NULL, 'r' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "allow-write", no_argument, NULL, 'w' },
+		{ "max-clients", required_argument, NULL, 'c' },
+		{ "max-per-client", required_argument, NULL, 'C' },
+		{ "blksize-max", required_argument, NULL, 'b' },
+		{ "windowsize-max", required_argument, NULL, 'W' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "retries", required_argument, NULL, 'R' },
+		{ "timeout-max", required_argument, NULL, 'T' },
+		{ "max-upload", required_argument, NULL, 'U' },
+		{ "map", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "chroot", no_argument, NULL, 'X' },
+		{ 0 },
 	};
 	const char *listen_args[MAX_LISTEN], *map = NULL;
 	size_t nlisten = 0;
@@ -864,30 +863,32 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'c':
 			cfg.max_clients =
-			    num_arg("max-clients", optarg, 1, 65536);
+				num_arg("max-clients", optarg, 1, 65536);
 			break;
 		case 'C':
 			cfg.max_per_client =
-			    num_arg("max-per-client", optarg, 1, 65536);
+				num_arg("max-per-client", optarg, 1, 65536);
 			break;
 		case 'b':
-			cfg.blksize_max =
-			    num_arg("blksize-max", optarg, TFTP_BLKSIZE_MIN,
-				    TFTP_BLKSIZE_MAX);
+			cfg.blksize_max = num_arg("blksize-max", optarg,
+						  TFTP_BLKSIZE_MIN,
+						  TFTP_BLKSIZE_MAX);
 			break;
 		case 'W':
 			cfg.windowsize_max =
-			    num_arg("windowsize-max", optarg, 1, 256);
+				num_arg("windowsize-max", optarg, 1, 256);
 			break;
 		case 't':
 			cfg.timeout_s = num_arg("timeout", optarg, 1, 255);
 			break;
 		case 'T':
-			cfg.timeout_max = num_arg("timeout-max", optarg, 1, 255);
+			cfg.timeout_max =
+				num_arg("timeout-max", optarg, 1, 255);
 			break;
 		case 'U':
-			cfg.max_upload = (uint64_t)num_arg("max-upload", optarg, 1,
-							   UINT32_MAX) << 20;
+			cfg.max_upload = (uint64_t)num_arg("max-upload", optarg,
+							   1, UINT32_MAX)
+					 << 20;
 			break;
 		case 'R':
 			cfg.retries = num_arg("retries", optarg, 1, 100);
@@ -948,8 +949,8 @@ static void raise_nofile(void)
 	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
 		log_line("warning: open-file limit %llu is below what "
-		       "--max-clients %u needs",
-		       (unsigned long long)rl.rlim_cur, cfg.max_clients);
+			 "--max-clients %u needs",
+			 (unsigned long long)rl.rlim_cur, cfg.max_clients);
 }
 
 /* Allocates the shared transmit buffer: one window of the largest blocks. */
@@ -972,7 +973,8 @@ static void alloc_tx(void)
 
 int main(int argc, char **argv)
 {
-	static struct ev_source sig = {.type = EV_T_SIGNAL, .cb = signal_event};
+	static struct ev_source sig = { .type = EV_T_SIGNAL,
+					.cb = signal_event };
 	sigset_t mask;
 
 	log_init("wupan-tftpd");
@@ -1019,7 +1021,7 @@ int main(int argc, char **argv)
 			log_line("running as user %s", cfg.user);
 	}
 	log_line("serving %s on %zu socket(s)%s", cfg.root, nlisteners,
-	       cfg.allow_write ? ", writes allowed" : ", read-only");
+		 cfg.allow_write ? ", writes allowed" : ", read-only");
 
 	while (!stop) {
 		if (ev_run_once(loop, -1) < 0) {

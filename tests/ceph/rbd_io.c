@@ -68,7 +68,8 @@ int main(int argc, char **argv)
 		rc = 0;
 		while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0) {
 			t = iscsi_write16_sync(iscsi, url->lun, lba, buf,
-					       (uint32_t)n, 512, 0, 0, fua, 0, 0);
+					       (uint32_t)n, 512, 0, 0, fua, 0,
+					       0);
 			if (!good(iscsi, t, "WRITE(16)")) {
 				rc = 1;
 				break;
@@ -105,8 +106,8 @@ int main(int argc, char **argv)
 		if (f && fclose(f))
 			rc = 1;
 	} else if (strcmp(argv[1], "unmap") == 0 && argc == 5) {
-		struct unmap_list l = {strtoull(argv[3], NULL, 0),
-				       (uint32_t)strtoul(argv[4], NULL, 0)};
+		struct unmap_list l = { strtoull(argv[3], NULL, 0),
+					(uint32_t)strtoul(argv[4], NULL, 0) };
 
 		t = iscsi_unmap_sync(iscsi, url->lun, 0, 0, &l, 1);
 		rc = !good(iscsi, t, "UNMAP");
@@ -122,7 +123,8 @@ int main(int argc, char **argv)
 
 			if (rc16)
 				printf("%llu %u %d\n",
-				       (unsigned long long)rc16->returned_lba + 1,
+				       (unsigned long long)rc16->returned_lba +
+					       1,
 				       rc16->block_length, rc16->lbpme);
 			else
 				rc = 1;

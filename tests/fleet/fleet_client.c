@@ -47,7 +47,7 @@ static int good(struct scsi_task *t, const char *what)
 static int read_block(uint32_t lba, uint8_t *blk)
 {
 	struct scsi_task *t =
-	    iscsi_read10_sync(ctx, lun, lba, 512, 512, 0, 0, 0, 0, 0);
+		iscsi_read10_sync(ctx, lun, lba, 512, 512, 0, 0, 0, 0, 0);
 
 	if (!t || t->status != SCSI_STATUS_GOOD || t->datain.size != 512) {
 		good(t, "read");
@@ -80,7 +80,7 @@ static int step(const char *s)
 		return 0;
 	}
 	if (sscanf(s, "u:%u:%u", &a, &b) == 2) {
-		struct unmap_list l = {a, b};
+		struct unmap_list l = { a, b };
 
 		return !good(iscsi_unmap_sync(ctx, lun, 0, 0, &l, 1), what);
 	}
@@ -110,9 +110,9 @@ static int step(const char *s)
 	if (sscanf(s, "fill:%u", &a) == 1) {
 		memset(blk, 0x5a, sizeof(blk));
 		for (uint32_t lba = a;; lba += 128) {
-			struct scsi_task *t =
-			    iscsi_write10_sync(ctx, lun, lba, blk, sizeof(blk),
-					       512, 0, 0, 0, 0, 0);
+			struct scsi_task *t = iscsi_write10_sync(
+				ctx, lun, lba, blk, sizeof(blk), 512, 0, 0, 0,
+				0, 0);
 
 			if (!t) {
 				printf("fill: no answer: %s\n",

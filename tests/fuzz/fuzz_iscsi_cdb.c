@@ -8,7 +8,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct harness h;
 	static uint8_t buf[SCSI_MAX_XFER];
-	uint8_t cdb[16] = {0};
+	uint8_t cdb[16] = { 0 };
 	struct scsi_cmd cmd;
 	struct scsi_lu *lu;
 	unsigned lun;
@@ -19,7 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lun = data[16] % 3;
 	h_init(&h, NULL, NULL, NULL);
 	lu = lun < 2 ? &h.lu[lun] : NULL;
-	if (scsi_cmd_start(&h.tgt.map, lun, cdb, &h, "iqn.x,i,0x1", &cmd) == 0 &&
+	if (scsi_cmd_start(&h.tgt.map, lun, cdb, &h, "iqn.x,i,0x1", &cmd) ==
+		    0 &&
 	    cmd.status == SCSI_STATUS_GOOD) {
 		if (cmd.xfer_len > SCSI_MAX_XFER)
 			__builtin_trap();

@@ -15,11 +15,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	h_init(&h, NULL, NULL, NULL);
 	/* A harness that cannot log in would make every input a no-op. */
-	if (h_login_plain(&h, linux_style
-				      ? "InitialR2T=No|ImmediateData=Yes|"
-					"FirstBurstLength=65536|MaxBurstLength=262144|"
-					"MaxRecvDataSegmentLength=262144"
-				      : H_IPXE_OPS) != 0)
+	if (h_login_plain(
+		    &h,
+		    linux_style
+			    ? "InitialR2T=No|ImmediateData=Yes|"
+			      "FirstBurstLength=65536|MaxBurstLength=262144|"
+			      "MaxRecvDataSegmentLength=262144"
+			    : H_IPXE_OPS) != 0)
 		__builtin_trap();
 	{
 		/* The driver offers unconsumed bytes again with more. */

@@ -8,7 +8,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct harness h;
 	struct iscsi_kv kv[ISCSI_TEXT_MAX_PAIRS];
 	uint8_t outbuf[8192];
-	struct iscsi_text_out out = {outbuf, 0, sizeof(outbuf), 0};
+	struct iscsi_text_out out = { outbuf, 0, sizeof(outbuf), 0 };
 	size_t n;
 
 	h_init(&h, NULL, NULL, NULL);

@@ -19,8 +19,8 @@ struct bounds {
 	unsigned errors, warnings;
 };
 
-static void check(void *ctx, size_t file, unsigned line,
-		  enum lint_severity sev, const char *msg)
+static void check(void *ctx, size_t file, unsigned line, enum lint_severity sev,
+		  const char *msg)
 {
 	struct bounds *b = ctx;
 

@@ -63,9 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (i + 5 <= size) {
 		uint8_t op = data[i] % 5;
 		uint32_t off =
-		    (uint32_t)(data[i + 1] | data[i + 2] << 8) % SIZE;
+			(uint32_t)(data[i + 1] | data[i + 2] << 8) % SIZE;
 		uint32_t len =
-		    (uint32_t)(data[i + 3] | (data[i + 4] & 7) << 8) + 1;
+			(uint32_t)(data[i + 3] | (data[i + 4] & 7) << 8) + 1;
 
 		i += 5;
 		if (len > SIZE - off)

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct tftp_map map;
 	const uint8_t *ff = memchr(data, 0xff, size);
 	size_t req_len = ff ? (size_t)(ff - data) : size;
-	struct tftp_opt_limits lim = {1468, 4, 0};
+	struct tftp_opt_limits lim = { 1468, 4, 0 };
 	struct tftp_req req;
 	struct tftp_opts o;
 	uint8_t oack[1024];

@@ -69,10 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t txbuf[SLOT * SLOTS], scratch[SLOT];
 	static size_t txlen[SLOTS];
-	struct tftp_opt_limits lim = {2048, SLOTS, 0};
-	struct tftp_session_cfg cfg = {1000, 50, 3, 0};
-	struct tftp_io io = {f_read, f_write, NULL};
-	struct tftp_tx tx = {txbuf, SLOT, SLOTS, 0, txlen, scratch};
+	struct tftp_opt_limits lim = { 2048, SLOTS, 0 };
+	struct tftp_session_cfg cfg = { 1000, 50, 3, 0 };
+	struct tftp_io io = { f_read, f_write, NULL };
+	struct tftp_tx tx = { txbuf, SLOT, SLOTS, 0, txlen, scratch };
 	struct tftp_session s;
 	struct tftp_req req;
 	uint64_t now = 0;

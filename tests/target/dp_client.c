@@ -71,7 +71,7 @@ struct sess {
 	uint32_t lba_of[MAX_CMDS]; /* verify: the LBA each READ started at */
 	int verify;
 	unsigned long long bad_bytes, checked;
-	uint8_t *race;     /* race: the Data-In of READ race_itt */
+	uint8_t *race; /* race: the Data-In of READ race_itt */
 	uint32_t race_itt;
 	unsigned isid;
 };
@@ -119,7 +119,7 @@ static double now_s(void)
 /* Connects to 127.0.0.1:port, from src if given. */
 static int dial(int port, const char *src)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct sockaddr_in a = { .sin_family = AF_INET };
 	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 
 	if (fd < 0)
@@ -130,7 +130,7 @@ static int dial(int port, const char *src)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	}
 	if (src) {
-		struct sockaddr_in b = {.sin_family = AF_INET};
+		struct sockaddr_in b = { .sin_family = AF_INET };
 
 		inet_pton(AF_INET, src, &b.sin_addr);
 		if (bind(fd, (struct sockaddr *)&b, sizeof(b))) {
@@ -171,7 +171,7 @@ static void queue(struct sess *s, const uint8_t *bhs, const void *data,
 /* Blocking exchange of one login PDU; returns the status or -1. */
 static int login_step(struct sess *s, uint8_t flags, const char *keys)
 {
-	uint8_t bhs[BHS] = {0}, rsp[BHS], text[1024];
+	uint8_t bhs[BHS] = { 0 }, rsp[BHS], text[1024];
 	size_t n = strlen(keys), got = 0, dlen;
 
 	memcpy(text, keys, n + 1);
@@ -201,9 +201,8 @@ static int login_step(struct sess *s, uint8_t flags, const char *keys)
 	dlen = ((size_t)rsp[5] << 16 | (size_t)rsp[6] << 8 | rsp[7]);
 	dlen = (dlen + 3) & ~(size_t)3;
 	while (dlen) {
-		ssize_t r = recv(s->fd, text, dlen < sizeof(text) ? dlen
-								: sizeof(text),
-				 0);
+		ssize_t r = recv(s->fd, text,
+				 dlen < sizeof(text) ? dlen : sizeof(text), 0);
 
 		if (r <= 0)
 			return -1;
@@ -228,17 +227,19 @@ static int sess_open(struct sess *s, int port, const char *iqn)
 		 getpid() % 100000, iqn);
 	if (login_step(s, 0x81, keys))
 		return -1;
-	if (login_step(s, 0x87,
-		       use_digest ? "HeaderDigest=None|DataDigest=CRC32C|"
-		       "MaxRecvDataSegmentLength=262144|ImmediateData=Yes|"
-		       "InitialR2T=No|FirstBurstLength=65536|"
-		       "MaxBurstLength=262144|ErrorRecoveryLevel=0|"
-		       "MaxConnections=1" :
-		       "HeaderDigest=None|DataDigest=None|"
-		       "MaxRecvDataSegmentLength=262144|ImmediateData=Yes|"
-		       "InitialR2T=No|FirstBurstLength=65536|"
-		       "MaxBurstLength=262144|ErrorRecoveryLevel=0|"
-		       "MaxConnections=1"))
+	if (login_step(
+		    s, 0x87,
+		    use_digest
+			    ? "HeaderDigest=None|DataDigest=CRC32C|"
+			      "MaxRecvDataSegmentLength=262144|ImmediateData=Yes|"
+			      "InitialR2T=No|FirstBurstLength=65536|"
+			      "MaxBurstLength=262144|ErrorRecoveryLevel=0|"
+			      "MaxConnections=1"
+			    : "HeaderDigest=None|DataDigest=None|"
+			      "MaxRecvDataSegmentLength=262144|ImmediateData=Yes|"
+			      "InitialR2T=No|FirstBurstLength=65536|"
+			      "MaxBurstLength=262144|ErrorRecoveryLevel=0|"
+			      "MaxConnections=1"))
 		return -1;
 	/* The login was immediate: the first command takes its CmdSN. */
 	s->itt = 0;
@@ -251,7 +252,7 @@ static int sess_open(struct sess *s, int port, const char *iqn)
 static void scsi_rw(struct sess *s, int write, uint32_t lba, uint32_t blocks,
 		    const uint8_t *data)
 {
-	uint8_t bhs[BHS] = {0};
+	uint8_t bhs[BHS] = { 0 };
 	uint32_t len = blocks * 512;
 
 	bhs[0] = 0x01;
@@ -300,8 +301,8 @@ static void parse(struct sess *s)
 				uint32_t want = (uint32_t)(byte / 4);
 				const uint8_t *d = h + BHS + k;
 
-				s->bad_bytes +=
-					memcmp(d, &want, 4) != 0 ? 4 : 0;
+				s->bad_bytes += memcmp(d, &want, 4) != 0 ? 4
+									 : 0;
 				s->checked += 4;
 			}
 		}
@@ -333,7 +334,7 @@ static void parse(struct sess *s)
 static void pump(struct sess *s, int want, double deadline, int read)
 {
 	while (s->n_answered < want && !s->closed && now_s() < deadline) {
-		struct pollfd pf = {.fd = s->fd, .events = 0};
+		struct pollfd pf = { .fd = s->fd, .events = 0 };
 
 		if (read)
 			pf.events |= POLLIN;
@@ -611,15 +612,15 @@ static int mode_readfail(int port, const char *iqn, uint32_t lba)
 		return 2;
 	scsi_rw(&s, 0, lba, 128, NULL);
 	pump(&s, 1, now_s() + 10, 1);
-	printf("result readfail answered=%d good=%d closed=%d\n",
-	       s.n_answered, s.good[0], s.closed);
+	printf("result readfail answered=%d good=%d closed=%d\n", s.n_answered,
+	       s.good[0], s.closed);
 	return s.n_answered == 1 && !s.good[0] ? 0 : 1;
 }
 
 static int mode_login(int port, const char *iqn)
 {
 	struct sess s;
-	uint8_t bhs[BHS] = {0};
+	uint8_t bhs[BHS] = { 0 };
 
 	if (sess_open(&s, port, iqn)) {
 		printf("result login failed\n");

@@ -37,7 +37,8 @@ static int good(struct scsi_task *t)
 static int do_write(const char *url, uint32_t blocks)
 {
 	struct iscsi_url *u;
-	struct iscsi_context *ctx = iscsi_create_context("iqn.2025-01.org.wupan:dura");
+	struct iscsi_context *ctx =
+		iscsi_create_context("iqn.2025-01.org.wupan:dura");
 	uint8_t blk[512];
 	uint64_t seq;
 
@@ -58,13 +59,13 @@ static int do_write(const char *url, uint32_t blocks)
 
 		stamp(blk, seq, lba);
 		if (!good(iscsi_write10_sync(ctx, u->lun, lba, blk, 512, 512, 0,
-					      0, fua, 0, 0)))
+					     0, fua, 0, 0)))
 			break;
 		if (fua)
 			printf("durable-fua %" PRIu64 "\n", seq);
 		if (seq % 16 == 15) {
 			if (!good(iscsi_synchronizecache10_sync(ctx, u->lun, 0,
-								 0, 0, 0)))
+								0, 0, 0)))
 				break;
 			printf("durable %" PRIu64 "\n", seq + 1);
 		}
@@ -96,14 +97,17 @@ static int do_check(const char *path, uint32_t blocks, uint64_t n,
 		if (n > lba) {
 			need = (n - 1 - lba) / blocks * blocks + lba;
 			if (!have || seq < need) {
-				printf("block %u: want write >= %" PRIu64 ", found %s %" PRIu64 "\n",
-				       lba, need, have ? "write" : "garbage", seq);
+				printf("block %u: want write >= %" PRIu64
+				       ", found %s %" PRIu64 "\n",
+				       lba, need, have ? "write" : "garbage",
+				       seq);
 				bad++;
 			}
 		}
 		if (fua_seq != UINT64_MAX && fua_seq % blocks == lba &&
 		    (!have || seq < fua_seq)) {
-			printf("block %u: FUA write %" PRIu64 " lost\n", lba, fua_seq);
+			printf("block %u: FUA write %" PRIu64 " lost\n", lba,
+			       fua_seq);
 			bad++;
 		}
 	}
@@ -118,8 +122,10 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "check"))
 		return do_check(argv[2], (uint32_t)strtoul(argv[3], NULL, 10),
 				strtoull(argv[4], NULL, 10),
-				strcmp(argv[5], "none") ? strtoull(argv[5], NULL, 10)
-							: UINT64_MAX);
-	fprintf(stderr, "usage: dura_client write URL BLOCKS | check IMAGE BLOCKS N FUA-SEQ|none\n");
+				strcmp(argv[5], "none")
+					? strtoull(argv[5], NULL, 10)
+					: UINT64_MAX);
+	fprintf(stderr,
+		"usage: dura_client write URL BLOCKS | check IMAGE BLOCKS N FUA-SEQ|none\n");
 	return 2;
 }

@@ -66,17 +66,17 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"opt", required_argument, NULL, 'o'},
-	    {"out", required_argument, NULL, 'f'},
-	    {"mode", required_argument, NULL, 'm'},
-	    {"abort-after-oack", no_argument, NULL, 'a'},
-	    {"print-oack", no_argument, NULL, 'p'},
-	    {"rto", required_argument, NULL, 'r'},
-	    {"tries", required_argument, NULL, 't'},
-	    {"stall", required_argument, NULL, 's'},
-	    {"raw", required_argument, NULL, 'x'},
-	    {"probe-first", no_argument, NULL, 'P'},
-	    {0},
+		{ "opt", required_argument, NULL, 'o' },
+		{ "out", required_argument, NULL, 'f' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "abort-after-oack", no_argument, NULL, 'a' },
+		{ "print-oack", no_argument, NULL, 'p' },
+		{ "rto", required_argument, NULL, 'r' },
+		{ "tries", required_argument, NULL, 't' },
+		{ "stall", required_argument, NULL, 's' },
+		{ "raw", required_argument, NULL, 'x' },
+		{ "probe-first", no_argument, NULL, 'P' },
+		{ 0 },
 	};
 	const char *out_path = "/dev/null", *mode = "octet", *raw = NULL;
 	char opts[16][2][64];
@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 	uint8_t preq[1024];
 	size_t preq_len = 0;
 	uint64_t rto = 200, tries_max = 25, stall = 0;
-	struct addrinfo hints = {0}, *ai;
+	struct addrinfo hints = { 0 }, *ai;
 	struct sockaddr_storage srv;
 	socklen_t srv_len;
 	uint8_t req[1024], ack[4];
@@ -206,7 +206,7 @@ int main(int argc, char **argv)
 
 		for (;;) {
 			double left = t0 + (double)stall * 1000.0 - now_ms();
-			struct pollfd pfd = {fd, POLLIN, 0};
+			struct pollfd pfd = { fd, POLLIN, 0 };
 
 			if (left <= 0)
 				break;
@@ -218,7 +218,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (;;) {
-		struct pollfd pfd = {fd, POLLIN, 0};
+		struct pollfd pfd = { fd, POLLIN, 0 };
 		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
 		struct tftp_pkt p;
@@ -293,8 +293,8 @@ int main(int argc, char **argv)
 				 * error 8, then (OVMF) the real request from
 				 * the same port. */
 				size_t el = tftp_error_build(
-				    pkt, sizeof(pkt), TFTP_EOPTNEG,
-				    "tsize probe done");
+					pkt, sizeof(pkt), TFTP_EOPTNEG,
+					"tsize probe done");
 
 				sendto(fd, pkt, el, 0, (struct sockaddr *)&srv,
 				       srv_len);

@@ -126,8 +126,8 @@ static int64_t release(void)
 static void forward(int dir, int fd, const struct sockaddr_in *to,
 		    const uint8_t *data, size_t len)
 {
-	int request =
-	    len >= 2 && data[0] == 0 && (data[1] == 1 || data[1] == 2);
+	int request = len >= 2 && data[0] == 0 &&
+		      (data[1] == 1 || data[1] == 2);
 
 	n_in++;
 	if (!(request && spare_requests) && chance(drop_pm)) {
@@ -183,19 +183,19 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"listen", required_argument, NULL, 'l'},
-	    {"server", required_argument, NULL, 's'},
-	    {"delay-us", required_argument, NULL, 'd'},
-	    {"drop", required_argument, NULL, 'x'},
-	    {"dup", required_argument, NULL, 'u'},
-	    {"reorder", required_argument, NULL, 'r'},
-	    {"seed", required_argument, NULL, 'S'},
-	    {"spare-requests", no_argument, NULL, 'q'},
-	    {0},
+		{ "listen", required_argument, NULL, 'l' },
+		{ "server", required_argument, NULL, 's' },
+		{ "delay-us", required_argument, NULL, 'd' },
+		{ "drop", required_argument, NULL, 'x' },
+		{ "dup", required_argument, NULL, 'u' },
+		{ "reorder", required_argument, NULL, 'r' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "spare-requests", no_argument, NULL, 'q' },
+		{ 0 },
 	};
 	static uint8_t buf[PKT_MAX];
 	uint64_t lport = 0, sport = 0, v;
-	struct sockaddr_in la = {0}, srv = {0};
+	struct sockaddr_in la = { 0 }, srv = { 0 };
 	struct sigaction sa;
 	int lfd, c;
 
@@ -268,37 +268,39 @@ int main(int argc, char **argv)
 			for (;;) {
 				struct sockaddr_in from;
 				socklen_t fl = sizeof(from);
-				ssize_t n = recvfrom(
-				    lfd, buf, sizeof(buf), MSG_DONTWAIT,
-				    (struct sockaddr *)&from, &fl);
+				ssize_t n = recvfrom(lfd, buf, sizeof(buf),
+						     MSG_DONTWAIT,
+						     (struct sockaddr *)&from,
+						     &fl);
 				struct flow *f = NULL;
 
 				if (n < 0)
 					break;
 				for (int i = 0; i < nflows; i++)
 					if (flows[i].client.sin_port ==
-						from.sin_port &&
+						    from.sin_port &&
 					    flows[i].client.sin_addr.s_addr ==
-						from.sin_addr.s_addr)
+						    from.sin_addr.s_addr)
 						f = &flows[i];
 				if (!f) {
-					struct sockaddr_in any = {0};
+					struct sockaddr_in any = { 0 };
 
 					if (nflows == MAX_FLOWS) {
 						/* Recycle the oldest flow. */
 						close(flows[0].fd);
 						memmove(flows, flows + 1,
 							sizeof(flows[0]) *
-							    (MAX_FLOWS - 1));
+								(MAX_FLOWS -
+								 1));
 						nflows--;
 					}
 					f = &flows[nflows];
 					f->fd = socket(
-					    AF_INET, SOCK_DGRAM | SOCK_NONBLOCK,
-					    0);
+						AF_INET,
+						SOCK_DGRAM | SOCK_NONBLOCK, 0);
 					any.sin_family = AF_INET;
 					any.sin_addr.s_addr =
-					    htonl(INADDR_LOOPBACK);
+						htonl(INADDR_LOOPBACK);
 					if (f->fd < 0 ||
 					    bind(f->fd, (struct sockaddr *)&any,
 						 sizeof(any)) != 0) {
@@ -321,9 +323,10 @@ int main(int argc, char **argv)
 			for (;;) {
 				struct sockaddr_in from;
 				socklen_t fl = sizeof(from);
-				ssize_t n = recvfrom(
-				    flows[i].fd, buf, sizeof(buf), MSG_DONTWAIT,
-				    (struct sockaddr *)&from, &fl);
+				ssize_t n = recvfrom(flows[i].fd, buf,
+						     sizeof(buf), MSG_DONTWAIT,
+						     (struct sockaddr *)&from,
+						     &fl);
 
 				if (n < 0)
 					break;

@@ -42,42 +42,36 @@ int main(void)
 	CHECK("trailing NUL padding dropped",
 	      build("ipxe.efi", "echo\0\0\0", 7, out, 64, &units) == 0 &&
 		      ucs2_eq(out, units, "ipxe.efi echo"));
-	CHECK("empty script",
-	      build("ipxe.efi", "", 0, out, 64, &units) == 0 &&
-		      ucs2_eq(out, units, "ipxe.efi "));
+	CHECK("empty script", build("ipxe.efi", "", 0, out, 64, &units) == 0 &&
+				      ucs2_eq(out, units, "ipxe.efi "));
 	CHECK("NULL empty script",
 	      loadopts_build("a", NULL, 0, out, 64, &units) == 0 &&
 		      ucs2_eq(out, units, "a "));
-	CHECK("NULL script with length", loadopts_build("a", NULL, 3, out, 64,
-							&units) ==
-						 LOADOPTS_EINVAL);
-	CHECK("NUL inside script",
-	      build("ipxe.efi", "ec\0ho", 5, out, 64, &units) ==
-		      LOADOPTS_EINVAL);
+	CHECK("NULL script with length",
+	      loadopts_build("a", NULL, 3, out, 64, &units) == LOADOPTS_EINVAL);
+	CHECK("NUL inside script", build("ipxe.efi", "ec\0ho", 5, out, 64,
+					 &units) == LOADOPTS_EINVAL);
 	CHECK("UTF-8 refused (iPXE keeps only the low byte)",
 	      build("ipxe.efi", "echo \xc3\xa9", 7, out, 64, &units) ==
 		      LOADOPTS_EILSEQ);
-	CHECK("UTF-8 BOM refused",
-	      build("ipxe.efi", "\xef\xbb\xbf#!ipxe", 9, out, 64, &units) ==
-		      LOADOPTS_EILSEQ);
-	CHECK("control byte refused",
-	      build("ipxe.efi", "echo \x1b[0m", 9, out, 64, &units) ==
-		      LOADOPTS_EILSEQ);
-	CHECK("DEL refused", build("ipxe.efi", "\x7f", 1, out, 64, &units) ==
-				     LOADOPTS_EILSEQ);
+	CHECK("UTF-8 BOM refused", build("ipxe.efi", "\xef\xbb\xbf#!ipxe", 9,
+					 out, 64, &units) == LOADOPTS_EILSEQ);
+	CHECK("control byte refused", build("ipxe.efi", "echo \x1b[0m", 9, out,
+					    64, &units) == LOADOPTS_EILSEQ);
+	CHECK("DEL refused",
+	      build("ipxe.efi", "\x7f", 1, out, 64, &units) == LOADOPTS_EILSEQ);
 	CHECK("name with a blank refused",
 	      build("ipxe efi", "x", 1, out, 64, &units) == LOADOPTS_EILSEQ);
-	CHECK("empty name refused", build("", "x", 1, out, 64, &units) ==
-					    LOADOPTS_EINVAL);
-	CHECK("NULL name refused", build(NULL, "x", 1, out, 64, &units) ==
-					   LOADOPTS_EINVAL);
+	CHECK("empty name refused",
+	      build("", "x", 1, out, 64, &units) == LOADOPTS_EINVAL);
+	CHECK("NULL name refused",
+	      build(NULL, "x", 1, out, 64, &units) == LOADOPTS_EINVAL);
 	CHECK("output one short",
 	      build("ab", "cd", 2, out, 5, &units) == LOADOPTS_ENOSPC);
-	CHECK("output exact",
-	      build("ab", "cd", 2, out, 6, &units) == 0 &&
-		      ucs2_eq(out, units, "ab cd"));
-	CHECK("NULL output", build("ab", "cd", 2, NULL, 6, &units) ==
-				     LOADOPTS_EINVAL);
+	CHECK("output exact", build("ab", "cd", 2, out, 6, &units) == 0 &&
+				      ucs2_eq(out, units, "ab cd"));
+	CHECK("NULL output",
+	      build("ab", "cd", 2, NULL, 6, &units) == LOADOPTS_EINVAL);
 	memset(big, 'x', sizeof(big));
 	CHECK("script at the limit",
 	      loadopts_build("i", big, LOADOPTS_SCRIPT_MAX, out,

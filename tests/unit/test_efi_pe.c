@@ -9,7 +9,7 @@
 #include "unit.h"
 
 #define LFANEW 0x40
-#define OPT_SIZE 240	/* PE32+ optional header with 16 data directories */
+#define OPT_SIZE 240 /* PE32+ optional header with 16 data directories */
 #define SEC_TABLE (LFANEW + 4 + 20 + OPT_SIZE)
 
 /* Writes little-endian fields of the hand-built images. */
@@ -83,16 +83,16 @@ static void test_handmade(void)
 	CHECK("valid: file data is VirtualSize long",
 	      pe_section_data(&img, &sec, PE_FILE, &d, &n) == 0 &&
 		      d == buf + 0x400 && n == 7 && !memcmp(d, "#!ipxe\n", 7));
-	CHECK("valid: missing section", pe_find_section(&img, ".ipxe", &sec) ==
-						PE_ENOENT);
+	CHECK("valid: missing section",
+	      pe_find_section(&img, ".ipxe", &sec) == PE_ENOENT);
 	CHECK("valid: prefix of a name does not match",
 	      pe_find_section(&img, ".scrip", &sec) == PE_ENOENT);
 	CHECK("valid: longer name does not match",
 	      pe_find_section(&img, ".scriptx", &sec) == PE_ENOENT);
 	CHECK("valid: name over 8 chars",
 	      pe_find_section(&img, ".scriptxy", &sec) == PE_ENOENT);
-	CHECK("valid: empty name", pe_find_section(&img, "", &sec) ==
-					   PE_EINVAL);
+	CHECK("valid: empty name",
+	      pe_find_section(&img, "", &sec) == PE_EINVAL);
 	CHECK("valid: index out of range",
 	      pe_section_get(&img, 2, &sec) == PE_EINVAL);
 	CHECK("valid: mapped layout beyond the buffer",
@@ -164,50 +164,49 @@ static void test_lies(void)
 
 	build_pe(buf, sizeof(buf), two, 2, 0x3000);
 	put32(buf + 0x3c, 0xfffffff0);
-	CHECK("e_lfanew past the end", pe_parse(&img, buf, sizeof(buf)) ==
-					       PE_ENOEXEC);
+	CHECK("e_lfanew past the end",
+	      pe_parse(&img, buf, sizeof(buf)) == PE_ENOEXEC);
 	put32(buf + 0x3c, sizeof(buf) - 10);
 	CHECK("e_lfanew leaves no room for COFF",
 	      pe_parse(&img, buf, sizeof(buf)) == PE_ENOEXEC);
 
 	build_pe(buf, sizeof(buf), two, 2, 0x3000);
 	buf[LFANEW + 2] = 'X';
-	CHECK("bad PE signature", pe_parse(&img, buf, sizeof(buf)) ==
-					  PE_ENOEXEC);
+	CHECK("bad PE signature",
+	      pe_parse(&img, buf, sizeof(buf)) == PE_ENOEXEC);
 
 	build_pe(buf, sizeof(buf), two, 2, 0x3000);
 	put16(buf + LFANEW + 4 + 2, 0xffff);
-	CHECK("section count past the end", pe_parse(&img, buf, sizeof(buf)) ==
-						    PE_ENOEXEC);
+	CHECK("section count past the end",
+	      pe_parse(&img, buf, sizeof(buf)) == PE_ENOEXEC);
 
 	build_pe(buf, sizeof(buf), two, 2, 0x3000);
 	put16(buf + LFANEW + 4 + 16, 0xfff0);
 	CHECK("optional header size past the end",
 	      pe_parse(&img, buf, sizeof(buf)) == PE_ENOEXEC);
 	put16(buf + LFANEW + 4 + 16, 8);
-	CHECK("optional header too small", pe_parse(&img, buf, sizeof(buf)) ==
-						   PE_ENOEXEC);
+	CHECK("optional header too small",
+	      pe_parse(&img, buf, sizeof(buf)) == PE_ENOEXEC);
 
 	build_pe(buf, sizeof(buf), two, 2, 0x3000);
 	put16(buf + LFANEW + 24, 0x107);
-	CHECK("bad optional magic", pe_parse(&img, buf, sizeof(buf)) ==
-					    PE_ENOEXEC);
+	CHECK("bad optional magic",
+	      pe_parse(&img, buf, sizeof(buf)) == PE_ENOEXEC);
 
 	build_pe(buf, sizeof(buf), two, 2, 0x3000);
-	put32(buf + SEC_TABLE + 40 + 20, 0xffffff00);	/* raw_off */
+	put32(buf + SEC_TABLE + 40 + 20, 0xffffff00); /* raw_off */
 	CHECK("raw offset past the end",
 	      pe_find_data(buf, sizeof(buf), ".script", PE_FILE, &d, &n) ==
 		      PE_ERANGE);
 
 	build_pe(buf, sizeof(buf), two, 2, 0x3000);
-	put32(buf + SEC_TABLE + 40 + 8, 0);		/* vsize */
-	put32(buf + SEC_TABLE + 40 + 16, 0xffffffff);	/* raw_size */
-	CHECK("raw size wraps",
-	      pe_find_data(buf, sizeof(buf), ".script", PE_FILE, &d, &n) ==
-		      PE_ERANGE);
+	put32(buf + SEC_TABLE + 40 + 8, 0); /* vsize */
+	put32(buf + SEC_TABLE + 40 + 16, 0xffffffff); /* raw_size */
+	CHECK("raw size wraps", pe_find_data(buf, sizeof(buf), ".script",
+					     PE_FILE, &d, &n) == PE_ERANGE);
 
 	build_pe(buf, sizeof(buf), two, 2, 0x3000);
-	put32(buf + SEC_TABLE + 40 + 12, 0xfffffffe);	/* vaddr */
+	put32(buf + SEC_TABLE + 40 + 12, 0xfffffffe); /* vaddr */
 	CHECK("mapped address wraps",
 	      pe_find_data(buf, sizeof(buf), ".script", PE_MAPPED, &d, &n) ==
 		      PE_ERANGE);
@@ -288,10 +287,10 @@ static void test_real_stub(void)
 		goto out;
 
 	CHECK("bare stub: parses", pe_parse(&img, stub, stub_len) == 0);
-	CHECK("bare stub: has .text", pe_find_section(&img, ".text", &text) ==
-					      0);
-	CHECK("bare stub: no .ipxe", pe_find_section(&img, ".ipxe", &ipxe) ==
-					     PE_ENOENT);
+	CHECK("bare stub: has .text",
+	      pe_find_section(&img, ".text", &text) == 0);
+	CHECK("bare stub: no .ipxe",
+	      pe_find_section(&img, ".ipxe", &ipxe) == PE_ENOENT);
 
 	CHECK("embedded: parses", pe_parse(&img, emb, emb_len) == 0);
 	CHECK("embedded: .ipxe and .script",

@@ -192,7 +192,7 @@ static void test_partial_read(void)
 	struct ev_loop *loop = ev_loop_new();
 	int peer, bad = 0;
 	struct toy *t = toy_new(loop, &peer, 1024, 1 << 20, 1);
-	uint8_t m[11] = {10, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7};
+	uint8_t m[11] = { 10, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7 };
 
 	send(peer, m, 4, 0);
 	spin(loop, 3, 10);
@@ -204,7 +204,8 @@ static void test_partial_read(void)
 	close(peer);
 	spin(loop, 3, 10);
 	CHECK("partial read: peer close ends the stream",
-	      t->closed == 1 && t->why && !strcmp(t->why, EV_STREAM_EOF) && t->released == 1);
+	      t->closed == 1 && t->why && !strcmp(t->why, EV_STREAM_EOF) &&
+		      t->released == 1);
 	free(t);
 	ev_loop_free(loop);
 }
@@ -355,8 +356,8 @@ static void test_too_large(void)
 
 	msg(peer, 100, 1);
 	spin(loop, 5, 5);
-	CHECK("too large: closed", t->closed == 1 && t->why &&
-					   !strcmp(t->why, "message too large"));
+	CHECK("too large: closed",
+	      t->closed == 1 && t->why && !strcmp(t->why, "message too large"));
 	close(peer);
 	free(t);
 	ev_loop_free(loop);
@@ -382,8 +383,8 @@ static void tick_cb(struct ev_loop *loop, struct ev_timer *t)
 static void test_timers(void)
 {
 	struct ev_loop *loop = ev_loop_new();
-	struct tick a = {.t.cb = tick_cb}, b = {.t.cb = tick_cb},
-		    c = {.t.cb = tick_cb}, d = {.t.cb = tick_cb};
+	struct tick a = { .t.cb = tick_cb }, b = { .t.cb = tick_cb },
+		    c = { .t.cb = tick_cb }, d = { .t.cb = tick_cb };
 	uint64_t start = ev_now(loop);
 
 	ev_timer_set(loop, &a.t, 30);
@@ -395,8 +396,8 @@ static void test_timers(void)
 	CHECK("timers: none early", !a.fired && !b.fired && !c.fired);
 	while (!a.fired && ev_now(loop) - start < 1000)
 		ev_run_once(loop, -1);
-	CHECK("timers: all fire once", a.fired == 1 && b.fired == 1 &&
-					       c.fired == 1);
+	CHECK("timers: all fire once",
+	      a.fired == 1 && b.fired == 1 && c.fired == 1);
 	CHECK("timers: in order", b.order < c.order && c.order < a.order);
 	CHECK("timers: cancelled one does not fire", d.fired == 0);
 	CHECK("timers: not before due", ev_now(loop) - start >= 30);
@@ -436,7 +437,7 @@ static void pair_release(struct ev_source *s)
 static void test_deferred_free(void)
 {
 	struct ev_loop *loop = ev_loop_new();
-	struct pair a = {0}, b = {0};
+	struct pair a = { 0 }, b = { 0 };
 	int fa[2], fb[2];
 
 	pipe(fa);
@@ -508,8 +509,10 @@ static void test_file_output(void)
 		spin(loop, 1, 1);
 		while ((n = recv(peer, buf, 3000, MSG_DONTWAIT)) > 0) {
 			for (ssize_t k = 0; k < n; k++, got++)
-				ok &= buf[k] == (got < 5 ? 0xee
-						 : (uint8_t)((got - 5 + 1000) * 7));
+				ok &= buf[k] ==
+				      (got < 5 ? 0xee
+					       : (uint8_t)((got - 5 + 1000) *
+							   7));
 		}
 	}
 	CHECK("file output: header then every file byte, in order",

@@ -16,12 +16,12 @@
  * in usr/config.h): OUI format 00:02:3d and a session number.  Windows'
  * value here is an assumption, not a recording: the rule only asks whether
  * an ISID is iPXE's. */
-static const uint8_t ipxe_old[6] = {0x40, 0x00, 0x27, 0x23, 0x00, 0x00};
-static const uint8_t ipxe_a[6] = {0x40, 0x00, 0x27, 0x23, 0x25, 0x09};
-static const uint8_t ipxe_b[6] = {0x40, 0x00, 0x27, 0x23, 0x8f, 0x11};
-static const uint8_t open_iscsi[6] = {0x00, 0x02, 0x3d, 0x00, 0x00, 0x01};
-static const uint8_t open_iscsi2[6] = {0x00, 0x02, 0x3d, 0x01, 0x00, 0x00};
-static const uint8_t windows[6] = {0x40, 0x00, 0x01, 0x37, 0x00, 0x00};
+static const uint8_t ipxe_old[6] = { 0x40, 0x00, 0x27, 0x23, 0x00, 0x00 };
+static const uint8_t ipxe_a[6] = { 0x40, 0x00, 0x27, 0x23, 0x25, 0x09 };
+static const uint8_t ipxe_b[6] = { 0x40, 0x00, 0x27, 0x23, 0x8f, 0x11 };
+static const uint8_t open_iscsi[6] = { 0x00, 0x02, 0x3d, 0x00, 0x00, 0x01 };
+static const uint8_t open_iscsi2[6] = { 0x00, 0x02, 0x3d, 0x01, 0x00, 0x00 };
+static const uint8_t windows[6] = { 0x40, 0x00, 0x01, 0x37, 0x00, 0x00 };
 
 /* One login of a recorded sequence and what it must do. */
 struct step {
@@ -37,8 +37,8 @@ static int replay(int reset_mode, const struct step *s, size_t n)
 	enum ovl_phase phase = OVL_PHASE_FIRMWARE;
 
 	for (size_t i = 0; i < n; i++) {
-		struct fleet_boot b = fleet_boot_decide(reset_mode, exists,
-							phase, s[i].isid);
+		struct fleet_boot b =
+			fleet_boot_decide(reset_mode, exists, phase, s[i].isid);
 
 		if (b.fresh != s[i].fresh)
 			return (int)i;
@@ -53,7 +53,7 @@ static int replay(int reset_mode, const struct step *s, size_t n)
 int main(void)
 {
 	struct tcfg_lun l;
-	struct tcfg cfg = {0};
+	struct tcfg cfg = { 0 };
 	char err[256], name[64];
 	uint64_t v;
 
@@ -61,46 +61,53 @@ int main(void)
 	 * initramfs logs in from the iBFT, a network blip makes it log in
 	 * again; then the PC restarts. */
 	static const struct step linux_boots[] = {
-		{ipxe_a, 1}, {open_iscsi, 0}, {open_iscsi, 0}, {open_iscsi2, 0},
-		{ipxe_b, 1}, {open_iscsi, 0},
+		{ ipxe_a, 1 },      { open_iscsi, 0 }, { open_iscsi, 0 },
+		{ open_iscsi2, 0 }, { ipxe_b, 1 },     { open_iscsi, 0 },
 	};
 	CHECK("linux: reset at power-on only",
 	      replay(1, linux_boots, N(linux_boots)) == -1);
 	/* iPXE drops and reopens its connection during the firmware stage
 	 * (a lost packet while GRUB reads): the same boot. */
 	static const struct step ipxe_retry[] = {
-		{ipxe_a, 1}, {ipxe_b, 0}, {ipxe_a, 0}, {open_iscsi, 0},
-		{ipxe_old, 1},
+		{ ipxe_a, 1 },     { ipxe_b, 0 },   { ipxe_a, 0 },
+		{ open_iscsi, 0 }, { ipxe_old, 1 },
 	};
 	CHECK("ipxe reconnect before the OS keeps",
 	      replay(1, ipxe_retry, N(ipxe_retry)) == -1);
 	/* Windows: iPXE, then the Microsoft initiator through the iBFT. */
 	static const struct step win_boots[] = {
-		{ipxe_old, 1}, {windows, 0}, {windows, 0}, {ipxe_old, 1},
-		{windows, 0},
+		{ ipxe_old, 1 }, { windows, 0 }, { windows, 0 },
+		{ ipxe_old, 1 }, { windows, 0 },
 	};
 	CHECK("windows: reset at power-on only",
 	      replay(1, win_boots, N(win_boots)) == -1);
 	/* Persistent: nothing after the first login starts empty. */
 	static const struct step persist[] = {
-		{ipxe_a, 1}, {open_iscsi, 0}, {ipxe_b, 0}, {open_iscsi, 0},
+		{ ipxe_a, 1 },
+		{ open_iscsi, 0 },
+		{ ipxe_b, 0 },
+		{ open_iscsi, 0 },
 	};
 	CHECK("persistent keeps across boots",
 	      replay(0, persist, N(persist)) == -1);
 	/* A client seen first from its OS (target restarted mid-boot with
 	 * its overlay gone): created, then kept. */
 	static const struct step os_first[] = {
-		{open_iscsi, 1}, {open_iscsi, 0}, {ipxe_a, 1},
+		{ open_iscsi, 1 },
+		{ open_iscsi, 0 },
+		{ ipxe_a, 1 },
 	};
 	CHECK("os first", replay(1, os_first, N(os_first)) == -1);
-	CHECK("ipxe isid", fleet_isid_ipxe(ipxe_old) && fleet_isid_ipxe(ipxe_b) &&
+	CHECK("ipxe isid", fleet_isid_ipxe(ipxe_old) &&
+				   fleet_isid_ipxe(ipxe_b) &&
 				   !fleet_isid_ipxe(open_iscsi) &&
 				   !fleet_isid_ipxe(windows));
 	{
-		struct fleet_boot b = fleet_boot_decide(1, 1, OVL_PHASE_FIRMWARE,
-							windows);
+		struct fleet_boot b =
+			fleet_boot_decide(1, 1, OVL_PHASE_FIRMWARE, windows);
 
-		CHECK("os login records os", !b.fresh && b.phase == OVL_PHASE_OS);
+		CHECK("os login records os",
+		      !b.fresh && b.phase == OVL_PHASE_OS);
 		b = fleet_boot_decide(1, 1, OVL_PHASE_OS, ipxe_a);
 		CHECK("new boot records firmware",
 		      b.fresh && b.phase == OVL_PHASE_FIRMWARE);
@@ -110,9 +117,9 @@ int main(void)
 	CHECK("name plain", fleet_client_name("iqn.2025-01.org.wupan:PC1", name,
 					      sizeof(name)) == 0 &&
 				    !strcmp(name, "iqn.2025-01.org.wupan:pc1"));
-	CHECK("name escapes", fleet_client_name("../etc/pass wd", name,
-						sizeof(name)) == 0 &&
-				      !strcmp(name, "_._etc_pass_wd"));
+	CHECK("name escapes",
+	      fleet_client_name("../etc/pass wd", name, sizeof(name)) == 0 &&
+		      !strcmp(name, "_._etc_pass_wd"));
 	CHECK("name empty", fleet_client_name("", name, sizeof(name)) != 0);
 	CHECK("name cut", fleet_client_name("abcdefghij", name, 5) == 0 &&
 				  !strcmp(name, "abcd"));
@@ -128,9 +135,10 @@ int main(void)
 	/* The LUN syntax. */
 	memset(&l, 0, sizeof(l));
 	CHECK("lun full",
-	      fleet_lun_parse(&l, "golden=/a.img overlays=/o mode=persistent "
-				  "limit=1G,dir-limit=10G", err, sizeof(err),
-			      "x") == 0 &&
+	      fleet_lun_parse(&l,
+			      "golden=/a.img overlays=/o mode=persistent "
+			      "limit=1G,dir-limit=10G",
+			      err, sizeof(err), "x") == 0 &&
 		      !strcmp(l.path, "/a.img") && !strcmp(l.overlays, "/o") &&
 		      l.mode == TCFG_OVL_PERSISTENT && l.limit == 1ull << 30 &&
 		      l.dir_limit == 10ull << 30);
@@ -148,7 +156,8 @@ int main(void)
 	memset(&l, 0, sizeof(l));
 	CHECK("lun default reset",
 	      fleet_lun_parse(&l, "golden=/a,overlays=/o", err, sizeof(err),
-			      "x") == 0 && l.mode == TCFG_OVL_RESET && !l.limit);
+			      "x") == 0 &&
+		      l.mode == TCFG_OVL_RESET && !l.limit);
 	free(l.path);
 	free(l.overlays);
 	memset(&l, 0, sizeof(l));
@@ -159,13 +168,15 @@ int main(void)
 	memset(&l, 0, sizeof(l));
 	CHECK("lun bad mode",
 	      fleet_lun_parse(&l, "golden=/a overlays=/o mode=sometimes", err,
-			      sizeof(err), "x") != 0 && strstr(err, "mode"));
+			      sizeof(err), "x") != 0 &&
+		      strstr(err, "mode"));
 	free(l.path);
 	free(l.overlays);
 	memset(&l, 0, sizeof(l));
 	CHECK("lun unknown field",
 	      fleet_lun_parse(&l, "golden=/a overlays=/o colour=red", err,
-			      sizeof(err), "x") != 0 && strstr(err, "colour"));
+			      sizeof(err), "x") != 0 &&
+		      strstr(err, "colour"));
 	free(l.path);
 	free(l.overlays);
 	memset(&l, 0, sizeof(l));
@@ -214,10 +225,11 @@ int main(void)
 		      strstr(err, "goes with golden=rbd:"));
 	tcfg_free(&cfg);
 	CHECK("rbd overlays take no limit",
-	      tcfg_parse_text(&cfg, "t.conf",
-			      "target iqn.2025-01.org.wupan:room\n"
-			      "  lun golden=rbd:rbd/a overlays=rbd:rbd limit=1G\n",
-			      err, sizeof(err)) != 0 &&
+	      tcfg_parse_text(
+		      &cfg, "t.conf",
+		      "target iqn.2025-01.org.wupan:room\n"
+		      "  lun golden=rbd:rbd/a overlays=rbd:rbd limit=1G\n",
+		      err, sizeof(err)) != 0 &&
 		      strstr(err, "pool"));
 	tcfg_free(&cfg);
 	{
@@ -229,11 +241,11 @@ int main(void)
 		CHECK("version record round trip",
 		      fleet_ver_parse(rec, 3, &parent, &when, comment,
 				      sizeof(comment)) == 0 &&
-			  parent == 2 && when == 1700000000 &&
-			  !strcmp(comment, "office 2026"));
+			      parent == 2 && when == 1700000000 &&
+			      !strcmp(comment, "office 2026"));
 		CHECK("version record: parent must be below",
 		      fleet_ver_parse(rec, 2, &parent, NULL, NULL, 0) ==
-			  -EINVAL);
+			      -EINVAL);
 		CHECK("version record: damaged",
 		      fleet_ver_parse("parent x\n", 3, &parent, NULL, NULL,
 				      0) == -EINVAL);
@@ -242,7 +254,8 @@ int main(void)
 	      tcfg_parse_text(&cfg, "t.conf",
 			      "target iqn.2025-01.org.wupan:room\n"
 			      "  lun /a.img extra\n",
-			      err, sizeof(err)) != 0 && strstr(err, "extra"));
+			      err, sizeof(err)) != 0 &&
+		      strstr(err, "extra"));
 	tcfg_free(&cfg);
 	return unit_done();
 }

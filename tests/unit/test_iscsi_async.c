@@ -108,9 +108,9 @@ int main(void)
 		      !memcmp(buf, h->mem[0].data, sizeof(buf)));
 	CHECK("async read: output backlog bounded",
 	      backlog > 0 && backlog <= ISCSI_OUT_LOW + ISCSI_READ_CHUNK +
-						   ISCSI_READ_CHUNK / 8192 * 64);
-	CHECK("async read: nothing left", h->c.n_io == 0 && h->c.n_reads == 0 &&
-						  h->c.n_tasks == 0);
+						ISCSI_READ_CHUNK / 8192 * 64);
+	CHECK("async read: nothing left",
+	      h->c.n_io == 0 && h->c.n_reads == 0 && h->c.n_tasks == 0);
 
 	/* Cached data is read inline: no io, the answer comes at once. */
 	h->mem[0].cached = 1;
@@ -120,8 +120,9 @@ int main(void)
 	h_cmd(h, 0, cdb, 'r', 64 * 512, NULL, 0, 1);
 	CHECK("cached read: no io", q_len == 0 && h->c.n_io == 0);
 	got = read_all(h, buf, sizeof(buf), &backlog, &status);
-	CHECK("cached read: data", got == 64 * 512 && status == 0 &&
-					   !memcmp(buf, h->mem[0].data, 64 * 512));
+	CHECK("cached read: data",
+	      got == 64 * 512 && status == 0 &&
+		      !memcmp(buf, h->mem[0].data, 64 * 512));
 	h->mem[0].cached = 0;
 
 	/* A FUA WRITE is answered only after its write and its flush. */
@@ -144,9 +145,9 @@ int main(void)
 	CHECK("async sync cache: waits for the flush",
 	      h_recv(h) == -1 && q_len == 1 && h->mem[0].syncs == 1);
 	q_run();
-	CHECK("async sync cache: answered",
-	      h_recv(h) == ISCSI_OP_SCSI_RSP && h->bhs[3] == 0 &&
-		      h->mem[0].syncs == 2);
+	CHECK("async sync cache: answered", h_recv(h) == ISCSI_OP_SCSI_RSP &&
+						    h->bhs[3] == 0 &&
+						    h->mem[0].syncs == 2);
 
 	/* ABORT TASK while the READ's disk read is in flight: no answer
 	 * comes for it, and its memory goes when the io completes. */

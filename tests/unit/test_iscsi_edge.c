@@ -69,7 +69,8 @@ static void test_send_targets(void)
 	for (int i = 0; i < N_TARGETS; i++) {
 		snprintf(names[i], sizeof(names[i]),
 			 "iqn.2025-01.org.wupan.a-fairly-long-room-name:pc%04d"
-			 "-with-a-long-suffix", i);
+			 "-with-a-long-suffix",
+			 i);
 		cfgs[i].name = names[i];
 		tgts[i].cfg = &cfgs[i];
 		list[i] = &tgts[i];
@@ -77,7 +78,8 @@ static void test_send_targets(void)
 	h->env.targets = list;
 	h->env.n_targets = N_TARGETS;
 	h_login(h, 1, 0, 3,
-		"InitiatorName=" H_INI "|SessionType=Discovery|AuthMethod=None");
+		"InitiatorName=" H_INI
+		"|SessionType=Discovery|AuthMethod=None");
 	h_recv(h);
 	CHECK("sendtargets: all 1000 targets (more than 64 KiB)",
 	      send_targets_all(h) == N_TARGETS);
@@ -144,8 +146,7 @@ static void test_abort_task_set(void)
 	CHECK("abort task set, bad LUN: no such LUN",
 	      h_recv(h) == ISCSI_OP_TMF_RSP &&
 		      h->bhs[2] == ISCSI_TMF_RSP_NO_LUN);
-	CHECK("abort task set, bad LUN: other tasks kept",
-	      h->c.n_tasks == 2);
+	CHECK("abort task set, bad LUN: other tasks kept", h->c.n_tasks == 2);
 	h_free(h);
 }
 
@@ -154,7 +155,7 @@ static void test_reservations(void)
 	static struct harness hh;
 	struct harness *h = &hh;
 	uint8_t cdb[16];
-	uint8_t param[24] = {0};
+	uint8_t param[24] = { 0 };
 
 	h_init(h, NULL, NULL, NULL);
 	h_login_plain(h, H_IPXE_OPS);

@@ -53,8 +53,8 @@ static inline void h_random(void *buf, size_t len)
 }
 
 /* Sets up a target with two LUNs (LUN 1 read-only) and a connection. */
-static inline void h_init(struct harness *h, const char *chap, const char *mutual,
-		   const char *allow)
+static inline void h_init(struct harness *h, const char *chap,
+			  const char *mutual, const char *allow)
 {
 	memset(h, 0, sizeof(*h));
 	h->cfg.name = (char *)H_IQN;
@@ -105,7 +105,7 @@ static inline void h_free(struct harness *h)
 
 /* Feeds one PDU (header + data, padded) to the connection. */
 static inline ssize_t h_send(struct harness *h, uint8_t *bhs, const void *data,
-		      size_t len)
+			     size_t len)
 {
 	static uint8_t buf[ISCSI_MAX_PDU];
 	int hd = h->c.phase == ISCSI_PHASE_FULL && h->c.params.header_digest;
@@ -210,7 +210,7 @@ static inline size_t h_text(uint8_t *out, const char *s)
 
 /* Sends a login request with the given stages and '|'-separated keys. */
 static inline ssize_t h_login(struct harness *h, int transit, int csg, int nsg,
-		       const char *keys)
+			      const char *keys)
 {
 	uint8_t bhs[ISCSI_BHS_LEN], text[4096];
 	size_t len = keys ? h_text(text, keys) : 0;
@@ -271,8 +271,8 @@ static inline int h_login_plain(struct harness *h, const char *opkeys)
 
 /* Sends a SCSI command with a 16-byte CDB and optional immediate data. */
 static inline ssize_t h_cmd(struct harness *h, int lun, const uint8_t *cdb,
-		     int rw, uint32_t edtl, const void *imm, size_t len,
-		     int final)
+			    int rw, uint32_t edtl, const void *imm, size_t len,
+			    int final)
 {
 	uint8_t bhs[ISCSI_BHS_LEN];
 
@@ -290,8 +290,8 @@ static inline ssize_t h_cmd(struct harness *h, int lun, const uint8_t *cdb,
 
 /* Sends a Data-Out PDU. */
 static inline ssize_t h_data_out(struct harness *h, uint32_t itt, uint32_t ttt,
-			  uint32_t datasn, uint32_t off, const void *data,
-			  size_t len, int final)
+				 uint32_t datasn, uint32_t off,
+				 const void *data, size_t len, int final)
 {
 	uint8_t bhs[ISCSI_BHS_LEN];
 

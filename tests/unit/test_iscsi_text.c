@@ -11,7 +11,7 @@ int main(void)
 {
 	struct iscsi_kv kv[4];
 	uint8_t big[ISCSI_VALUE_MAX + 32], out_buf[24];
-	struct iscsi_text_out out = {out_buf, 0, sizeof(out_buf), 0};
+	struct iscsi_text_out out = { out_buf, 0, sizeof(out_buf), 0 };
 	char val[8];
 	size_t n = 99;
 
@@ -19,27 +19,30 @@ int main(void)
 				   n == 2 && iscsi_kv_is(&kv[1], "B") &&
 				   iscsi_kv_val_is(&kv[1], "xy"));
 	CHECK("empty input", iscsi_text_parse(T(""), kv, 4, &n) == 0 && n == 0);
-	CHECK("last without NUL", iscsi_text_parse(T("A=1\0B=2"), kv, 4, &n) == 0 &&
-					  n == 2 && iscsi_kv_val_is(&kv[1], "2"));
+	CHECK("last without NUL",
+	      iscsi_text_parse(T("A=1\0B=2"), kv, 4, &n) == 0 && n == 2 &&
+		      iscsi_kv_val_is(&kv[1], "2"));
 	CHECK("padding NULs skipped",
 	      iscsi_text_parse(T("A=1\0\0\0"), kv, 4, &n) == 0 && n == 1);
-	CHECK("empty value", iscsi_text_parse(T("SendTargets=\0"), kv, 4, &n) == 0 &&
-				     n == 1 && kv[0].val_len == 0);
+	CHECK("empty value",
+	      iscsi_text_parse(T("SendTargets=\0"), kv, 4, &n) == 0 && n == 1 &&
+		      kv[0].val_len == 0);
 	CHECK("no equals", iscsi_text_parse(T("A\0"), kv, 4, &n) == -EINVAL);
 	CHECK("empty key", iscsi_text_parse(T("=1\0"), kv, 4, &n) == -EINVAL);
-	CHECK("bad key char", iscsi_text_parse(T("A B=1\0"), kv, 4, &n) == -EINVAL);
-	CHECK("too many", iscsi_text_parse(T("A=1\0B=1\0C=1\0D=1\0E=1\0"), kv, 4,
-					   &n) == -E2BIG);
+	CHECK("bad key char",
+	      iscsi_text_parse(T("A B=1\0"), kv, 4, &n) == -EINVAL);
+	CHECK("too many", iscsi_text_parse(T("A=1\0B=1\0C=1\0D=1\0E=1\0"), kv,
+					   4, &n) == -E2BIG);
 	memset(big, 'k', 64);
 	big[64] = '=';
 	CHECK("key too long", iscsi_text_parse(big, 66, kv, 4, &n) == -ERANGE);
 	memset(big, 'v', sizeof(big));
 	big[0] = 'K';
 	big[1] = '=';
-	CHECK("value at limit", iscsi_text_parse(big, 2 + ISCSI_VALUE_MAX, kv, 4,
-						 &n) == 0);
-	CHECK("value too long", iscsi_text_parse(big, 3 + ISCSI_VALUE_MAX, kv, 4,
-						 &n) == -ERANGE);
+	CHECK("value at limit",
+	      iscsi_text_parse(big, 2 + ISCSI_VALUE_MAX, kv, 4, &n) == 0);
+	CHECK("value too long",
+	      iscsi_text_parse(big, 3 + ISCSI_VALUE_MAX, kv, 4, &n) == -ERANGE);
 	iscsi_text_parse(T("Name=abc\0"), kv, 4, &n);
 	CHECK("find", iscsi_text_find(kv, n, "Name") == &kv[0] &&
 			      !iscsi_text_find(kv, n, "Nam"));

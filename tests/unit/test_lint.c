@@ -97,14 +97,14 @@ static void test_commands(void)
 	CHECK("sanboot is a command", lint_is_command("sanboot", 7));
 	CHECK("chain is a command", lint_is_command("chain", 5));
 	CHECK("iseq is a command", lint_is_command("iseq", 4));
-	CHECK("iflinkwait is in the pinned build", lint_is_command("iflinkwait",
-								 10));
+	CHECK("iflinkwait is in the pinned build",
+	      lint_is_command("iflinkwait", 10));
 	CHECK("nslookup is left out of Debian's build",
 	      !lint_is_command("nslookup", 8));
 	CHECK("prefix of a command is not", !lint_is_command("san", 3));
 	CHECK("sanbot is not", !lint_is_command("sanbot", 6));
-	CHECK("distance kitten sitting", lint_distance("kitten", 6,
-						       "sitting", 7) == 3);
+	CHECK("distance kitten sitting",
+	      lint_distance("kitten", 6, "sitting", 7) == 3);
 	CHECK("distance equal", lint_distance("abc", 3, "abc", 3) == 0);
 }
 
@@ -113,22 +113,21 @@ static void test_settings(void)
 	enum lint_kind S = LINT_SITE, H = LINT_HOST;
 
 	CHECK("good site file", run(S, "#!ipxe\n# c\n\nset iscsi-port 3260\n"
-					 "set menu-default local\n").errors ==
-					0);
+				       "set menu-default local\n")
+						.errors == 0);
 	CHECK("port with a letter O",
 	      one(S, "set iscsi-port 4126O\n", LINT_ERROR, "not a TCP port"));
 	CHECK("port 0", one(S, "set iscsi-port 0\n", LINT_ERROR, "TCP port"));
 	CHECK("port 65536",
 	      one(S, "set iscsi-port 65536\n", LINT_ERROR, "TCP port"));
-	CHECK("port from DHCP", run(S, "set iscsi-port ${next-server}\n")
-					.errors == 0);
+	CHECK("port from DHCP",
+	      run(S, "set iscsi-port ${next-server}\n").errors == 0);
 	CHECK("timeout 5s",
 	      one(S, "set menu-timeout 5s\n", LINT_ERROR, "milliseconds"));
 	CHECK("timeout 5 looks like seconds",
 	      one(S, "set menu-timeout 5\n", LINT_WARNING, "5000"));
-	CHECK("default windows",
-	      one(S, "set menu-default windows\n", LINT_ERROR,
-		  "not a menu item"));
+	CHECK("default windows", one(S, "set menu-default windows\n",
+				     LINT_ERROR, "not a menu item"));
 	CHECK("default of a per-host file may be a site item",
 	      one(H, "#!ipxe\nset menu-default windows\n", LINT_WARNING,
 		  "site's item"));
@@ -146,34 +145,32 @@ static void test_settings(void)
 	      one(S, "set item-4-text Memtest\nset item-4-url tftp://s/m\n",
 		  LINT_ERROR, "item-4-label is not set"));
 	CHECK("item URL without a scheme",
-	      one(S, "set item-1-label mt\nset item-1-text M\n"
-		     "set item-1-url memtest.efi\n",
+	      one(S,
+		  "set item-1-label mt\nset item-1-text M\n"
+		  "set item-1-url memtest.efi\n",
 		  LINT_ERROR, "not a URL"));
 	CHECK("item label shadows a built-in",
-	      one(S, "set item-1-label shell\nset item-1-text M\n"
-		     "set item-1-url tftp://s/m\n",
+	      one(S,
+		  "set item-1-label shell\nset item-1-text M\n"
+		  "set item-1-url tftp://s/m\n",
 		  LINT_ERROR, "built-in"));
 	CHECK("IQN with a space",
-	      one(S, "set iscsi-target iqn.2026-01.org.x:my disk\n",
-		  LINT_ERROR, "not an iSCSI name"));
-	CHECK("IQN without iqn.",
-	      one(S, "set iscsi-target org.x:disk\n", LINT_ERROR,
-		  "iqn., eui. or naa."));
-	CHECK("base-iqn as eui.",
-	      one(S, "set base-iqn eui.02004567a425678d\n", LINT_ERROR,
-		  "must be an iqn."));
-	CHECK("set line with =",
-	      one(S, "iscsi-server = 10.0.0.5\n", LINT_ERROR,
-		  "set iscsi-server VALUE"));
-	CHECK("set with = as the value",
-	      one(S, "set iscsi-server = 10.0.0.5\n", LINT_ERROR,
-		  "neither an IPv4"));
+	      one(S, "set iscsi-target iqn.2026-01.org.x:my disk\n", LINT_ERROR,
+		  "not an iSCSI name"));
+	CHECK("IQN without iqn.", one(S, "set iscsi-target org.x:disk\n",
+				      LINT_ERROR, "iqn., eui. or naa."));
+	CHECK("base-iqn as eui.", one(S, "set base-iqn eui.02004567a425678d\n",
+				      LINT_ERROR, "must be an iqn."));
+	CHECK("set line with =", one(S, "iscsi-server = 10.0.0.5\n", LINT_ERROR,
+				     "set iscsi-server VALUE"));
+	CHECK("set with = as the value", one(S, "set iscsi-server = 10.0.0.5\n",
+					     LINT_ERROR, "neither an IPv4"));
 	CHECK("a command in a settings file",
 	      one(S, "chain http://x/y\n", LINT_ERROR, "only 'set NAME"));
 	CHECK("bad address",
 	      one(S, "set iscsi-server 10.0.0.256\n", LINT_ERROR, "IPv4"));
-	CHECK("DNS name", run(S, "set iscsi-server san.example.org\n").errors ==
-				  0);
+	CHECK("DNS name",
+	      run(S, "set iscsi-server san.example.org\n").errors == 0);
 	CHECK("typo gets did you mean",
 	      one(S, "set iscsi-sever 10.0.0.1\n", LINT_ERROR,
 		  "did you mean iscsi-server?"));
@@ -183,11 +180,9 @@ static void test_settings(void)
 	CHECK("wupan- names are internal",
 	      one(S, "set wupan-failed 1\n", LINT_ERROR, "wupan's own"));
 	CHECK("quotes in a value",
-	      one(H, "#!ipxe\nset site-name \"a\"\n", LINT_WARNING,
-		  "quotes"));
-	CHECK("double space in a value",
-	      one(H, "#!ipxe\nset site-name a  b\n", LINT_WARNING,
-		  "one space"));
+	      one(H, "#!ipxe\nset site-name \"a\"\n", LINT_WARNING, "quotes"));
+	CHECK("double space in a value", one(H, "#!ipxe\nset site-name a  b\n",
+					     LINT_WARNING, "one space"));
 	CHECK("short CHAP secret in a host file",
 	      one(H, "#!ipxe\nset username u\nset password short\n",
 		  LINT_WARNING, "12 to 16"));
@@ -201,7 +196,8 @@ static void test_settings(void)
 	      one(H, "set iscsi-lun 1\n", LINT_ERROR, "#!ipxe"));
 	CHECK("LUN 10 is hex",
 	      one(S, "set iscsi-lun 10\n", LINT_WARNING, "LUN 16"));
-	CHECK("LUN junk", one(S, "set iscsi-lun one\n", LINT_ERROR, "not a LUN"));
+	CHECK("LUN junk",
+	      one(S, "set iscsi-lun one\n", LINT_ERROR, "not a LUN"));
 	CHECK("boot-url with a slash",
 	      one(S, "set boot-url http://x/y/\n", LINT_WARNING, "'//'"));
 	CHECK("install-url without scheme",
@@ -215,15 +211,15 @@ static void test_settings(void)
 	      run(S, "set boot-url http://a/b\nset install-url "
 		     "${boot-url}/i.ipxe\n")
 			      .warnings == 0);
-	CHECK("set twice",
-	      one(S, "set iscsi-lun 1\nset iscsi-lun 2\n", LINT_WARNING,
-		  "set again"));
+	CHECK("set twice", one(S, "set iscsi-lun 1\nset iscsi-lun 2\n",
+			       LINT_WARNING, "set again"));
 	CHECK("|| in a value",
 	      one(S, "set site-name a || reboot\n", LINT_ERROR, "command"));
 	CHECK("unterminated reference",
 	      one(S, "set site-name ${x\n", LINT_ERROR, "unterminated"));
 	CHECK("#wupan: line", one(S, "#wupan:site\n", LINT_ERROR, "embed/"));
-	struct found f = run(S, "\xef\xbb\xbfset iscsi-lun 1\r\nset x\xc3\xa9 1\n");
+	struct found f =
+		run(S, "\xef\xbb\xbfset iscsi-lun 1\r\nset x\xc3\xa9 1\n");
 
 	CHECK("BOM, CRLF and UTF-8 all reported", f.errors == 3);
 	CHECK("BOM alone", one(S, "\xef\xbb\xbfset iscsi-lun 1\n", LINT_ERROR,
@@ -240,8 +236,8 @@ static void test_scripts(void)
 	      run(K, "#!ipxe\n:a\nset x 1\necho ${x} ${netX/mac}\n"
 		     "isset ${y} && echo ${y} || goto a\n")
 			      .errors == 0);
-	CHECK("unknown command",
-	      one(K, "#!ipxe\nsanbot x\n", LINT_ERROR, "did you mean sanboot?"));
+	CHECK("unknown command", one(K, "#!ipxe\nsanbot x\n", LINT_ERROR,
+				     "did you mean sanboot?"));
 	CHECK("command after ||",
 	      one(K, "#!ipxe\necho a || rebot\n", LINT_ERROR, "rebot"));
 	CHECK("setting written as a command",
@@ -264,7 +260,7 @@ static void test_scripts(void)
 			      .warnings == 0);
 	CHECK("typed set", run(K, "#!ipxe\nset n:int32 0\ninc n\necho ${n:"
 				  "hexraw}\n")
-				   .warnings == 0);
+					   .warnings == 0);
 	CHECK("quotes in a script",
 	      one(K, "#!ipxe\necho DHCP's answer\n", LINT_WARNING, "quote"));
 	CHECK("script without #!ipxe",

@@ -76,8 +76,8 @@ static void parse_expects(const char *buf, struct expects *e)
 	}
 }
 
-static void match(void *ctx, size_t file, unsigned line,
-		  enum lint_severity sev, const char *msg)
+static void match(void *ctx, size_t file, unsigned line, enum lint_severity sev,
+		  const char *msg)
 {
 	struct expects *e = ctx;
 
@@ -125,8 +125,8 @@ static int corpus(const char *dir, enum lint_kind kind)
 			if (!e.v[i].met)
 				printf("  %s:%u: expected %s not given: %s\n",
 				       path, e.v[i].line,
-				       e.v[i].sev == LINT_ERROR ? "error" :
-								  "warning",
+				       e.v[i].sev == LINT_ERROR ? "error"
+								: "warning",
 				       e.v[i].text);
 			CHECK(path, e.v[i].met);
 		}
@@ -147,10 +147,10 @@ static int corpus(const char *dir, enum lint_kind kind)
 static void shipped(void)
 {
 	static const char *const paths[] = {
-		"config/site.ipxe",	  "embed/10-network.ipxe",
-		"embed/20-site.ipxe",	  "embed/30-defaults.ipxe",
-		"embed/40-host.ipxe",	  "embed/50-identity.ipxe",
-		"embed/60-menu.ipxe",	  "embed/70-items.ipxe",
+		"config/site.ipxe",      "embed/10-network.ipxe",
+		"embed/20-site.ipxe",    "embed/30-defaults.ipxe",
+		"embed/40-host.ipxe",    "embed/50-identity.ipxe",
+		"embed/60-menu.ipxe",    "embed/70-items.ipxe",
 		"embed/80-failure.ipxe",
 	};
 	struct lint_file f[sizeof(paths) / sizeof(paths[0])] = { { 0 } };
@@ -174,8 +174,8 @@ static void shipped(void)
 		if (!f[i].buf)
 			goto out;
 	}
-	CHECK("embed/ lints", lint_check(LINT_SCRIPT, f, n, match, &e, &res) ==
-				      0);
+	CHECK("embed/ lints",
+	      lint_check(LINT_SCRIPT, f, n, match, &e, &res) == 0);
 	CHECK("embed/ has no errors", res.errors == 0);
 	CHECK("embed/ has no warnings", res.warnings == 0);
 	CHECK("config/site.ipxe as a site file",

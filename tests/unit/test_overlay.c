@@ -89,8 +89,8 @@ static int disk_bit(const char *name, uint64_t blk)
 static int warns[4];
 
 /* Records warnings: [0] overlay 80, [1] overlay 90, [2] pool 80, [3] 90. */
-static void on_warn(void *arg, const char *name, unsigned pct,
-		    uint64_t used, uint64_t limit)
+static void on_warn(void *arg, const char *name, unsigned pct, uint64_t used,
+		    uint64_t limit)
 {
 	(void)arg;
 	(void)used;
@@ -114,7 +114,8 @@ static void *worker(void *arg)
 		uint8_t v = (uint8_t)(w->id * 50 + 1);
 
 		if (put(w->o, off, 1024 > (BLOCKS * 512 - off) ? 512 : 1024,
-			v) || !reads_byte(w->o, off, 512, v))
+			v) ||
+		    !reads_byte(w->o, off, 512, v))
 			w->bad++;
 		if (i % 50 == 0 && ovl_sync(w->o))
 			w->bad++;
@@ -125,11 +126,11 @@ static void *worker(void *arg)
 int main(void)
 {
 	struct ovl o, o2, o3;
-	struct ovl_pool pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct ovl_pool pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	char err[256], base[OVL_BASE_MAX];
 	enum ovl_phase phase;
 	uint8_t buf[4096], want[4096];
-	struct scsi_lu lu = {0};
+	struct scsi_lu lu = { 0 };
 	int rc;
 
 	snprintf(dir, sizeof(dir), "/tmp/wupan-ovl-XXXXXX");
@@ -149,33 +150,40 @@ int main(void)
 	rc = ovl_open(&o, dirfd_, "pc1", golden, BLOCKS, 0, "v1", err,
 		      sizeof(err));
 	CHECK("open new", rc == 0);
-	CHECK("new reads golden", reads_golden(&o, 0, 4096) &&
-					  reads_golden(&o, 512 * 99990, 5120));
+	CHECK("new reads golden",
+	      reads_golden(&o, 0, 4096) && reads_golden(&o, 512 * 99990, 5120));
 	CHECK("write 2 blocks", put(&o, 512 * 10, 1024, 0xaa) == 0);
 	CHECK("written reads back", reads_byte(&o, 512 * 10, 1024, 0xaa));
 	CHECK("neighbours golden", reads_golden(&o, 512 * 9, 512) &&
 					   reads_golden(&o, 512 * 12, 512));
-	CHECK("read across layers", ovl_read(&o, buf, 2048, 512 * 9) == 0 &&
-		(gfill(want, 512, 512 * 9), memcmp(buf, want, 512) == 0) &&
-		buf[512] == 0xaa && buf[1535] == 0xaa &&
-		(gfill(want, 512, 512 * 12), memcmp(buf + 1536, want, 512) == 0));
+	CHECK("read across layers",
+	      ovl_read(&o, buf, 2048, 512 * 9) == 0 &&
+		      (gfill(want, 512, 512 * 9),
+		       memcmp(buf, want, 512) == 0) &&
+		      buf[512] == 0xaa && buf[1535] == 0xaa &&
+		      (gfill(want, 512, 512 * 12),
+		       memcmp(buf + 1536, want, 512) == 0));
 	CHECK("golden untouched", pread(golden, buf, 512, 512 * 10) == 512 &&
-		(gfill(want, 512, 512 * 10), memcmp(buf, want, 512) == 0));
+					  (gfill(want, 512, 512 * 10),
+					   memcmp(buf, want, 512) == 0));
 	CHECK("bits", ovl_has(&o, 10) && ovl_has(&o, 11) && !ovl_has(&o, 12));
 	CHECK("bytes written", ovl_bytes_written(&o) == 1024);
 
 	/* A Data-Out piece that splits a block: the rest stays golden. */
 	CHECK("partial write", put(&o, 512 * 20 + 100, 50, 0x55) == 0);
-	CHECK("partial merged", ovl_read(&o, buf, 512, 512 * 20) == 0 &&
-		(gfill(want, 512, 512 * 20), memset(want + 100, 0x55, 50),
-		 memcmp(buf, want, 512) == 0));
+	CHECK("partial merged",
+	      ovl_read(&o, buf, 512, 512 * 20) == 0 &&
+		      (gfill(want, 512, 512 * 20), memset(want + 100, 0x55, 50),
+		       memcmp(buf, want, 512) == 0));
 	CHECK("partial again", put(&o, 512 * 20 + 160, 10, 0x66) == 0 &&
-		ovl_read(&o, buf, 512, 512 * 20) == 0 && buf[160] == 0x66 &&
-		buf[100] == 0x55 && buf[99] == gbyte(512 * 20 + 99));
-	CHECK("unaligned span", put(&o, 512 * 30 + 500, 1000, 0x77) == 0 &&
-		reads_byte(&o, 512 * 30 + 500, 1000, 0x77) &&
-		reads_golden(&o, 512 * 30, 500) &&
-		reads_golden(&o, 512 * 30 + 1500, 36));
+				       ovl_read(&o, buf, 512, 512 * 20) == 0 &&
+				       buf[160] == 0x66 && buf[100] == 0x55 &&
+				       buf[99] == gbyte(512 * 20 + 99));
+	CHECK("unaligned span",
+	      put(&o, 512 * 30 + 500, 1000, 0x77) == 0 &&
+		      reads_byte(&o, 512 * 30 + 500, 1000, 0x77) &&
+		      reads_golden(&o, 512 * 30, 500) &&
+		      reads_golden(&o, 512 * 30 + 1500, 36));
 
 	/* UNMAP and WRITE SAME (unmap) must read back zeros, not golden. */
 	CHECK("punch", ovl_punch(&o, 512 * 40, 512 * 8) == 0);
@@ -183,30 +191,28 @@ int main(void)
 	CHECK("punch neighbours", reads_golden(&o, 512 * 39, 512) &&
 					  reads_golden(&o, 512 * 48, 512));
 	CHECK("punch written", ovl_punch(&o, 512 * 10, 512) == 0 &&
-		reads_byte(&o, 512 * 10, 512, 0) &&
-		reads_byte(&o, 512 * 11, 512, 0xaa));
+				       reads_byte(&o, 512 * 10, 512, 0) &&
+				       reads_byte(&o, 512 * 11, 512, 0xaa));
 	CHECK("punch unaligned refused", ovl_punch(&o, 100, 512) == -EINVAL);
-	CHECK("out of range", ovl_write(&o, buf, 1024,
-					(uint64_t)BLOCKS * 512 - 512) ==
-				      -EINVAL &&
-				      ovl_read(&o, buf, 1,
-					       (uint64_t)BLOCKS * 512) ==
-					      -EINVAL);
+	CHECK("out of range",
+	      ovl_write(&o, buf, 1024, (uint64_t)BLOCKS * 512 - 512) ==
+			      -EINVAL &&
+		      ovl_read(&o, buf, 1, (uint64_t)BLOCKS * 512) == -EINVAL);
 
 	/* Sync order: the bitmap reaches the disk at sync, not before. */
 	CHECK("unsynced bit not on disk", disk_bit("pc1", 11) == 0);
 	CHECK("sync", ovl_sync(&o) == 0);
-	CHECK("synced bit on disk", disk_bit("pc1", 11) == 1 &&
-					    disk_bit("pc1", 12) == 0);
+	CHECK("synced bit on disk",
+	      disk_bit("pc1", 11) == 1 && disk_bit("pc1", 12) == 0);
 	/* A crash now: a second open sees every synced write. */
 	CHECK("write after sync", put(&o, 512 * 50000, 512, 0x99) == 0);
 	rc = ovl_open(&o2, dirfd_, "pc1", golden, BLOCKS, 0, "v2", err,
 		      sizeof(err));
 	CHECK("reopen as after a crash", rc == 0);
-	CHECK("synced data back", rc == 0 &&
-		reads_byte(&o2, 512 * 11, 512, 0xaa) &&
-		reads_byte(&o2, 512 * 40, 512 * 8, 0) &&
-		reads_byte(&o2, 512 * 20 + 100, 50, 0x55));
+	CHECK("synced data back",
+	      rc == 0 && reads_byte(&o2, 512 * 11, 512, 0xaa) &&
+		      reads_byte(&o2, 512 * 40, 512 * 8, 0) &&
+		      reads_byte(&o2, 512 * 20 + 100, 50, 0x55));
 	CHECK("unsynced block reads golden, not a hole",
 	      rc == 0 && reads_golden(&o2, 512 * 50000, 512));
 	CHECK("base kept", rc == 0 && strcmp(o2.base, "v1") == 0);
@@ -215,21 +221,23 @@ int main(void)
 
 	CHECK("phase firmware", o.phase == OVL_PHASE_FIRMWARE);
 	CHECK("set phase", ovl_set_phase(&o, OVL_PHASE_OS) == 0);
-	CHECK("peek", ovl_peek(dirfd_, "pc1", &phase, base, sizeof(base)) ==
-				      0 &&
-			      phase == OVL_PHASE_OS && !strcmp(base, "v1"));
-	CHECK("peek missing", ovl_peek(dirfd_, "nobody", &phase, NULL, 0) ==
-				      -ENOENT);
+	CHECK("peek",
+	      ovl_peek(dirfd_, "pc1", &phase, base, sizeof(base)) == 0 &&
+		      phase == OVL_PHASE_OS && !strcmp(base, "v1"));
+	CHECK("peek missing",
+	      ovl_peek(dirfd_, "nobody", &phase, NULL, 0) == -ENOENT);
 
 	/* Reset: a fresh overlay, while the old session keeps its own. */
 	rc = ovl_open(&o2, dirfd_, "pc1", golden, BLOCKS, 1, "v2", err,
 		      sizeof(err));
 	CHECK("fresh open", rc == 0);
-	CHECK("fresh reads golden", rc == 0 && reads_golden(&o2, 512 * 11, 512) &&
+	CHECK("fresh reads golden", rc == 0 &&
+					    reads_golden(&o2, 512 * 11, 512) &&
 					    reads_golden(&o2, 512 * 40, 512));
 	CHECK("fresh base and phase", rc == 0 && !strcmp(o2.base, "v2") &&
 					      o2.phase == OVL_PHASE_FIRMWARE);
-	CHECK("old session keeps its data", reads_byte(&o, 512 * 11, 512, 0xaa));
+	CHECK("old session keeps its data",
+	      reads_byte(&o, 512 * 11, 512, 0xaa));
 	ovl_close(&o);
 	if (rc == 0)
 		ovl_close(&o2);
@@ -243,9 +251,9 @@ int main(void)
 
 		CHECK("junk map", fd >= 0 && pwrite(fd, "hello", 5, 0) == 5);
 		close(fd);
-		CHECK("junk refused", ovl_open(&o2, dirfd_, "junk", golden,
-					       BLOCKS, 0, NULL, err,
-					       sizeof(err)) == -EINVAL);
+		CHECK("junk refused",
+		      ovl_open(&o2, dirfd_, "junk", golden, BLOCKS, 0, NULL,
+			       err, sizeof(err)) == -EINVAL);
 	}
 
 	/* Space: 64 KiB per overlay, 80 % and 90 % logged once, then
@@ -264,17 +272,17 @@ int main(void)
 	CHECK("90 % once", warns[0] == 1 && warns[1] == 1);
 	CHECK("full", put(&o, 15 * 4096, 4096, 1) == 0 &&
 			      put(&o, 16 * 4096, 512, 1) == -ENOSPC);
-	CHECK("rewrite when full", put(&o, 4096, 4096, 2) == 0 &&
-					   reads_byte(&o, 4096, 4096, 2));
+	CHECK("rewrite when full",
+	      put(&o, 4096, 4096, 2) == 0 && reads_byte(&o, 4096, 4096, 2));
 	CHECK("failed write left golden", reads_golden(&o, 16 * 4096, 512));
-	CHECK("punch frees space", ovl_punch(&o, 0, 65536) == 0 &&
-					   put(&o, 16 * 4096, 4096, 3) == 0);
+	CHECK("punch frees space",
+	      ovl_punch(&o, 0, 65536) == 0 && put(&o, 16 * 4096, 4096, 3) == 0);
 	/* SCSI sees SPACE ALLOCATION FAILED (SBC-3 §4.7.3.6). */
 	{
-		struct scsi_lu *lus[1] = {&lu};
-		struct scsi_lun_map map = {lus, 1};
-		struct scsi_cmd cmd = {0};
-		uint8_t cdb[16] = {0x2a, 0, 0, 0, 0x02, 0, 0, 0, 0x10, 0};
+		struct scsi_lu *lus[1] = { &lu };
+		struct scsi_lun_map map = { lus, 1 };
+		struct scsi_cmd cmd = { 0 };
+		uint8_t cdb[16] = { 0x2a, 0, 0, 0, 0x02, 0, 0, 0, 0x10, 0 };
 		static uint8_t data[8192];
 
 		ovl_attach(&o, &lu);
@@ -282,9 +290,10 @@ int main(void)
 		scsi_cmd_start(&map, 0, cdb, NULL, "p", &cmd);
 		scsi_cmd_write(&lu, &cmd, 0, data, sizeof(data));
 		scsi_cmd_finish(&lu, &cmd);
-		CHECK("sense 0x27/0x07",
-		      cmd.status == SCSI_STATUS_CHECK && (cmd.sense[2] & 15) ==
-		      0x07 && cmd.sense[12] == 0x27 && cmd.sense[13] == 0x07);
+		CHECK("sense 0x27/0x07", cmd.status == SCSI_STATUS_CHECK &&
+						 (cmd.sense[2] & 15) == 0x07 &&
+						 cmd.sense[12] == 0x27 &&
+						 cmd.sense[13] == 0x07);
 		scsi_cmd_release(&cmd);
 	}
 	ovl_set_limit(&o, 0, NULL, NULL, NULL);
@@ -314,16 +323,16 @@ int main(void)
 	{
 		struct ovl p1, p2;
 
-		CHECK("page skip: open", ovl_open(&p1, dirfd_, "pg", golden,
-						  BLOCKS, 1, NULL, err,
-						  sizeof(err)) == 0);
+		CHECK("page skip: open",
+		      ovl_open(&p1, dirfd_, "pg", golden, BLOCKS, 1, NULL, err,
+			       sizeof(err)) == 0);
 		CHECK("page skip: write page 2",
 		      put(&p1, 512ull * 70000, 1024, 0x3c) == 0 &&
 			      ovl_sync(&p1) == 0);
 		ovl_close(&p1);
-		CHECK("page skip: reopen", ovl_open(&p2, dirfd_, "pg", golden,
-						    BLOCKS, 0, NULL, err,
-						    sizeof(err)) == 0);
+		CHECK("page skip: reopen",
+		      ovl_open(&p2, dirfd_, "pg", golden, BLOCKS, 0, NULL, err,
+			       sizeof(err)) == 0);
 		CHECK("page skip: bits loaded",
 		      ovl_bytes_written(&p2) == 1024 && ovl_has(&p2, 70000) &&
 			      ovl_has(&p2, 70001) && !ovl_has(&p2, 69999) &&
@@ -351,9 +360,10 @@ int main(void)
 			      ovl_read(&c1, buf, 512, 512 * 61) == 0 &&
 			      buf[9] == 0x31 && buf[10] == 0x44 &&
 			      buf[14] == 0x31);
-		CHECK("client over version", put(&c1, 512 * 60, 512, 0x55) == 0 &&
-			reads_byte(&c1, 512 * 60, 512, 0x55) &&
-			reads_byte(&v1, 512 * 60, 512, 0x31));
+		CHECK("client over version",
+		      put(&c1, 512 * 60, 512, 0x55) == 0 &&
+			      reads_byte(&c1, 512 * 60, 512, 0x55) &&
+			      reads_byte(&v1, 512 * 60, 512, 0x31));
 		ovl_close(&c1);
 		ovl_close(&v1);
 	}
@@ -365,7 +375,7 @@ int main(void)
 		int bad = 0;
 
 		for (int i = 0; i < 4; i++) {
-			w[i] = (struct worker){&o, i, 0};
+			w[i] = (struct worker){ &o, i, 0 };
 			pthread_create(&th[i], NULL, worker, &w[i]);
 		}
 		for (int i = 0; i < 4; i++) {

@@ -17,10 +17,12 @@ int main(void)
 	CHECK("junk", parse_u64("12a", 0, 100, &v) == -EINVAL);
 	CHECK("below", parse_u64("7", 8, 65464, &v) == -ERANGE);
 	CHECK("above", parse_u64("65465", 8, 65464, &v) == -ERANGE);
-	CHECK("u64 max", parse_u64("18446744073709551615", 0, UINT64_MAX, &v) == 0 &&
-			 v == UINT64_MAX);
-	CHECK("u64 overflow", parse_u64("18446744073709551616", 0, UINT64_MAX, &v) ==
-			      -ERANGE);
-	CHECK("counted", parse_u64_n("123456", 3, 0, 1000, &v) == 0 && v == 123);
+	CHECK("u64 max",
+	      parse_u64("18446744073709551615", 0, UINT64_MAX, &v) == 0 &&
+		      v == UINT64_MAX);
+	CHECK("u64 overflow",
+	      parse_u64("18446744073709551616", 0, UINT64_MAX, &v) == -ERANGE);
+	CHECK("counted",
+	      parse_u64_n("123456", 3, 0, 1000, &v) == 0 && v == 123);
 	return unit_done();
 }

@@ -10,16 +10,16 @@
 
 struct rb_opts {
 	uint16_t vendor, device;
-	unsigned blocks;      /* image length in 512-byte units */
+	unsigned blocks; /* image length in 512-byte units */
 	bool last;
 	bool no_pnp;
-	bool ipxe_header;     /* iPXE header, with shrunk < length if set */
-	unsigned shrunk;      /* uncompressed blocks for the iPXE header */
-	const char *product;  /* PnP product string, "iPXE" if NULL */
-	const char *text;     /* extra text placed in the image (version) */
+	bool ipxe_header; /* iPXE header, with shrunk < length if set */
+	unsigned shrunk; /* uncompressed blocks for the iPXE header */
+	const char *product; /* PnP product string, "iPXE" if NULL */
+	const char *text; /* extra text placed in the image (version) */
 	uint16_t devlist[4];
-	unsigned ndev;        /* 0: a device list holding just the device */
-	bool no_devlist;      /* PCIR device list pointer 0 */
+	unsigned ndev; /* 0: a device list holding just the device */
+	bool no_devlist; /* PCIR device list pointer 0 */
 	uint16_t compression; /* EFI */
 };
 
@@ -125,7 +125,7 @@ static inline size_t rb_efi(uint8_t *p, const struct rb_opts *o)
 	p[1] = 0xaa;
 	rb_le16(p + 2, o->blocks);
 	rb_le16(p + 4, 0x0ef1);
-	rb_le16(p + 8, 11);      /* boot service driver */
+	rb_le16(p + 8, 11); /* boot service driver */
 	rb_le16(p + 0x0a, 0x8664); /* x64 */
 	rb_le16(p + 0x0c, o->compression);
 	rb_le16(p + 0x16, 0x38);

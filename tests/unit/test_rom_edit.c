@@ -11,11 +11,18 @@ static uint8_t a[8192], b[8192], out[16384], ref[16384];
 static struct rom rom;
 
 static const struct rb_opts lopt = {
-	.vendor = 0x8086, .device = 0x100e, .blocks = 2, .last = true,
-	.ipxe_header = true, .shrunk = 1,
+	.vendor = 0x8086,
+	.device = 0x100e,
+	.blocks = 2,
+	.last = true,
+	.ipxe_header = true,
+	.shrunk = 1,
 };
 static const struct rb_opts eopt = {
-	.vendor = 0x8086, .device = 0x100e, .blocks = 3, .last = true,
+	.vendor = 0x8086,
+	.device = 0x100e,
+	.blocks = 3,
+	.last = true,
 	.compression = 1,
 };
 
@@ -26,10 +33,10 @@ static void test_set_id(void)
 
 	CHECK("set-id: legacy", rom_set_id(a, n, 0x8086, 0x10d3) == 0);
 	CHECK("set-id: result valid", rom_parse(a, n, &rom) == 0);
-	CHECK("set-id: ids", rom.img[0].vendor == 0x8086 &&
-				     rom.img[0].device == 0x10d3);
-	CHECK("set-id: device list follows", rom.img[0].devlist_count == 1 &&
-						     rom.img[0].devlist[0] == 0x10d3);
+	CHECK("set-id: ids",
+	      rom.img[0].vendor == 0x8086 && rom.img[0].device == 0x10d3);
+	CHECK("set-id: device list follows",
+	      rom.img[0].devlist_count == 1 && rom.img[0].devlist[0] == 0x10d3);
 	CHECK("set-id: back to the original bytes",
 	      rom_set_id(a, n, 0x8086, 0x100e) == 0 &&
 		      rb_legacy(ref, &lopt) == n && memcmp(a, ref, n) == 0);
@@ -38,7 +45,8 @@ static void test_set_id(void)
 	o.devlist[0] = 0x100e;
 	o.devlist[1] = 0x100f;
 	n = rb_legacy(a, &o);
-	CHECK("set-id: to an id already listed", rom_set_id(a, n, 0x8086, 0x100f) == 0 &&
+	CHECK("set-id: to an id already listed",
+	      rom_set_id(a, n, 0x8086, 0x100f) == 0 &&
 		      rom_parse(a, n, &rom) == 0 &&
 		      rom.img[0].devlist[0] == 0x100e &&
 		      rom.img[0].devlist[1] == 0x100f);
@@ -51,8 +59,8 @@ static void test_set_id(void)
 	CHECK("set-id: combined with padding",
 	      rom_set_id(a, n + m + 512, 0x1af4, 0x1000) == 0 &&
 		      rom_parse(a, n + m + 512, &rom) == 0 &&
-		      rom.img[1].vendor == 0x1af4 && rom.img[1].device == 0x1000 &&
-		      rom.padding == 512);
+		      rom.img[1].vendor == 0x1af4 &&
+		      rom.img[1].device == 0x1000 && rom.padding == 512);
 
 	o = lopt;
 	o.ipxe_header = false;
@@ -76,8 +84,9 @@ static void test_set_id(void)
 	a[6] = 0;
 	a[6] = (uint8_t)(0x100 - rb_sum(a, n));
 	memcpy(ref, a, n);
-	CHECK("set-id: layout check", rom_parse(a, n, &rom) == 0 &&
-					      strcmp(rom.img[0].pnp.product, "AB") == 0);
+	CHECK("set-id: layout check",
+	      rom_parse(a, n, &rom) == 0 &&
+		      strcmp(rom.img[0].pnp.product, "AB") == 0);
 	CHECK("set-id: refuses an edit that would break the ROM",
 	      rom_set_id(a, n, 0x8086, 0x100f) == -ENOTSUP &&
 		      memcmp(a, ref, n) == 0);
@@ -85,8 +94,8 @@ static void test_set_id(void)
 	n = rb_legacy(a, &lopt);
 	a[100] ^= 1;
 	memcpy(ref, a, n);
-	CHECK("set-id: refuses an invalid ROM", rom_set_id(a, n, 1, 2) == -EINVAL &&
-							memcmp(a, ref, n) == 0);
+	CHECK("set-id: refuses an invalid ROM",
+	      rom_set_id(a, n, 1, 2) == -EINVAL && memcmp(a, ref, n) == 0);
 }
 
 static void test_extract_combine(void)
@@ -99,11 +108,13 @@ static void test_extract_combine(void)
 	ln = rb_legacy(ref, &o);
 	en = rb_efi(ref + ln, &eopt);
 
-	CHECK("extract: efi", rom_extract(ref, ln + en, ROM_CODE_EFI, out, &n) == 0 &&
-				      n == en && memcmp(out, ref + ln, en) == 0);
-	CHECK("extract: legacy", rom_extract(ref, ln + en, ROM_CODE_X86, out, &n) == 0 &&
-					 n == ln && rom_parse(out, n, &rom) == 0 &&
-					 rom.img[0].last);
+	CHECK("extract: efi",
+	      rom_extract(ref, ln + en, ROM_CODE_EFI, out, &n) == 0 &&
+		      n == en && memcmp(out, ref + ln, en) == 0);
+	CHECK("extract: legacy",
+	      rom_extract(ref, ln + en, ROM_CODE_X86, out, &n) == 0 &&
+		      n == ln && rom_parse(out, n, &rom) == 0 &&
+		      rom.img[0].last);
 	CHECK("extract: legacy equals a one-image build",
 	      rb_legacy(a, &lopt) == n && memcmp(a, out, n) == 0);
 	CHECK("extract: none of that type",
@@ -111,32 +122,36 @@ static void test_extract_combine(void)
 
 	ln = rb_legacy(a, &lopt);
 	en = rb_efi(b, &eopt);
-	CHECK("combine: ok", rom_combine(a, ln, b, en, out, &cn) == ROM_COMBINE_OK &&
-				     cn == ln + en);
-	CHECK("combine: equals the hand-chained ROM", memcmp(out, ref, cn) == 0);
+	CHECK("combine: ok",
+	      rom_combine(a, ln, b, en, out, &cn) == ROM_COMBINE_OK &&
+		      cn == ln + en);
+	CHECK("combine: equals the hand-chained ROM",
+	      memcmp(out, ref, cn) == 0);
 	CHECK("combine: valid with the right flags",
 	      rom_parse(out, cn, &rom) == 0 && rom.n_images == 2 &&
 		      !rom.img[0].last && rom.img[1].last);
 	memset(b + en, 0xff, 1024);
-	CHECK("combine: drops padding", rom_combine(a, ln, b, en + 1024, out, &cn) ==
-						ROM_COMBINE_OK && cn == ln + en);
+	CHECK("combine: drops padding",
+	      rom_combine(a, ln, b, en + 1024, out, &cn) == ROM_COMBINE_OK &&
+		      cn == ln + en);
 	CHECK("combine: swapped", rom_combine(b, en, a, ln, out, &cn) ==
 					  ROM_COMBINE_LEGACY_NOT_X86);
-	CHECK("combine: legacy twice", rom_combine(a, ln, a, ln, out, &cn) ==
-					       ROM_COMBINE_EFI_NOT_EFI);
+	CHECK("combine: legacy twice",
+	      rom_combine(a, ln, a, ln, out, &cn) == ROM_COMBINE_EFI_NOT_EFI);
 	o = eopt;
 	o.device = 0x10d3;
 	en = rb_efi(b, &o);
-	CHECK("combine: different ids", rom_combine(a, ln, b, en, out, &cn) ==
-						ROM_COMBINE_ID_MISMATCH);
+	CHECK("combine: different ids",
+	      rom_combine(a, ln, b, en, out, &cn) == ROM_COMBINE_ID_MISMATCH);
 	a[300] ^= 1;
 	CHECK("combine: invalid legacy", rom_combine(a, ln, b, en, out, &cn) ==
 						 ROM_COMBINE_LEGACY_INVALID);
 	ln = rb_legacy(a, &lopt);
-	CHECK("combine: invalid efi", rom_combine(a, ln, b, 10, out, &cn) ==
-					      ROM_COMBINE_EFI_INVALID);
-	CHECK("combine: messages", strstr(rom_combine_strerror(ROM_COMBINE_ID_MISMATCH),
-					  "set-id") != NULL);
+	CHECK("combine: invalid efi",
+	      rom_combine(a, ln, b, 10, out, &cn) == ROM_COMBINE_EFI_INVALID);
+	CHECK("combine: messages",
+	      strstr(rom_combine_strerror(ROM_COMBINE_ID_MISMATCH), "set-id") !=
+		      NULL);
 }
 
 static void test_parsers(void)
@@ -160,7 +175,8 @@ static void test_parsers(void)
 	CHECK("size: not 512-aligned", rom_parse_size("1000", &s) == -EINVAL);
 	CHECK("size: zero", rom_parse_size("0K", &s) == -ERANGE);
 	CHECK("size: too big", rom_parse_size("17M", &s) == -ERANGE);
-	CHECK("size: huge", rom_parse_size("99999999999999999999K", &s) == -ERANGE);
+	CHECK("size: huge",
+	      rom_parse_size("99999999999999999999K", &s) == -ERANGE);
 	CHECK("size: suffix only", rom_parse_size("K", &s) == -EINVAL);
 	CHECK("size: other suffix", rom_parse_size("64G", &s) == -EINVAL);
 	CHECK("size: empty", rom_parse_size("", &s) == -EINVAL);

@@ -18,10 +18,10 @@ static const struct {
 	const char *name;
 	uint16_t vendor, device;
 } pinned[] = {
-	{ "e1000", 0x8086, 0x100e },   { "e1000e", 0x8086, 0x10d3 },
+	{ "e1000", 0x8086, 0x100e },    { "e1000e", 0x8086, 0x10d3 },
 	{ "eepro100", 0x8086, 0x1229 }, { "ne2k_pci", 0x0000, 0x0000 },
-	{ "pcnet", 0x1022, 0x2000 },   { "rtl8139", 0x10ec, 0x8139 },
-	{ "virtio", 0x1af4, 0x1041 },  { "vmxnet3", 0x15ad, 0x07b0 },
+	{ "pcnet", 0x1022, 0x2000 },    { "rtl8139", 0x10ec, 0x8139 },
+	{ "virtio", 0x1af4, 0x1041 },   { "vmxnet3", 0x15ad, 0x07b0 },
 };
 
 static struct rom rom;
@@ -34,7 +34,8 @@ static uint8_t *load(const char *prefix, const char *name, size_t *len)
 	FILE *f;
 	long n;
 
-	snprintf(path, sizeof(path), "%s/%s-%s.rom", ROM_PINNED_DIR, prefix, name);
+	snprintf(path, sizeof(path), "%s/%s-%s.rom", ROM_PINNED_DIR, prefix,
+		 name);
 	f = fopen(path, "rb");
 	if (!f) {
 		printf("cannot open %s (run `make ipxe`)\n", path);
@@ -74,42 +75,49 @@ static void test_one(const char *name, uint16_t vendor, uint16_t device)
 	efiimg = malloc(elen);
 	copy = malloc(plen);
 
-	snprintf(what, sizeof(what), "%s: pxe ROM valid, one legacy iPXE image", name);
+	snprintf(what, sizeof(what), "%s: pxe ROM valid, one legacy iPXE image",
+		 name);
 	CHECK(what, rom_parse(pxe, plen, &rom) == 0 && rom.n_images == 1 &&
 			    im->code_type == ROM_CODE_X86 && im->last &&
 			    im->vendor == vendor && im->device == device &&
 			    im->class_code == 0x020000 && im->checksum_ok &&
 			    im->pnp.valid && im->pnp.checksum_ok &&
-			    strcmp(im->pnp.product, "iPXE") == 0 && im->is_ipxe &&
-			    im->ipxe_header &&
+			    strcmp(im->pnp.product, "iPXE") == 0 &&
+			    im->is_ipxe && im->ipxe_header &&
 			    im->version_status == ROM_VERSION_COMPRESSED);
 	snprintf(what, sizeof(what), "%s: legacy image under 128K", name);
 	CHECK(what, rom.used > 64 * 1024 && rom.used <= 128 * 1024);
 
-	snprintf(what, sizeof(what), "%s: efi ROM valid, legacy + compressed x64 EFI, 0xFF padding", name);
-	CHECK(what, rom_parse(efi, elen, &rom) == 0 && rom.n_images == 2 &&
-			    !rom.img[0].last && rom.img[1].last &&
-			    rom.img[1].code_type == ROM_CODE_EFI &&
-			    rom.img[1].efi_machine == 0x8664 &&
-			    rom.img[1].efi_subsystem == 11 &&
-			    rom.img[1].efi_compression == 1 &&
-			    rom.img[1].version_status == ROM_VERSION_COMPRESSED &&
-			    rom.img[1].vendor == vendor &&
-			    rom.img[1].device == device &&
-			    rom.padding == elen - rom.used && elen == 256 * 1024);
+	snprintf(what, sizeof(what),
+		 "%s: efi ROM valid, legacy + compressed x64 EFI, 0xFF padding",
+		 name);
+	CHECK(what,
+	      rom_parse(efi, elen, &rom) == 0 && rom.n_images == 2 &&
+		      !rom.img[0].last && rom.img[1].last &&
+		      rom.img[1].code_type == ROM_CODE_EFI &&
+		      rom.img[1].efi_machine == 0x8664 &&
+		      rom.img[1].efi_subsystem == 11 &&
+		      rom.img[1].efi_compression == 1 &&
+		      rom.img[1].version_status == ROM_VERSION_COMPRESSED &&
+		      rom.img[1].vendor == vendor &&
+		      rom.img[1].device == device &&
+		      rom.padding == elen - rom.used && elen == 256 * 1024);
 
-	snprintf(what, sizeof(what), "%s: legacy image of efi ROM == pxe ROM", name);
+	snprintf(what, sizeof(what), "%s: legacy image of efi ROM == pxe ROM",
+		 name);
 	CHECK(what, rom_extract(efi, elen, ROM_CODE_X86, out, &n) == 0 &&
 			    n == plen && memcmp(out, pxe, plen) == 0);
 
-	snprintf(what, sizeof(what), "%s: combine(pxe, efi image) == efi ROM images", name);
+	snprintf(what, sizeof(what),
+		 "%s: combine(pxe, efi image) == efi ROM images", name);
 	CHECK(what, rom_extract(efi, elen, ROM_CODE_EFI, efiimg, &efin) == 0 &&
 			    rom_combine(pxe, plen, efiimg, efin, out, &cn) ==
 				    ROM_COMBINE_OK &&
 			    cn == plen + efin && memcmp(out, efi, cn) == 0);
 
 	memcpy(copy, pxe, plen);
-	snprintf(what, sizeof(what), "%s: set-id 8086:100f and back is lossless", name);
+	snprintf(what, sizeof(what),
+		 "%s: set-id 8086:100f and back is lossless", name);
 	CHECK(what, rom_set_id(copy, plen, 0x8086, 0x100f) == 0 &&
 			    rom_parse(copy, plen, &rom) == 0 &&
 			    im->vendor == 0x8086 && im->device == 0x100f &&

@@ -36,26 +36,27 @@ static const struct {
 	const char *name, *path;
 	int nocase, want;
 } reads[] = {
-    {"file in subdir", "sub/b.txt", 0, 0},
-    {"symlink inside root", "link_in", 0, 0},
-    {"symlink up but inside root", "sub/link_up_in", 0, 0},
-    {"missing: file not found", "nope", 0, TFTP_ENOTFOUND},
-    {"../ escape: access violation", "../outside.txt", 0, TFTP_EACCESS},
-    {"absolute path: access violation", "/etc/passwd", 0, TFTP_EACCESS},
-    {"symlink to an absolute path outside: access violation", "link_abs", 0,
-     TFTP_EACCESS},
-    {"symlink to ../ outside: access violation", "link_up", 0, TFTP_EACCESS},
-    {"through a symlinked dir outside: access violation", "dirlink/passwd", 0,
-     TFTP_EACCESS},
-    {"FIFO: access violation", "fifo", 0, TFTP_EACCESS},
-    {"device file: access violation", "!null", 0, TFTP_EACCESS},
-    {"directory: access violation", "sub", 0, TFTP_EACCESS},
-    {"directory with slash: access violation", "sub/", 0, TFTP_EACCESS},
-    {"file used as a dir: not found", "a.txt/x", 0, TFTP_ENOTFOUND},
-    {"case differs: not found", "SUB/upper.txt", 0, TFTP_ENOTFOUND},
-    {"case differs, nocase: found", "SUB/upper.txt", 1, 0},
-    /* The case-fixing walk stops at the symlink: refused as missing. */
-    {"nocase still confined", "DIRLINK/passwd", 1, TFTP_ENOTFOUND},
+	{ "file in subdir", "sub/b.txt", 0, 0 },
+	{ "symlink inside root", "link_in", 0, 0 },
+	{ "symlink up but inside root", "sub/link_up_in", 0, 0 },
+	{ "missing: file not found", "nope", 0, TFTP_ENOTFOUND },
+	{ "../ escape: access violation", "../outside.txt", 0, TFTP_EACCESS },
+	{ "absolute path: access violation", "/etc/passwd", 0, TFTP_EACCESS },
+	{ "symlink to an absolute path outside: access violation", "link_abs",
+	  0, TFTP_EACCESS },
+	{ "symlink to ../ outside: access violation", "link_up", 0,
+	  TFTP_EACCESS },
+	{ "through a symlinked dir outside: access violation", "dirlink/passwd",
+	  0, TFTP_EACCESS },
+	{ "FIFO: access violation", "fifo", 0, TFTP_EACCESS },
+	{ "device file: access violation", "!null", 0, TFTP_EACCESS },
+	{ "directory: access violation", "sub", 0, TFTP_EACCESS },
+	{ "directory with slash: access violation", "sub/", 0, TFTP_EACCESS },
+	{ "file used as a dir: not found", "a.txt/x", 0, TFTP_ENOTFOUND },
+	{ "case differs: not found", "SUB/upper.txt", 0, TFTP_ENOTFOUND },
+	{ "case differs, nocase: found", "SUB/upper.txt", 1, 0 },
+	/* The case-fixing walk stops at the symlink: refused as missing. */
+	{ "nocase still confined", "DIRLINK/passwd", 1, TFTP_ENOTFOUND },
 };
 
 /* Opens rel for reading; returns the TFTP error code (0: opened). */
@@ -153,11 +154,11 @@ int main(void)
 		close(fd);
 	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
 		if (reads[i].path[0] != '!' || have_dev)
-			CHECK(
-			    reads[i].name,
-			    read_code(root,
-				      reads[i].path + (reads[i].path[0] == '!'),
-				      reads[i].nocase) == reads[i].want);
+			CHECK(reads[i].name,
+			      read_code(root,
+					reads[i].path +
+						(reads[i].path[0] == '!'),
+					reads[i].nocase) == reads[i].want);
 
 	/* The fallback walk for kernels without openat2. */
 	fd = tftp_path_openat(root, "sub/b.txt", O_RDONLY, 0, 0);
@@ -166,8 +167,8 @@ int main(void)
 		close(fd);
 	CHECK("walk: every symlink refused",
 	      tftp_path_openat(root, "link_in", O_RDONLY, 0, 0) == -ELOOP &&
-		  tftp_path_openat(root, "dirlink/passwd", O_RDONLY, 0, 0) ==
-		      -ENOTDIR);
+		      tftp_path_openat(root, "dirlink/passwd", O_RDONLY, 0,
+				       0) == -ENOTDIR);
 	CHECK("walk: .. refused",
 	      tftp_path_openat(root, "sub/../a.txt", O_RDONLY, 0, 0) == -EXDEV);
 
@@ -198,17 +199,17 @@ int main(void)
 	/* Map rules. */
 	{
 		static const char rules[] =
-		    "# PXE clients in odd forms\n"
-		    "strip /\n"
-		    "replace \\ /\n"
-		    "  prefix pxelinux.cfg/ pxe/   # comment\n"
-		    "\n"
-		    "nocase\n";
+			"# PXE clients in odd forms\n"
+			"strip /\n"
+			"replace \\ /\n"
+			"  prefix pxelinux.cfg/ pxe/   # comment\n"
+			"\n"
+			"nocase\n";
 
 		CHECK("map parse",
 		      tftp_map_parse(&map, rules, sizeof(rules) - 1, &bad) ==
-			      0 &&
-			  map.nrules == 3 && map.nocase);
+				      0 &&
+			      map.nrules == 3 && map.nocase);
 		CHECK("strip leading slashes",
 		      strcmp(mapped(&map, "//boot.ipxe"), "boot.ipxe") == 0);
 		CHECK("backslashes",
@@ -222,11 +223,11 @@ int main(void)
 			     "x/pxelinux.cfg/y") == 0);
 		CHECK("empty map is identity",
 		      tftp_map_parse(&map, "", 0, &bad) == 0 &&
-			  strcmp(mapped(&map, "/a"), "/a") == 0);
+			      strcmp(mapped(&map, "/a"), "/a") == 0);
 		CHECK("bad verb rejected with line",
 		      tftp_map_parse(&map, "strip /\nfrob a b\n", 17, &bad) ==
-			      -EINVAL &&
-			  bad == 2);
+				      -EINVAL &&
+			      bad == 2);
 		CHECK("missing field rejected",
 		      tftp_map_parse(&map, "replace a\n", 10, &bad) == -EINVAL);
 		CHECK("extra field rejected",
@@ -234,11 +235,11 @@ int main(void)
 		CHECK("growth bounded",
 		      tftp_map_parse(&map, "replace a aaaaaaaaaaaaaaaa\n", 27,
 				     &bad) == 0 &&
-			  strcmp(mapped(&map,
-					"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-					"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-					"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
-				 "ERR") == 0);
+			      strcmp(mapped(&map,
+					    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+					    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+					    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+				     "ERR") == 0);
 	}
 	close(root);
 	cleanup();

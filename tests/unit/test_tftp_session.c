@@ -89,9 +89,9 @@ static int setup(struct tftp_session *s, struct memfile *m, uint16_t op,
 		 uint16_t ws_max)
 {
 	static uint8_t pkt[512];
-	struct tftp_opt_limits lim = {bs_max, ws_max, 0};
-	struct tftp_session_cfg cfg = {1000, 50, 5, setup_max_upload};
-	struct tftp_io io = {mf_read, mf_write, m};
+	struct tftp_opt_limits lim = { bs_max, ws_max, 0 };
+	struct tftp_session_cfg cfg = { 1000, 50, 5, setup_max_upload };
+	struct tftp_io io = { mf_read, mf_write, m };
 	struct tftp_req req;
 
 	pkt[0] = 0;
@@ -100,7 +100,7 @@ static int setup(struct tftp_session *s, struct memfile *m, uint16_t op,
 	if (tftp_req_parse(pkt, 2 + litlen, &req) != 0)
 		return -1;
 	return tftp_session_init(
-	    s, &req, &lim, op == TFTP_RRQ ? m->len : UINT64_MAX, &cfg, &io);
+		s, &req, &lim, op == TFTP_RRQ ? m->len : UINT64_MAX, &cfg, &io);
 }
 
 #define SETUP(s, m, op, lit) setup(s, m, op, lit, sizeof(lit) - 1, 2048, 64)
@@ -281,13 +281,13 @@ static int sim_read(struct memfile *m, const char *lit, size_t litlen,
 	return ok;
 }
 
-#define SIM(m, lit, drop, dup, re, exp, explen, timers)                        \
+#define SIM(m, lit, drop, dup, re, exp, explen, timers) \
 	sim_read(m, lit, sizeof(lit) - 1, drop, dup, re, exp, explen, timers)
 
 int main(void)
 {
 	struct tftp_session s;
-	struct memfile m = {0};
+	struct memfile m = { 0 };
 	unsigned timers;
 	uint8_t *src;
 
@@ -298,11 +298,11 @@ int main(void)
 	tftp_session_start(&s, 0, txr());
 	CHECK("no options: DATA 1 first, 512 bytes",
 	      is_pkt(0, TFTP_DATA, 1) && tx.n == 1 && txlen[0] == 516 &&
-		  memcmp(txp(0) + 4, src, 512) == 0);
+		      memcmp(txp(0) + 4, src, 512) == 0);
 	ack(&s, 1, 1);
 	CHECK("ACK 1 brings DATA 2",
 	      is_pkt(0, TFTP_DATA, 2) && tx.n == 1 &&
-		  memcmp(txp(0) + 4, src + 512, 512) == 0);
+		      memcmp(txp(0) + 4, src + 512, 512) == 0);
 	ack(&s, 1, 2);
 	CHECK("duplicate ACK not answered (Sorcerer's Apprentice, RFC 1123 "
 	      "§4.2.3.1)",
@@ -311,11 +311,11 @@ int main(void)
 	CHECK("ACK of an unsent block ignored", tx.n == 0);
 	ack(&s, 2, 3);
 	CHECK("last block is short", is_pkt(0, TFTP_DATA, 3) && txlen[0] == 5 &&
-					 txp(0)[4] == src[1024]);
+					     txp(0)[4] == src[1024]);
 	ack(&s, 3, 4);
-	CHECK("ACK of last block ends OK", s.state == TFTP_ST_DONE &&
-					       s.result == TFTP_OK &&
-					       s.bytes == 1025 && tx.n == 0);
+	CHECK("ACK of last block ends OK",
+	      s.state == TFTP_ST_DONE && s.result == TFTP_OK &&
+		      s.bytes == 1025 && tx.n == 0);
 	free(src);
 
 	/* Sizes at block boundaries. */
@@ -351,7 +351,7 @@ int main(void)
 	ack(&s, 0, 2);
 	CHECK("ACK 0 opens a window: blocks 1..3 of 1468",
 	      tx.n == 3 && is_pkt(0, TFTP_DATA, 1) && is_pkt(2, TFTP_DATA, 3) &&
-		  txlen[0] == 1472 && txlen[2] == 4 + 3000 - 2 * 1468);
+		      txlen[0] == 1472 && txlen[2] == 4 + 3000 - 2 * 1468);
 	ack(&s, 3, 3);
 	CHECK("windowed transfer done", s.result == TFTP_OK && s.bytes == 3000);
 
@@ -363,8 +363,9 @@ int main(void)
 	CHECK("probe abort: session ends, nothing sent back (no ERROR after "
 	      "OACK)",
 	      s.state == TFTP_ST_DONE && s.result == TFTP_PEER_ERROR &&
-		  s.peer_errcode == TFTP_EOPTNEG && tx.n == 0 &&
-		  strcmp(tftp_result_str(&s), "client-aborted-options") == 0);
+		      s.peer_errcode == TFTP_EOPTNEG && tx.n == 0 &&
+		      strcmp(tftp_result_str(&s), "client-aborted-options") ==
+			      0);
 	SETUP(&s, &m, TFTP_RRQ, "f\0octet\0blksize\0001468\0");
 	tftp_session_start(&s, 0, txr());
 	data(&s, 1, "x", 1, 1);
@@ -416,7 +417,7 @@ int main(void)
 		}
 		CHECK("unanswered transfer gives up (no amplification)",
 		      s.result == TFTP_TIMEOUT && sent == 5 &&
-			  strcmp(tftp_result_str(&s), "timeout") == 0);
+			      strcmp(tftp_result_str(&s), "timeout") == 0);
 		CHECK("intervals never shrink", grows);
 		CHECK("gives up after retries x timeout", now == 6000);
 	}
@@ -451,7 +452,7 @@ int main(void)
 	tftp_session_start(&s, 0, txr());
 	CHECK("read error: ERROR 0 and the session ends",
 	      is_pkt(0, TFTP_ERROR, TFTP_EUNDEF) &&
-		  s.result == TFTP_LOCAL_ERROR && s.local_errno == EIO);
+		      s.result == TFTP_LOCAL_ERROR && s.local_errno == EIO);
 	m.fail = 0;
 
 	/* Rollover: 70000 blocks of 8 bytes wrap the 16-bit block number. */
@@ -493,15 +494,14 @@ int main(void)
 	{
 		static const char in[] = "ab\ncd\r\nxyz\r\n\n\rend";
 		static const char want[] =
-		    "ab\r\ncd\r\0\r\nxyz\r\0\r\n\r\n\r\0end";
+			"ab\r\ncd\r\0\r\nxyz\r\0\r\n\r\n\r\0end";
 		uint8_t out[64];
 		size_t ol = 0;
 
 		m.data = (uint8_t *)in;
 		m.len = sizeof(in) - 1;
-		SETUP(
-		    &s, &m, TFTP_RRQ,
-		    "f\0netascii\0blksize\0008\0windowsize\0003\0tsize\0000\0");
+		SETUP(&s, &m, TFTP_RRQ,
+		      "f\0netascii\0blksize\0008\0windowsize\0003\0tsize\0000\0");
 		CHECK("netascii: tsize not offered (size unknown)",
 		      s.opt.nacked == 2);
 		tftp_session_start(&s, 0, txr());
@@ -521,8 +521,8 @@ int main(void)
 			ack(&s, (uint16_t)(b - 1), b);
 		}
 		CHECK("netascii encoding", s.result == TFTP_OK &&
-					       ol == sizeof(want) - 1 &&
-					       memcmp(out, want, ol) == 0);
+						   ol == sizeof(want) - 1 &&
+						   memcmp(out, want, ol) == 0);
 
 		/* And back through a WRQ session. */
 		m.data = NULL;
@@ -532,9 +532,9 @@ int main(void)
 		for (size_t off = 0, b = 1; off <= ol; off += 8, b++)
 			data(&s, (uint16_t)b, out + off,
 			     ol - off < 8 ? ol - off : 8, b);
-		CHECK("netascii decoding", s.state == TFTP_ST_DALLY &&
-					       m.len == sizeof(in) - 1 &&
-					       memcmp(m.data, in, m.len) == 0);
+		CHECK("netascii decoding",
+		      s.state == TFTP_ST_DALLY && m.len == sizeof(in) - 1 &&
+			      memcmp(m.data, in, m.len) == 0);
 		free(m.data);
 	}
 
@@ -548,7 +548,7 @@ int main(void)
 	data(&s, 2, "AB", 2, 2);
 	CHECK("netascii: bare CR at a block end",
 	      s.state == TFTP_ST_DALLY && m.len == 10 &&
-		  memcmp(m.data, "abcdefg\rAB", 10) == 0);
+		      memcmp(m.data, "abcdefg\rAB", 10) == 0);
 	free(m.data);
 
 	/* An upload past --max-upload ends with "disk full". */
@@ -562,7 +562,7 @@ int main(void)
 	data(&s, 2, "12345678", 8, 2);
 	CHECK("upload limit: disk full, nothing past the limit",
 	      s.result == TFTP_LOCAL_ERROR && m.len == 8 &&
-		  is_pkt(0, TFTP_ERROR, TFTP_ENOSPACE));
+		      is_pkt(0, TFTP_ERROR, TFTP_ENOSPACE));
 	free(m.data);
 
 	/* WRQ: ACK 0, data, dally on the final block. */
@@ -583,7 +583,7 @@ int main(void)
 	data(&s, 2, src + 512, 88, 3);
 	CHECK("final DATA: ACK, dally",
 	      is_pkt(0, TFTP_ACK, 2) && s.state == TFTP_ST_DALLY &&
-		  m.len == 600 && memcmp(m.data, src, 600) == 0);
+		      m.len == 600 && memcmp(m.data, src, 600) == 0);
 	data(&s, 2, src + 512, 88, 4);
 	CHECK("final DATA repeated: final ACK repeated",
 	      is_pkt(0, TFTP_ACK, 2));
@@ -608,7 +608,7 @@ int main(void)
 	tftp_session_start(&s, 0, txr());
 	data(&s, 1, src, 512, 1);
 	CHECK("disk full: ERROR 3", is_pkt(0, TFTP_ERROR, TFTP_ENOSPACE) &&
-					s.result == TFTP_LOCAL_ERROR);
+					    s.result == TFTP_LOCAL_ERROR);
 	m.fail = 0;
 	free(src);
 
@@ -617,10 +617,10 @@ int main(void)
 	m.len = 100000;
 	CHECK("lock-step, no loss",
 	      SIM(&m, "f\0octet\0", 0, 0, 0, src, 100000, &timers) &&
-		  timers == 0);
+		      timers == 0);
 	CHECK("lock-step, 10% loss, dups, reordering",
 	      SIM(&m, "f\0octet\0", 100, 50, 100, src, 100000, &timers) &&
-		  timers > 10);
+		      timers > 10);
 	CHECK("windowsize 4, 10% loss, dups, reordering",
 	      SIM(&m, "f\0octet\0blksize\0001468\0windowsize\0004\0", 100, 50,
 		  100, src, 100000, &timers));
@@ -633,7 +633,7 @@ int main(void)
 	CHECK("two rollovers, windowsize 8, 5% loss",
 	      SIM(&m, "f\0octet\0blksize\0008\0windowsize\0008\0", 50, 20, 20,
 		  src, m.len, &timers) &&
-		  timers > 100);
+		      timers > 100);
 	free(src);
 	return unit_done();
 }

@@ -7,15 +7,15 @@
 
 static int unit_passed, unit_failed;
 
-#define CHECK(name, cond)                                                     \
-	do {                                                                  \
-		if (cond) {                                                   \
-			unit_passed++;                                        \
-		} else {                                                      \
-			unit_failed++;                                        \
-			printf("FAIL %s:%d: %s: %s\n", __FILE__, __LINE__,    \
-			       (name), #cond);                                \
-		}                                                             \
+#define CHECK(name, cond)                                                  \
+	do {                                                               \
+		if (cond) {                                                \
+			unit_passed++;                                     \
+		} else {                                                   \
+			unit_failed++;                                     \
+			printf("FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, \
+			       (name), #cond);                             \
+		}                                                          \
 	} while (0)
 
 /* Prints the closing line; returns the process exit status. */

@@ -131,8 +131,12 @@ static void print_secure_boot(void)
 	int sb = global_flag(L"SecureBoot"), setup = global_flag(L"SetupMode");
 
 	Print(L"wupan-payload: SecureBoot=%s SetupMode=%s\r\n",
-	      sb < 0 ? L"-" : sb ? L"1" : L"0",
-	      setup < 0 ? L"-" : setup ? L"1" : L"0");
+	      sb < 0 ? L"-"
+	      : sb   ? L"1"
+		     : L"0",
+	      setup < 0 ? L"-"
+	      : setup   ? L"1"
+			: L"0");
 }
 
 #ifdef WUPAN_INSTALL
@@ -175,7 +179,8 @@ EFI_STATUS efi_main(EFI_HANDLE self, EFI_SYSTEM_TABLE *systab)
 		}
 	}
 	Print(L"WUPAN-" FW L"-INSTALL-FAIL (%d file systems, none with "
-	      L"\\wupan-tag.txt)\r\n", (int)n);
+	      L"\\wupan-tag.txt)\r\n",
+	      (int)n);
 	debug_exit(0x12);
 	return EFI_NOT_FOUND;
 }
