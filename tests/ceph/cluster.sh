@@ -122,11 +122,18 @@ osd max object name len = 256
 osd max object namespace len = 64
 EOF
 
+# The daemons outlive this script: they must not keep its caller's
+# descriptors open (a lock the caller holds, e.g. flock's, would stay held
+# until the cluster stops).
+daemon() {
+	(exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- && exec "$@")
+}
+
 monmaptool --create --addv a "[v2:127.0.0.1:$PORT]" --fsid "$fsid" \
 	"$D/monmap" >/dev/null 2>&1 || fail "monmaptool failed"
 ceph-mon -c "$D/ceph.conf" --mkfs -i a --monmap "$D/monmap" \
 	>"$D/log/mkfs-mon.out" 2>&1 || fail "ceph-mon --mkfs failed"
-ceph-mon -c "$D/ceph.conf" -i a >"$D/log/mon.out" 2>&1 ||
+daemon ceph-mon -c "$D/ceph.conf" -i a >"$D/log/mon.out" 2>&1 ||
 	fail "ceph-mon did not start"
 wait_pid "$D/run/mon.a.pid" || fail "no monitor pid file"
 osd=$(ceph_c ceph osd create 2>"$D/log/osd-create.err") ||
@@ -134,7 +141,7 @@ osd=$(ceph_c ceph osd create 2>"$D/log/osd-create.err") ||
 [ "$osd" = 0 ] || fail "osd create gave '$osd', not 0"
 ceph-osd -c "$D/ceph.conf" -i 0 --mkfs >"$D/log/mkfs-osd.out" 2>&1 ||
 	fail "ceph-osd --mkfs failed"
-ceph-osd -c "$D/ceph.conf" -i 0 >"$D/log/osd.out" 2>&1 ||
+daemon ceph-osd -c "$D/ceph.conf" -i 0 >"$D/log/osd.out" 2>&1 ||
 	fail "ceph-osd did not start"
 wait_pid "$D/run/osd.0.pid" || fail "no OSD pid file"
 # Healthy enough for a pool: the OSD is up (the pool's PGs then go active).
