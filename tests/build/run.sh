@@ -47,11 +47,15 @@ for item in sanboot install local shell config reboot poweroff; do
 	check "menu item $item has its label" grep -q "^:wupan-item-$item\$" "$script"
 	check "menu item $item is listed" grep -q "^item $item " "$script"
 done
-# Every goto target exists (labels built from a setting are the menu items).
+# Every goto target exists.  A label built from a setting (goto
+# wupan-item-${...}, wupan-sanboot-${wupan-paths}) shows here as its prefix
+# ending in "-": some label must start with it.
 missing=""
 for l in $(grep -o 'goto [a-z0-9-]*' "$script" | awk '{ print $2 }' | sort -u); do
-	[ "$l" = wupan-item- ] && continue
-	grep -qx ":$l" "$script" || missing="$missing $l"
+	case $l in
+	*-) grep -q "^:$l" "$script" || missing="$missing $l" ;;
+	*) grep -qx ":$l" "$script" || missing="$missing $l" ;;
+	esac
 done
 check "every goto has a label${missing:+ (missing:$missing)}" test -z "$missing"
 check "iPXE script has no quote characters (iPXE would parse them)" \
