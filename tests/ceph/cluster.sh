@@ -129,6 +129,14 @@ daemon() {
 	(exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- && exec "$@")
 }
 
+# The monitor's port sits in the kernel's ephemeral range: a connection
+# another test made may still hold it in TIME-WAIT (60 s), and ceph-mon,
+# which binds without SO_REUSEADDR, then gives up after 10 s.  Wait for it.
+for _ in $(seq 90); do
+	[ -z "$(ss -Htan "sport = :$PORT" 2>/dev/null)" ] && break
+	sleep 1
+done
+
 monmaptool --create --addv a "[v2:127.0.0.1:$PORT]" --fsid "$fsid" \
 	"$D/monmap" >/dev/null 2>&1 || fail "monmaptool failed"
 ceph-mon -c "$D/ceph.conf" --mkfs -i a --monmap "$D/monmap" \

@@ -10,9 +10,14 @@
 #     first boot is gone: its clone was replaced at the new boot);
 #   - persistent mode: the second boot counts 2 and shows the first boot's
 #     file (the clone was kept).
-# Each guest has its own clone of the golden snapshot; the golden image is
-# unchanged at the end.  Ports: monitor 44300, OSD 44310-44349, target
-# 44262.  Logs stay in $O/ceph-guests/.
+# Each guest has its own clone of the golden snapshot.  Then the first
+# gateway is stopped and a second one starts on the same RBD room: a third
+# guest whose per-host file names the stopped gateway first and the second
+# one after it (iscsi-server-2, README "Several gateways") boots Linux
+# through the second gateway, iPXE's and the OS's (iBFT) logins both.  The
+# golden image is unchanged at the end.  Ports: monitor 44300, OSD
+# 44310-44349, targets 44262 (first gateway) and 44263 (second).  Logs stay
+# in $O/ceph-guests/.
 . "$(dirname "$0")/../suite.sh" ceph-guests
 export O
 WORK=$W
@@ -21,6 +26,7 @@ BASE_IQN=iqn.2026-01.org.wupan.client
 ROOM_IQN=iqn.2026-01.org.wupan.room
 PORT=44262
 GUEST_MAC=52:54:00:44:26
+GUEST_HOST_LINES=()
 BIOS_TIMEOUT=300
 UEFI_TIMEOUT=400
 C=$W/cluster
@@ -112,6 +118,32 @@ check 2 boot2 2 '^boot 1 of the room image' "persistent mode: guest 2's second b
 kill -TERM "$tpid"
 wait "$tpid"
 expect "wupan-target exits 0" test $? = 0
+tpid=
+
+# Two gateways on the same RBD room, the first one dead.
+PORT_B=44263
+sed "s/^listen 127.0.0.1:$PORT\$/listen 127.0.0.1:$PORT_B/" "$WORK/target.conf" >"$WORK/target-b.conf"
+tlog_b=$WORK/target-b.log
+"$WORK/wupan-target" --config "$WORK/target-b.conf" 2>"$tlog_b" &
+tpid=$!
+for _ in $(seq 200); do
+	grep -q serving "$tlog_b" && break
+	sleep 0.1
+done
+GUEST_HOST_LINES=("set iscsi-server-2 10.0.2.2" "set iscsi-port-2 $PORT_B")
+guest 3 bios room boot1
+GUEST_HOST_LINES=()
+check 3 boot1 1 '^none$' "two gateways: the first one dead, BIOS guest 3 boots Linux from the second (boot 1)"
+iqn3=$BASE_IQN:52-54-00-44-26-03
+n=$(grep -F "login initiator=$iqn3 addr=" "$tlog_b" | grep -c "result=ok")
+[ "$n" -ge 2 ] && ok "the second gateway logged guest 3's logins, iPXE's and the OS's ($n)" ||
+	bad "second gateway" "$n logins of $iqn3 in $tlog_b"
+p3=$(rbdc info "rbd/r.client.$iqn3" 2>/dev/null | sed -n 's/^\tparent: //p')
+[ "$p3" = rbd/room@wupan-0 ] && ok "guest 3's clone, made by the second gateway, stands on rbd/room@wupan-0" ||
+	bad "guest 3's clone" "parent '$p3'"
+kill -TERM "$tpid"
+wait "$tpid"
+expect "the second gateway exits 0" test $? = 0
 tpid=
 if rbdc export rbd/room "$W/room.back" >/dev/null 2>&1 && cmp -s "$LX/room.img" "$W/room.back"; then
 	ok "the golden image rbd/room is unchanged"

@@ -3,7 +3,8 @@
 # guest from an overlay LUN and check what it counted.  The caller sets
 # O, WORK (with sercon.bin), PORT, BASE_IQN, ROOM_IQN, BIOS_TIMEOUT,
 # UEFI_TIMEOUT and ok/bad; GUEST_MAC (default 52:54:00:39:27) is the first
-# five bytes of guest N's MAC address.
+# five bytes of guest N's MAC address; GUEST_HOST_LINES (an array, may be
+# empty) are further lines of the guest's per-host file.
 
 # guest N FW TARGET RUN: boots guest N (its own MAC, so its own initiator
 # name) once and checks that Linux came up from the room's disk; leaves
@@ -22,7 +23,7 @@ guest() {
 	c_cu=- c_cs=- c_mu=- c_ms=- c_pw=-
 	mkdir -p "$dir/tftp/hosts"
 	[ -f "$dir/tftp/boot.ipxe" ] || cp -r "$O/tftp/." "$dir/tftp/"
-	lx_hostfile
+	lx_hostfile "${GUEST_HOST_LINES[@]}"
 	mapfile -t args < <(lx_qemu_args "$fw" "$dir" "$run" "$c_mac" "" user file)
 	lx_boot "$run" "$limit" "" "${args[@]}"
 	sed -n 's/.*WUPAN-LINUX-ROOT .* count=\([0-9]*\).*/\1/p' "$dir/$run.console" |
