@@ -525,7 +525,7 @@ static void run(struct lean *c, int (*done)(const struct lean *))
 		n = recv(c->fd, buf, sizeof(buf), 0);
 		if (n <= 0)
 			die("recv: %s", n ? "timed out or failed"
-					   : "the target closed the connection");
+					  : "the target closed the connection");
 		consume(c, buf, (size_t)n);
 		refill(c, now_ns());
 	}
@@ -553,8 +553,7 @@ static uint32_t capacity(struct lean *c)
 	s->capture = NULL;
 	if (get_be32(data + 4) != 512)
 		die("block size %u, not 512", get_be32(data + 4));
-	return get_be32(data) == 0xffffffffu ? 0xffffffffu
-					     : get_be32(data) + 1;
+	return get_be32(data) == 0xffffffffu ? 0xffffffffu : get_be32(data) + 1;
 }
 
 static int dial(const char *host, int port)
