@@ -55,6 +55,9 @@ struct slot {
 	uint32_t datasn; /* next expected DataSN */
 	uint64_t start_ns;
 	uint8_t *capture; /* READ CAPACITY: where its data goes */
+	uint8_t cdb[16];
+	int redo; /* answered with a Unit Attention: to be sent again */
+	int attentions;
 };
 
 struct lean {
@@ -62,7 +65,7 @@ struct lean {
 	unsigned lun;
 	uint32_t cmdsn, maxcmdsn, expstatsn, gen;
 	struct slot slot[MAX_DEPTH];
-	int depth, busy;
+	int depth, busy, redo;
 	uint8_t tx[MAX_DEPTH * ISCSI_BHS_LEN + ISCSI_BHS_LEN];
 	size_t tx_len;
 	/* The receive state: a header being gathered, or a data segment
@@ -250,6 +253,7 @@ static void issue(struct lean *c, struct slot *s, const uint8_t *cdb,
 	put_be32(h + 24, c->cmdsn++);
 	put_be32(h + 28, c->expstatsn);
 	memcpy(h + 32, cdb, 16);
+	memmove(s->cdb, cdb, 16);
 	c->tx_len += ISCSI_BHS_LEN;
 	s->busy = 1;
 	s->lba = lba;
@@ -271,6 +275,14 @@ static void refill(struct lean *c, uint64_t now)
 
 		if (s->busy)
 			continue;
+		if (s->redo) {
+			if (iscsi_sn_lt(c->maxcmdsn, c->cmdsn))
+				return;
+			s->redo = 0;
+			c->redo--;
+			issue(c, s, s->cdb, s->lba, s->len);
+			continue;
+		}
 		if (now >= c->end_ns || c->ios_issued >= c->ios_limit ||
 		    iscsi_sn_lt(c->maxcmdsn, c->cmdsn))
 			return;
@@ -325,24 +337,40 @@ static struct slot *slot_of(struct lean *c, uint32_t itt)
 /* A command's status: GOOD, every byte delivered, no residual. */
 static void complete(struct lean *c, struct slot *s, const uint8_t *h)
 {
-	uint8_t status = h[3];
+	uint8_t status = h[3], key = 0, asc = 0, ascq = 0;
+	const uint8_t *sd = c->sense + 2; /* after SenseLength */
 
-	if (status) {
-		if (c->sense_len >= 2 + 14) {
-			const uint8_t *sd = c->sense + 2;
-
-			die("ITT 0x%08x LBA %u: status 0x%02x, sense key %x ASC/ASCQ %02x/%02x",
-			    s->itt, s->lba, status, sd[2] & 0xf, sd[12],
-			    sd[13]);
-		}
-		die("ITT 0x%08x LBA %u: status 0x%02x", s->itt, s->lba, status);
+	if (status && c->sense_len >= 2 + 4 && (sd[0] & 0x7f) >= 0x72) {
+		key = sd[1] & 0xf; /* descriptor format (SPC-4 §4.5.2) */
+		asc = sd[2];
+		ascq = sd[3];
+	} else if (status && c->sense_len >= 2 + 14) {
+		key = sd[2] & 0xf; /* fixed format (SPC-4 §4.5.3) */
+		asc = sd[12];
+		ascq = sd[13];
 	}
+	/* A Unit Attention means the command was not run (SAM-5 §5.14):
+	 * tgtd reports POWER ON OR RESET to a new I_T nexus's first command.
+	 * Like any initiator, send it again; a few in a row are an error. */
+	if (status == 0x02 && key == 6 && s->attentions++ < 3) {
+		s->busy = 0;
+		s->redo = 1;
+		c->busy--;
+		c->redo++;
+		return;
+	}
+	if (status && c->sense_len >= 2 + 4)
+		die("ITT 0x%08x LBA %u: status 0x%02x, sense key %x ASC/ASCQ %02x/%02x",
+		    s->itt, s->lba, status, key, asc, ascq);
+	if (status)
+		die("ITT 0x%08x LBA %u: status 0x%02x", s->itt, s->lba, status);
 	if (h[1] & (ISCSI_FLAG_OVERFLOW | ISCSI_FLAG_UNDERFLOW) ||
 	    get_be32(h + 44))
 		die("ITT 0x%08x: residual %u", s->itt, get_be32(h + 44));
 	if (s->got != s->len)
 		die("ITT 0x%08x: %u of %u bytes", s->itt, s->got, s->len);
 	s->busy = 0;
+	s->attentions = 0;
 	c->busy--;
 	if (!s->capture) {
 		c->ios_done++;
@@ -533,7 +561,7 @@ static void run(struct lean *c, int (*done)(const struct lean *))
 
 static int idle(const struct lean *c)
 {
-	return c->busy == 0;
+	return c->busy == 0 && c->redo == 0;
 }
 
 static int logged_out(const struct lean *c)
