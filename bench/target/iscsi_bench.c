@@ -2,12 +2,15 @@
  * Load generator for bench/target/bench.sh, on libiscsi's async API:
  *   iscsi_bench URL read|write seq|rand BLOCKS_PER_IO DEPTH SESSIONS SECONDS
  * runs SESSIONS sessions with DEPTH commands in flight each, over the first
- * 256 MiB of the LUN (or all of a smaller one), and prints "iops N mbps N lat_us N".
+ * 256 MiB of the LUN (or all of a smaller one), and prints
+ * "iops N mbps N lat_us N bytes N cpu_pct N" (cpu_pct: its own CPU time over
+ * the run, in percent of one core).
  */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <iscsi/iscsi.h>
@@ -30,6 +33,16 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* CPU time of this process (user + system), in seconds. */
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
 struct io {
@@ -87,6 +100,7 @@ int main(int argc, char **argv)
 	struct sess *ss;
 	struct pollfd *pfd;
 	uint64_t start;
+	double cpu0;
 
 	if (argc != 8) {
 		fprintf(stderr,
@@ -134,6 +148,7 @@ int main(int argc, char **argv)
 		}
 		ss[i].next = (uint64_t)i * (span_blocks / nsess);
 	}
+	cpu0 = cpu_s();
 	start = now_ns();
 	end_ns = start + (uint64_t)secs * 1000000000u;
 	for (int i = 0; i < nsess; i++)
@@ -162,12 +177,13 @@ int main(int argc, char **argv)
 	{
 		double sec = (double)(now_ns() - start) / 1e9;
 
-		printf("iops %.0f mbps %.1f lat_us %.1f bytes %llu\n",
+		printf("iops %.0f mbps %.1f lat_us %.1f bytes %llu cpu_pct %.0f\n",
 		       (double)done_ios / sec,
 		       (double)done_ios * bpio * 512 / sec / 1e6,
 		       done_ios ? (double)lat_ns_total / (double)done_ios / 1e3
 				: 0.0,
-		       (unsigned long long)(done_ios * (uint64_t)bpio * 512));
+		       (unsigned long long)(done_ios * (uint64_t)bpio * 512),
+		       (cpu_s() - cpu0) / sec * 100);
 	}
 	for (int i = 0; i < nsess; i++) {
 		iscsi_logout_sync(ss[i].ctx);

@@ -6,8 +6,9 @@
 # stop reading; zero-copy Data-In (content, a slow reader, DataDigest, a
 # READ racing a WRITE, a file truncated under queued READs).  Asserts every
 # command answered, no session dropped, idle CPU under 20 %, memory growth
-# bounded.  The same cases that find memory errors run again under the
-# ASan build of the daemon when it exists.  Ports 24260-24299, 41264-41265.
+# bounded; the lean READ client of make bench-target against known content.
+# The same cases that find memory errors run again under the ASan build of
+# the daemon when it exists.  Ports 24260-24299, 41264-41265, 45260.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/target/lib.sh
@@ -306,6 +307,51 @@ if start chap 24266 --chap user:secretsecret12; then
 	wt_stop "$WT_PID"
 else
 	t_fail chap "target did not start"
+fi
+
+# The lean READ client of make bench-target (bench/target/lean_read.c):
+# the bytes it receives while skipping data in place are the LUN's, and it
+# fails on a wrong LUN, an error status and on data that differ.
+lean=$work/lean_read
+if ! ${CC:-cc} -O2 -Wall -Isrc -o "$lean" bench/target/lean_read.c \
+	src/iscsi/pdu.c 2>"$work/lean-cc.log"; then
+	t_fail "lean client" "cannot build it: $(head -n 3 "$work/lean-cc.log")"
+elif start lean 45260; then
+	url=iscsi://127.0.0.1:45260/$IQN-pattern
+	if out=$("$lean" "$url/0" read seq 128 8 1 30 --ios 256 --verify "$pat" 2>&1) &&
+		grep -q "checked 16777216 bad 0" <<<"$out"; then
+		t_ok "lean client: 256 x 64 KiB READ at QD8, every byte the file's"
+	else
+		t_fail "lean client: sequential content" "$out"
+	fi
+	if out=$("$lean" "$url/0" read rand 8 32 1 30 --ios 4000 --verify "$pat" 2>&1) &&
+		grep -q "checked 16384000 bad 0" <<<"$out"; then
+		t_ok "lean client: 4000 x 4 KiB random READ at QD32, every byte the file's"
+	else
+		t_fail "lean client: random content" "$out"
+	fi
+	if out=$("$lean" "$url/0" read seq 128 8 1 30 --ios 64 --verify "$img" 2>&1); then
+		t_fail "lean client: other content" "not seen: $out"
+	else
+		t_ok "lean client: data that differ from the file fail it"
+	fi
+	if out=$("$lean" "$url/1" read seq 128 8 1 30 --ios 8 2>&1); then
+		t_fail "lean client: wrong LUN" "not seen: $out"
+	elif grep -q "status 0x02, sense key 5 ASC/ASCQ 25/00" <<<"$out"; then
+		t_ok "lean client: LUN 1 (none) fails it: LOGICAL UNIT NOT SUPPORTED"
+	else
+		t_fail "lean client: wrong LUN" "$out"
+	fi
+	if out=$("$lean" "$url/0" read rand 128 8 1 30 --ios 64 --span 1048576 2>&1); then
+		t_fail "lean client: READ past the end" "not seen: $out"
+	elif grep -q "status 0x02, sense key 5 ASC/ASCQ 21/00" <<<"$out"; then
+		t_ok "lean client: a READ past the end fails it: LBA OUT OF RANGE"
+	else
+		t_fail "lean client: READ past the end" "$out"
+	fi
+	wt_stop "$WT_PID"
+else
+	t_fail lean "target did not start"
 fi
 
 # The same data-path cases under AddressSanitizer.
