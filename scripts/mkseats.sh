@@ -16,6 +16,14 @@
 #   group NAME IMAGE DIR [MODE [LIMIT]]
 #                           a golden image with overlays in DIR; MODE reset
 #                           (default) or persistent; LIMIT per overlay
+#   group NAME rbd:POOL/IMAGE[@SNAP] rbd:POOL[/PREFIX] [MODE]
+#                           a golden image on Ceph RBD with each seat's
+#                           overlay an RBD clone in POOL (named
+#                           PREFIX.client.INITIATOR; PREFIX defaults to
+#                           IMAGE); no LIMIT (use a pool quota)
+#   ceph-conf FILE, ceph-id NAME, ceph-keyring FILE, ceph-timeout SEC
+#                           the cluster settings of every configuration
+#                           written (wupan-target(8), "CEPH RBD")
 #   seat NAME MAC GROUP [update] [via=GW[,GW...]]
 #                           a PC; "update" makes it the group's update seat;
 #                           via= its own gateway order (with gateways)
@@ -31,7 +39,9 @@
 # With gateways, each seat's per-host file names up to four of them in its
 # order (iscsi-server, iscsi-server-2, ...; the firmware hands them all to
 # iPXE as paths to one disk) and each gateway gets OUTDIR/wupan-target-NAME.conf
-# instead of wupan-target.conf, with its overlays in DIR/NAME.  A seat without
+# instead of wupan-target.conf, with the overlays of file groups in DIR/NAME
+# (a seat that fails over gets the other gateway's overlay) and those of RBD
+# groups shared (every gateway serves a seat its one clone).  A seat without
 # via= is assigned round robin, in file order: the k-th such seat has gateway
 # k mod N first, so each gateway is first for about 1/N of the room, and its
 # second gateway also rotates over the others, so that the seats of a dead
@@ -63,6 +73,7 @@ trap 'rm -rf "$tmp"' EXIT
 : >"$tmp/seats"
 : >"$tmp/gateways"
 listen_line=0
+ceph_conf= ceph_id= ceph_keyring= ceph_timeout=
 
 die() {
 	echo "mkseats.sh: $seats:$line: $*" >&2
@@ -71,6 +82,26 @@ die() {
 name_ok() {
 	case $1 in
 	'' | *[!A-Za-z0-9-]*) return 1 ;;
+	esac
+}
+# rbd_image_ok rbd:POOL/IMAGE[@SNAP]: the form wupan-target accepts.
+rbd_image_ok() {
+	r=${1#rbd:}
+	case $r in
+	?*/?*) ;;
+	*) return 1 ;;
+	esac
+	case ${r#*/} in
+	*/* | @* | *@ | *@*@*) return 1 ;;
+	esac
+	case ${r%%/*} in
+	*@*) return 1 ;;
+	esac
+}
+# rbd_pool_ok rbd:POOL[/PREFIX]
+rbd_pool_ok() {
+	case ${1#rbd:} in
+	'' | /* | */ | */*/* | *@*) return 1 ;;
 	esac
 }
 
@@ -88,10 +119,29 @@ while IFS= read -r l || [ -n "$l" ]; do
 	target-iqn) [ $# -eq 1 ] || die "target-iqn IQN"; tprefix=$1 ;;
 	listen) [ $# -eq 1 ] || die "listen ADDR[:PORT]"; listen=$1 listen_line=$line ;;
 	control) [ $# -eq 1 ] || die "control PATH"; control=$1 ;;
+	ceph-conf) [ $# -eq 1 ] || die "ceph-conf FILE"; ceph_conf=$1 ;;
+	ceph-id) [ $# -eq 1 ] || die "ceph-id NAME"; ceph_id=$1 ;;
+	ceph-keyring) [ $# -eq 1 ] || die "ceph-keyring FILE"; ceph_keyring=$1 ;;
+	ceph-timeout)
+		[ $# -eq 1 ] || die "ceph-timeout SEC"
+		case $1 in '' | *[!0-9]* | 0*) die "ceph-timeout must be 1 to 3600 seconds, not '$1'" ;; esac
+		[ "${#1}" -le 4 ] && [ "$1" -le 3600 ] || die "ceph-timeout must be 1 to 3600 seconds, not '$1'"
+		ceph_timeout=$1
+		;;
 	group)
 		[ $# -ge 3 ] && [ $# -le 5 ] || die "group NAME IMAGE DIR [MODE [LIMIT]]"
 		name_ok "$1" || die "bad group name '$1'"
 		grep -q "^$1 " "$tmp/groups" && die "group $1 defined twice"
+		case "$2 $3" in
+		rbd:*\ rbd:*)
+			rbd_image_ok "$2" || die "expected rbd:POOL/IMAGE[@SNAP], got '$2'"
+			rbd_pool_ok "$3" || die "expected rbd:POOL[/PREFIX], got '$3'"
+			[ $# -le 4 ] || die "a group on RBD has no LIMIT (use a pool quota)"
+			;;
+		rbd:* | *\ rbd:*)
+			die "an RBD golden image rbd:POOL/IMAGE goes with RBD overlays rbd:POOL[/PREFIX], a file with a directory"
+			;;
+		esac
 		case ${4:-reset} in reset | persistent) ;; *) die "mode must be reset or persistent" ;; esac
 		echo "$1 $2 $3 ${4:-reset} ${5:--}" >>"$tmp/groups"
 		;;
@@ -236,6 +286,10 @@ target_conf() {
 	[ "$3" = - ] || echo "# gateway $3, first gateway of:" $(first_of "$3")
 	echo "listen $1"
 	echo "control $2"
+	[ -z "$ceph_conf" ] || echo "ceph-conf $ceph_conf"
+	[ -z "$ceph_id" ] || echo "ceph-id $ceph_id"
+	[ -z "$ceph_keyring" ] || echo "ceph-keyring $ceph_keyring"
+	[ -z "$ceph_timeout" ] || echo "ceph-timeout $ceph_timeout"
 	while read -r group image dir mode limit; do
 		if ! awk -v g="$group" '$3 == g { f = 1 } END { exit !f }' "$tmp/seats"; then
 			[ "$3" != - ] || echo "mkseats.sh: group $group has no seat: no target for it" >&2
@@ -243,7 +297,8 @@ target_conf() {
 		fi
 		echo
 		echo "target $tprefix:$group"
-		[ "$3" = - ] || dir=$dir/$3
+		# Gateways share RBD clones, not overlay directories.
+		[ "$3" = - ] || [ "${dir#rbd:}" != "$dir" ] || dir=$dir/$3
 		lun="lun golden=$image overlays=$dir mode=$mode"
 		[ "$limit" = - ] || lun="$lun limit=$limit"
 		seat=$(awk -v g="$group" '$3 == g && $4 == "update" { print $1 }' "$tmp/seats")

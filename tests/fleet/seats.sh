@@ -1,7 +1,8 @@
 #!/bin/bash
 # scripts/mkseats.sh with gateways (README "Several gateways"): the seat
 # assignment (round robin of the first gateway and of the second, via=), the
-# per-host files and per-gateway configurations it writes, and its refusals.
+# per-host files and per-gateway configurations it writes (groups on files
+# and on Ceph RBD), and its refusals.
 # No daemons, no QEMU: a second or so.  Ends with "N passed, N failed".
 . "$(dirname "$0")/../suite.sh" fleet-seats
 
@@ -109,6 +110,50 @@ expect "one: no gateway lines, one wupan-target.conf, no iscsi-server" \
 		! grep -q iscsi-server '$W'/out-one/hosts/*.ipxe &&
 		grep -qx 'set iscsi-port 3260' '$W'/out-one/hosts/*.ipxe"
 
+# Groups on Ceph RBD: every gateway serves the same clones (no DIR/NAME),
+# and the ceph- lines reach every configuration; a file group beside them
+# keeps its per-gateway directories.
+cat >"$W/rbd" <<EOF
+ceph-conf /etc/ceph/ceph.conf
+ceph-id wupan
+ceph-keyring /etc/ceph/ceph.client.wupan.keyring
+ceph-timeout 20
+group room rbd:boot/room@v1 rbd:boot/r persistent
+group tools /srv/tools.img /srv/ov
+gateway a 10.0.0.1
+gateway b 10.0.0.2
+seat pc1 52:54:00:00:05:01 room
+seat pc2 52:54:00:00:05:02 room
+seat pc3 52:54:00:00:05:03 room update
+seat pc4 52:54:00:00:05:04 room
+seat t1 52:54:00:00:05:05 tools via=b
+EOF
+expect "rbd: mkseats.sh accepts it" gen rbd
+expect_order rbd pc1 "10.0.0.1:3260 10.0.0.2:3260"
+expect_order rbd pc2 "10.0.0.2:3260 10.0.0.1:3260"
+rbd_lun='  lun golden=rbd:boot/room@v1 overlays=rbd:boot/r mode=persistent update=iqn.2026-01.org.wupan.client:pc3'
+expect "rbd: both gateways serve the same clones (one LUN line, no DIR/NAME), all four seats allowed on each" \
+	bash -c "for g in a b; do
+			grep -qxF '$rbd_lun' '$W/out-rbd/wupan-target-'\$g.conf || exit 1
+			[ \$(grep -c '^  allow .*:pc[1-4]\$' '$W/out-rbd/wupan-target-'\$g.conf) = 4 ] || exit 1
+		done"
+expect "rbd: the ceph- lines are global directives of every gateway's configuration" \
+	bash -c "for g in a b; do
+			sed -n '/^target /q;p' '$W/out-rbd/wupan-target-'\$g.conf >'$W/rbd-head-'\$g
+			grep -qx 'ceph-conf /etc/ceph/ceph.conf' '$W/rbd-head-'\$g &&
+				grep -qx 'ceph-id wupan' '$W/rbd-head-'\$g &&
+				grep -qx 'ceph-keyring /etc/ceph/ceph.client.wupan.keyring' '$W/rbd-head-'\$g &&
+				grep -qx 'ceph-timeout 20' '$W/rbd-head-'\$g || exit 1
+		done"
+expect "rbd: the file group beside it keeps DIR/NAME, on the gateway its seat names only" \
+	bash -c "grep -qx '  lun golden=/srv/tools.img overlays=/srv/ov/b mode=reset' '$W/out-rbd/wupan-target-b.conf' &&
+		! grep -q ':t1\$' '$W/out-rbd/wupan-target-a.conf'"
+printf 'ceph-conf /c\ngroup room rbd:p/img rbd:p\nseat pc1 52:54:00:00:05:11 room\n' >"$W/rbd-one"
+expect "rbd-one: without gateways, one wupan-target.conf with ceph-conf and the RBD LUN" \
+	bash -c "sh scripts/mkseats.sh '$W/rbd-one' '$W/out-rbd-one' >/dev/null &&
+		grep -qx 'ceph-conf /c' '$W/out-rbd-one/wupan-target.conf' &&
+		grep -qx '  lun golden=rbd:p/img overlays=rbd:p mode=reset' '$W/out-rbd-one/wupan-target.conf'"
+
 # Refusals name the file, the line and the problem.
 refuse() {
 	local name=$1 want=$2
@@ -134,5 +179,18 @@ refuse listen "listen:1: with gateways, each gateway line says where it listens"
 	"listen 0.0.0.0:3260" "$G" "gateway a 10.0.0.1" "seat pc1 52:54:00:00:04:01 room"
 refuse bad-word "after the group a seat takes only 'update' and via=" "$G" "gateway a 10.0.0.1" \
 	"seat pc1 52:54:00:00:04:01 room upd"
-expect "--help prints the format" bash -c "sh scripts/mkseats.sh --help | grep -q '^  gateway NAME ADDR'"
+S="seat pc1 52:54:00:00:04:01 room"
+refuse rbd-no-image "rbd-no-image:1: expected rbd:POOL/IMAGE[@SNAP], got 'rbd:boot'" "group room rbd:boot rbd:boot" "$S"
+refuse rbd-two-slashes "expected rbd:POOL/IMAGE[@SNAP], got 'rbd:boot/a/b'" "group room rbd:boot/a/b rbd:boot" "$S"
+refuse rbd-empty-snap "expected rbd:POOL/IMAGE[@SNAP], got 'rbd:boot/a@'" "group room rbd:boot/a@ rbd:boot" "$S"
+refuse rbd-snap-prefix "expected rbd:POOL[/PREFIX], got 'rbd:boot/r@s'" "group room rbd:boot/a rbd:boot/r@s" "$S"
+refuse rbd-no-pool "expected rbd:POOL[/PREFIX], got 'rbd:'" "group room rbd:boot/a rbd:" "$S"
+refuse rbd-dir "an RBD golden image rbd:POOL/IMAGE goes with RBD overlays" "group room rbd:boot/a /srv/ov" "$S"
+refuse rbd-file "an RBD golden image rbd:POOL/IMAGE goes with RBD overlays" "group room /srv/a.img rbd:boot" "$S"
+refuse rbd-limit "rbd-limit:1: a group on RBD has no LIMIT (use a pool quota)" "group room rbd:boot/a rbd:boot reset 8G" "$S"
+refuse ceph-timeout "ceph-timeout must be 1 to 3600 seconds, not '0'" "ceph-timeout 0" "$G" "$S"
+refuse ceph-timeout-big "ceph-timeout must be 1 to 3600 seconds, not '3601'" "ceph-timeout 3601" "$G" "$S"
+refuse ceph-id-words "ceph-id-words:1: ceph-id NAME" "ceph-id a b" "$G" "$S"
+expect "--help prints the format" bash -c "sh scripts/mkseats.sh --help | grep -q '^  gateway NAME ADDR' &&
+	sh scripts/mkseats.sh --help | grep -q '^  group NAME rbd:POOL/IMAGE'"
 suite_end
