@@ -8,6 +8,9 @@ TEST_SCRIPTS += tests/ceph/fleet.sh
 # Diskless guests boot a room whose golden image is on RBD (needs make
 # diskless-image, mk/linux.mk).
 TEST_SCRIPTS += tests/ceph/guests.sh
+# A room spread two and two over two RBD gateways from one seats file, and a
+# seat's failover to its own clone (needs make test-payloads, mk/payload.mk).
+TEST_SCRIPTS += tests/ceph/spread.sh
 
 .PHONY: bench-rbd
 bench-rbd: $(O)/bin/wupan-target

@@ -4,6 +4,7 @@
 #   bios: 8 MiB, MBR = $O/test/payload/mbr.bin with TAG in its tag field
 #         (offset 0x1A0, 16 bytes, NUL-padded) and one bootable partition
 #         entry; prints "WUPAN-BIOS-BOOT-OK tag=TAG drive=80".
+#         MKDISK_MBR=FILE takes FILE's boot code instead (e.g. count.bin).
 #   uefi: 64 MiB GPT disk with a FAT ESP holding \EFI\BOOT\BOOTX64.EFI =
 #         $O/test/payload/marker.efi and \wupan-tag.txt = TAG; prints
 #         "WUPAN-UEFI-BOOT-OK tag=TAG".  MKDISK_EFI=FILE puts FILE there
@@ -49,12 +50,13 @@ rm -f "$tmp"
 
 case $kind in
 bios)
-	[ -f "$payload/mbr.bin" ] || die "$payload/mbr.bin missing (make test-payloads)"
+	mbr=${MKDISK_MBR:-$payload/mbr.bin}
+	[ -f "$mbr" ] || die "$mbr missing (make test-payloads)"
 	truncate -s 8M "$tmp"
 	printf 'label: dos\nlabel-id: 0x57555041\nstart=2048, type=83, bootable\n' |
 		sfdisk -q "$tmp" >/dev/null
 	# Boot code only: sfdisk owns the signature and the partition table.
-	dd if="$payload/mbr.bin" of="$tmp" bs=440 count=1 conv=notrunc 2>/dev/null
+	dd if="$mbr" of="$tmp" bs=440 count=1 conv=notrunc 2>/dev/null
 	dd if=/dev/zero of="$tmp" bs=1 seek=$TAG_OFF count=$TAG_LEN conv=notrunc 2>/dev/null
 	printf '%s' "$tag" | dd of="$tmp" bs=1 seek=$TAG_OFF conv=notrunc 2>/dev/null
 	;;

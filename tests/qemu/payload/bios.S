@@ -6,6 +6,13 @@
  *     "WUPAN-BIOS-BOOT-OK tag=<TAG> drive=<DL in hex>"
  *   and ends QEMU with status 33 (isa-debug-exit, al = 0x10).
  *
+ *   count.bin (--defsym COUNT=1): the same MBR that also counts its boots on
+ *   the disk: it reads LBA 1 (INT 13h AH=42h), adds one to its first byte,
+ *   writes it back (AH=43h) and prints
+ *     "WUPAN-BIOS-BOOT-OK tag=<TAG> drive=<DL> boots=<count in hex>"
+ *   (status 33), or ends with status 37 if the read or the write failed.
+ *   Two boots from one writable disk print boots=01, then boots=02.
+ *
  *   install.pxe (--defsym INSTALL=1): a PXE NBP that iPXE chains after
  *   `sanhook`.  Reads LBA 0 of drive 0x80 with INT 13h and prints
  *     "WUPAN-BIOS-INSTALL-OK tag=<TAG in that sector>"   (status 35, al 0x11)
@@ -29,6 +36,9 @@
 	.set SECTOR_BUF, 0x7e00		/* just past a 512-byte image */
 	.ifndef INSTALL
 	.set INSTALL, 0
+	.endif
+	.ifndef COUNT
+	.set COUNT, 0
 	.endif
 
 	.text
@@ -60,6 +70,25 @@ start:
 	testb %ah, %ah
 	jnz 1f
 	movb $0x11, status
+1:
+	.endif
+
+	.if COUNT
+	/* The boot count, in the first byte of LBA 1 (left zero by sfdisk):
+	 * read, add one, write back; status 0x12 unless both worked. */
+	movb $0x12, status
+	movw $dap, %si
+	movb $0x42, %ah
+	movb boot_drive, %dl
+	int $0x13
+	jc 1f
+	incb SECTOR_BUF
+	movw $dap, %si
+	movw $0x4300, %ax		/* AL 0: write without verify */
+	movb boot_drive, %dl
+	int $0x13
+	jc 1f
+	movb $0x10, status
 1:
 	.endif
 
@@ -117,6 +146,12 @@ report:
 	call puts
 	movb boot_drive, %al
 	call put_hex8
+	.if COUNT
+	movw $msg_boots, %si
+	call puts
+	movb SECTOR_BUF, %al
+	call put_hex8
+	.endif
 	.endif
 crlf2:
 	call crlf
@@ -192,6 +227,14 @@ dap:	.byte 16, 0		/* size, reserved */
 	.else
 msg_boot_ok:		.asciz "WUPAN-BIOS-BOOT-OK tag="
 msg_drive:		.asciz " drive="
+	.endif
+	.if COUNT
+msg_boots:		.asciz " boots="
+	.balign 4
+dap:	.byte 16, 0		/* size, reserved */
+	.word 1			/* sectors */
+	.word SECTOR_BUF, 0	/* offset, segment */
+	.quad 1			/* LBA */
 	.endif
 msg_crlf:		.asciz "\r\n"
 boot_drive:		.byte 0

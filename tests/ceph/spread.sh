@@ -1,0 +1,159 @@
+#!/bin/bash
+# A room spread over two gateways on Ceph RBD (issue 14, README "Several
+# gateways"): four BIOS PCs from ONE seats file (scripts/mkseats.sh, a
+# group whose golden image and overlays are on RBD, two gateways, round
+# robin), two real wupan-target gateways running the configurations
+# mkseats.sh wrote, unchanged, on a throwaway cluster of this suite's own
+# (tests/ceph/cluster.sh).  The golden image is a test disk whose boot code
+# counts its boots on the disk (count.bin, tests/qemu/mkdisk.sh), so the
+# console shows which clone a PC booted: boots=01 on a fresh clone.
+#   - two and two: each PC boots from the first gateway of its per-host
+#     file, and each gateway's log shows the logins of exactly its two seats
+#     (and of no other);
+#   - one clone per seat, shared by the gateways: each seat's RBD clone of
+#     the golden snapshot exists once, whichever gateway made it;
+#   - failover to the same clone: the first gateway is stopped (SIGTERM to
+#     its recorded PID) and one of its seats boots again: through the
+#     second gateway, and in persistent mode it counts boots=02 (with file
+#     overlays, each gateway has its own, and it would count 01).
+# The golden image is unchanged at the end.  Ports: monitor 46300, OSD
+# 46310-46349, gateways 46261 and 46262.  Logs stay in $O/ceph-spread/.
+# Ends with "N passed, N failed".
+. "$(dirname "$0")/../suite.sh" ceph-spread
+. tests/qemu/mplib.sh
+export O
+PORT_GW1=46261 PORT_GW2=46262
+HOST=10.0.2.2
+BASE_IQN=iqn.2026-01.org.wupan.client
+BIOS_TIMEOUT=120
+UEFI_TIMEOUT=240
+C=$W/cluster
+CONF=$C/ceph.conf
+
+for f in "$O/ipxe.lkrn" "$O/boot.ipxe" "$O/tftp/boot.ipxe" "$O/bin/wupan-target" \
+	"$O/bin/wupan-lint" "$O/test/payload/count.bin"; do
+	if [ ! -e "$f" ]; then
+		bad setup "$f missing: run make and make test-payloads first"
+		suite_end
+		exit 1
+	fi
+done
+for t in rbd ceph-mon ceph-osd qemu-system-x86_64; do
+	if ! command -v $t >/dev/null; then
+		bad setup "$t missing"
+		suite_end
+		exit 1
+	fi
+done
+# One cluster on ports 46300-46349 at a time.
+exec 8>"$O/ceph-46300.lock"
+flock -w 900 8 || { bad setup "another run holds $O/ceph-46300.lock"; suite_end; exit 1; }
+trap 'cleanup; sh tests/ceph/cluster.sh stop "$C"' EXIT
+trap 'exit 1' INT TERM
+
+if ! sh tests/ceph/cluster.sh start "$C" 46300 2>"$W/cluster.err"; then
+	bad cluster "did not start: $(tail -n 8 "$W/cluster.err")"
+	suite_end
+	exit 1
+fi
+rbdc() { timeout 120 rbd -c "$CONF" "$@"; }
+MKDISK_MBR=$O/test/payload/count.bin sh tests/qemu/mkdisk.sh bios spread "$W/golden.img" &&
+	rbdc import "$W/golden.img" rbd/spread >"$W/import.log" 2>&1 ||
+	{ bad "golden image" "$(tail -n 2 "$W/import.log")"; suite_end; exit 1; }
+
+mkdir -p "$W/tftp"
+cp -r "$O/tftp/." "$W/tftp/"
+mkdir -p "$W/tftp/hosts"
+printf '\370\003' >"$W/sercon.bin"
+cat >"$W/room.seats" <<EOF
+# Four PCs on two gateways, round robin; the room on RBD.
+control $W/unused.sock
+ceph-conf $CONF
+ceph-timeout 30
+group room rbd:rbd/spread rbd:rbd/sp persistent
+gateway gw1 $HOST:$PORT_GW1 listen=127.0.0.1:$PORT_GW1 control=$W/gw1.sock
+gateway gw2 $HOST:$PORT_GW2 listen=127.0.0.1:$PORT_GW2 control=$W/gw2.sock
+seat pc01 52:54:00:46:26:01 room
+seat pc02 52:54:00:46:26:02 room
+seat pc03 52:54:00:46:26:03 room
+seat pc04 52:54:00:46:26:04 room
+EOF
+if ! out=$(sh scripts/mkseats.sh "$W/room.seats" "$W/out" 2>&1); then
+	bad "mkseats.sh" "$out"
+	suite_end
+	exit 1
+fi
+cp "$W"/out/hosts/*.ipxe "$W/tftp/hosts/"
+# The gateway pc0N boots from: gw1 for the odd seats, gw2 for the even.
+first() { [ $(($1 % 2)) -eq 1 ] && echo gw1 || echo gw2; }
+other() { [ "$1" = gw1 ] && echo gw2 || echo gw1; }
+
+# Sequentially: the first gateway makes and protects the golden snapshot.
+if ! gw_start gw1 "$W/out/wupan-target-gw1.conf" || ! gw_start gw2 "$W/out/wupan-target-gw2.conf"; then
+	bad gateways "$(tail -n 3 "$W"/gw*.log)"
+	suite_end
+	exit 1
+fi
+ok "two gateways run mkseats.sh's configurations unchanged"
+for n in 1 2 3 4; do
+	guest "pc0$n" bios "52:54:00:46:26:0$n" "pc0$n" &
+done
+wait $(jobs -rp | grep -vxF -f <(printf '%s\n' "${gw_pids[@]}"))
+
+# logins GATEWAY: the seats that logged in to it, sorted, on one line.
+logins() {
+	sed -n "s/.*login initiator=$BASE_IQN:\([^ ]*\) .*result=ok.*/\1/p" "$W/$1.log" | sort -u | tr '\n' ' '
+}
+why=""
+for n in 1 2 3 4; do
+	g=$(first $n)
+	w=$(booted "pc0$n" bios spread) || why="$why $w;"
+	grep -qaF "tag=spread drive=80 boots=01" "$W/pc0$n/console.txt" ||
+		why="$why pc0$n did not count boots=01 (see $W/pc0$n/console.txt);"
+done
+[ -z "$why" ] && ok "four BIOS PCs booted from their RBD clones (boots=01 each)" || bad "boots" "$why"
+for g in gw1 gw2; do
+	want="pc0$([ $g = gw1 ] && echo "1 pc03" || echo "2 pc04") "
+	got=$(logins $g)
+	[ "$got" = "$want" ] && ok "$g's log shows the logins of exactly its two seats: $got" ||
+		bad "$g's logins" "'$got', want '$want'"
+done
+why=""
+for n in 1 2 3 4; do
+	p=$(rbdc info "rbd/sp.client.$BASE_IQN:pc0$n" 2>/dev/null | sed -n 's/^\tparent: //p')
+	[ "$p" = rbd/spread@wupan-0 ] || why="$why pc0$n's clone has parent '$p';"
+done
+n=$(rbdc ls rbd | grep -c '^sp\.client\.')
+[ "$n" = 4 ] || why="$why $n clones in the pool, want 4: $(rbdc ls rbd | tr '\n' ' ');"
+[ -z "$why" ] && ok "one RBD clone per seat of rbd/spread@wupan-0, four in all" || bad clones "$why"
+
+# The first gateway goes; its first seat boots again, through the second.
+gw_stop gw1
+[ "$(cat "$W/gw1.status")" = 0 ] && ok "gw1 stopped (SIGTERM to its PID), exit 0" ||
+	bad "gw1 stop" "exit status $(cat "$W/gw1.status")"
+sleep 1
+guest pc01-again bios 52:54:00:46:26:01 pc01
+c=$W/pc01-again/console.txt
+if ! w=$(booted pc01-again bios spread); then
+	bad failover "$w"
+elif ! grep -qF "wupan: no boot from $HOST:$PORT_GW1, trying all 2 paths at once" <(tr -d '\n' <"$c"); then
+	bad failover "no line saying gw1 failed and both paths follow (see $c)"
+elif [ "$(logins gw2)" != "pc01 pc02 pc04 " ]; then
+	bad failover "gw2's logins are '$(logins gw2)', want pc01 pc02 pc04"
+else
+	ok "gw1 dead: pc01 boots again through gw2 in $(cat "$W/pc01-again/secs")s"
+fi
+if ! grep -qaF "tag=spread drive=80 boots=02" "$c"; then
+	bad "same clone" "$(grep -a 'BOOT-OK' "$c" | head -n 1 | tr -d '\r'), want boots=02"
+elif ! grep -q "rbd/sp/$BASE_IQN:pc01: .* login=ipxe overlay=kept " "$W/gw2.log"; then
+	bad "same clone" "gw2 did not log pc01's clone as kept"
+else
+	ok "persistent mode: pc01 finds its own clone through gw2 (boots=02: what it wrote through gw1; gw2 logged overlay=kept)"
+fi
+cleanup
+if rbdc export rbd/spread "$W/golden.back" >/dev/null 2>&1 && cmp -s "$W/golden.img" "$W/golden.back"; then
+	ok "the golden image rbd/spread is unchanged"
+else
+	bad "golden image" "rbd/spread differs from the disk imported"
+fi
+suite_end
