@@ -23,6 +23,21 @@ expect() {
 	shift
 	if "$@"; then ok "$name"; else bad "$name"; fi
 }
+# need HINT PATH|COMMAND...: ends the suite with one failure (and its closing
+# line) at the first path that does not exist or command not in PATH.
+need() {
+	local hint=$1 x
+	shift
+	for x in "$@"; do
+		case $x in
+		*/*) [ -e "$x" ] && continue ;;
+		*) command -v "$x" >/dev/null && continue ;;
+		esac
+		bad setup "$x missing${hint:+: $hint}"
+		suite_end
+		exit 1
+	done
+}
 # suite_end: the closing line; the suite's exit status.
 suite_end() {
 	echo "$passed passed, $failed failed, $skipped skipped"

@@ -5,7 +5,9 @@
 # (tests/ceph/cluster.sh), and wupan-target serves it as overlay LUNs whose
 # overlays are RBD clones.  Two BIOS guests (SeaBIOS, TCG) boot twice each,
 # side by side, the way tests/fleet/guests.sh boots its room: the guest's
-# root init counts its boots in a file on the disk.
+# root init counts its boots in a file on the disk.  A UEFI guest (OVMF,
+# ipxe.efi, systemd-boot on the room image's ESP) boots beside them from a
+# clone of its own.
 #   - reset mode: the second boot counts 1 again (the file written at the
 #     first boot is gone: its clone was replaced at the new boot);
 #   - persistent mode: the second boot counts 2 and shows the first boot's
@@ -38,21 +40,9 @@ exec 8>"$O/ceph-44300.lock"
 flock -w 900 8 || { bad setup "another run holds $O/ceph-44300.lock"; suite_end; exit 1; }
 . tests/fleet/guestlib.sh
 
-for f in "$O/boot.ipxe" "$O/ipxe.lkrn" "$O/tftp/boot.ipxe" "$LX/room.img" \
-	"$O/bin/wupan-target"; do
-	if [ ! -e "$f" ]; then
-		bad setup "$f missing: run make and make diskless-image first"
-		suite_end
-		exit 1
-	fi
-done
-for t in rbd ceph-mon ceph-osd qemu-system-x86_64; do
-	if ! command -v $t >/dev/null; then
-		bad setup "$t missing"
-		suite_end
-		exit 1
-	fi
-done
+need "run make and make diskless-image first" "$O/boot.ipxe" "$O/ipxe.lkrn" "$O/tftp/boot.ipxe" \
+	"$LX/room.img" "$O/bin/wupan-target"
+need "" rbd ceph-mon ceph-osd qemu-system-x86_64
 tpid=
 cleanup() {
 	[ -n "$tpid" ] && kill -KILL "$tpid" 2>/dev/null
@@ -90,19 +80,24 @@ for _ in $(seq 200); do
 	sleep 0.1
 done
 
-# Guest 1 on the reset room, guest 2 on the persistent one, twice.
+# Guest 1 on the reset room, guest 2 on the persistent one, twice; the
+# UEFI guest 4 once, beside them.
 (guest 1 bios room boot1) &
 p1=$!
+(guest 4 uefi room boot1) &
+p4=$!
 guest 2 bios room-persist boot1
-wait $p1
+wait $p1 $p4
 check 1 boot1 1 '^none$' "reset mode: BIOS guest 1 boots Linux from its RBD clone (boot 1)"
 check 2 boot1 1 '^none$' "persistent mode: BIOS guest 2 boots Linux from its RBD clone (boot 1)"
-iqn1=$BASE_IQN:52-54-00-44-26-01 iqn2=$BASE_IQN:52-54-00-44-26-02
+check 4 boot1 1 '^none$' "UEFI (OVMF): guest 4 boots Linux from its RBD clone"
+iqn1=$BASE_IQN:52-54-00-44-26-01 iqn2=$BASE_IQN:52-54-00-44-26-02 iqn4=$BASE_IQN:52-54-00-44-26-04
 p1=$(rbdc info "rbd/r.client.$iqn1" 2>/dev/null | sed -n 's/^\tparent: //p')
 p2=$(rbdc info "rbd/p.client.$iqn2" 2>/dev/null | sed -n 's/^\tparent: //p')
-[ "$p1" = rbd/room@wupan-0 ] && [ "$p2" = rbd/room@wupan-0 ] &&
-	ok "each guest has its own clone of rbd/room@wupan-0 (rbd info)" ||
-	bad "clones" "parents '$p1' '$p2': $(rbdc ls rbd | tr '\n' ' ')"
+p4=$(rbdc info "rbd/r.client.$iqn4" 2>/dev/null | sed -n 's/^\tparent: //p')
+[ "$p1" = rbd/room@wupan-0 ] && [ "$p2" = rbd/room@wupan-0 ] && [ "$p4" = rbd/room@wupan-0 ] &&
+	ok "each guest, BIOS or UEFI, has its own clone of rbd/room@wupan-0 (rbd info)" ||
+	bad "clones" "parents '$p1' '$p2' '$p4': $(rbdc ls rbd | tr '\n' ' ')"
 # QEMU is gone; its sessions end on the target shortly after.
 sleep 2
 (guest 1 bios room boot2) &

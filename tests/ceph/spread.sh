@@ -30,21 +30,9 @@ UEFI_TIMEOUT=240
 C=$W/cluster
 CONF=$C/ceph.conf
 
-for f in "$O/ipxe.lkrn" "$O/boot.ipxe" "$O/tftp/boot.ipxe" "$O/bin/wupan-target" \
-	"$O/bin/wupan-lint" "$O/test/payload/count.bin"; do
-	if [ ! -e "$f" ]; then
-		bad setup "$f missing: run make and make test-payloads first"
-		suite_end
-		exit 1
-	fi
-done
-for t in rbd ceph-mon ceph-osd qemu-system-x86_64; do
-	if ! command -v $t >/dev/null; then
-		bad setup "$t missing"
-		suite_end
-		exit 1
-	fi
-done
+need "run make and make test-payloads first" "$O/ipxe.lkrn" "$O/boot.ipxe" "$O/tftp/boot.ipxe" \
+	"$O/bin/wupan-target" "$O/bin/wupan-lint" "$O/test/payload/count.bin"
+need "" rbd ceph-mon ceph-osd qemu-system-x86_64
 # One cluster on ports 46300-46349 at a time.
 exec 8>"$O/ceph-46300.lock"
 flock -w 900 8 || { bad setup "another run holds $O/ceph-46300.lock"; suite_end; exit 1; }

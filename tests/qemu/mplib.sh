@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Gateways and payload guests for the several-gateway suites (sourced by
 # tests/qemu/multipath.sh and tests/ceph/spread.sh, after tests/suite.sh):
 # wupan-target gateways started from a configuration and stopped by their
