@@ -72,10 +72,6 @@ if ! out=$(sh scripts/mkseats.sh "$W/room.seats" "$W/out" 2>&1); then
 	exit 1
 fi
 cp "$W"/out/hosts/*.ipxe "$W/tftp/hosts/"
-# The gateway pc0N boots from: gw1 for the odd seats, gw2 for the even.
-first() { [ $(($1 % 2)) -eq 1 ] && echo gw1 || echo gw2; }
-other() { [ "$1" = gw1 ] && echo gw2 || echo gw1; }
-
 # Sequentially: the first gateway makes and protects the golden snapshot.
 if ! gw_start gw1 "$W/out/wupan-target-gw1.conf" || ! gw_start gw2 "$W/out/wupan-target-gw2.conf"; then
 	bad gateways "$(tail -n 3 "$W"/gw*.log)"
@@ -94,7 +90,6 @@ logins() {
 }
 why=""
 for n in 1 2 3 4; do
-	g=$(first $n)
 	w=$(booted "pc0$n" bios spread) || why="$why $w;"
 	grep -qaF "tag=spread drive=80 boots=01" "$W/pc0$n/console.txt" ||
 		why="$why pc0$n did not count boots=01 (see $W/pc0$n/console.txt);"
