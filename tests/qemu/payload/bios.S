@@ -219,22 +219,20 @@ putc:
 	.if INSTALL
 msg_install_ok:		.asciz "WUPAN-BIOS-INSTALL-OK tag="
 msg_install_fail:	.asciz "WUPAN-BIOS-INSTALL-FAIL"
-	.balign 4
-dap:	.byte 16, 0		/* size, reserved */
-	.word 1			/* sectors */
-	.word SECTOR_BUF, 0	/* offset, segment */
-	.quad 0			/* LBA */
 	.else
 msg_boot_ok:		.asciz "WUPAN-BIOS-BOOT-OK tag="
 msg_drive:		.asciz " drive="
 	.endif
 	.if COUNT
 msg_boots:		.asciz " boots="
+	.endif
+	.if INSTALL | COUNT
+	/* The one sector read: LBA 0 (INSTALL) or 1 (COUNT). */
 	.balign 4
 dap:	.byte 16, 0		/* size, reserved */
 	.word 1			/* sectors */
 	.word SECTOR_BUF, 0	/* offset, segment */
-	.quad 1			/* LBA */
+	.quad COUNT		/* LBA */
 	.endif
 msg_crlf:		.asciz "\r\n"
 boot_drive:		.byte 0
