@@ -8,6 +8,9 @@ TEST_SCRIPTS += tests/ceph/fleet.sh
 # Diskless guests boot a room whose golden image is on RBD (needs make
 # diskless-image, mk/linux.mk).
 TEST_SCRIPTS += tests/ceph/guests.sh
+# The boot storm on RBD: a small trace from 3 clients through a room on
+# RBD and straight through librbd (bench/target/storm_rbd.c).
+TEST_SCRIPTS += tests/ceph/storm.sh
 
 .PHONY: bench-rbd
 bench-rbd: $(O)/bin/wupan-target
