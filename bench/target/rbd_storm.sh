@@ -1,7 +1,9 @@
 # The boot-storm part of make bench-rbd (sourced by bench/target/rbd.sh,
 # whose cluster, $work, rbdc, ticks and ratio it uses; see its header).
-# Per trace and round: wupan-target's room on RBD, tgtd on pre-made clones,
-# storm_rbd on pre-made clones; the time until all clients finish, the
+# Per trace and round: wupan-target's room on RBD, wupan-target with one
+# plain rbd: LUN per pre-made clone (its data path without the room's
+# clone making at login), tgtd on pre-made clones, storm_rbd on pre-made
+# clones; the time until all clients finish, the
 # target's and the OSD's CPU time per command of the trace (librbd's own:
 # storm_rbd's CPU time, librbd's threads included), then the medians.
 storm_clients=${STORM_CLIENTS:-16}
@@ -59,7 +61,7 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 	echo "== storm on RBD, $fw boot: $(grep -vc '^#' "$trace") commands per client," \
 		"$storm_clients clients, golden image $src" | tee -a "$work/result.txt"
 	sline run/metric wupan tgt-rbd librbd w/tgt w/librbd
-	ww=() tw=() rw=() wc=() tc=() rc=() wo=() to=() ro=() mk=()
+	ww=() tw=() rw=() wc=() tc=() rc=() wo=() to=() ro=() mk=() pw=() pc=() po=()
 	for r in $(seq "$storm_runs"); do
 		# wupan-target: a room whose clones it makes at each iPXE login.
 		wt_start "$work/storm-wupan-$fw.log" --listen 127.0.0.1:48270 --ceph-conf "$CONF" \
@@ -70,6 +72,22 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 			"$work/storm" -n "$storm_clients" -v -t 900 127.0.0.1:48270 "$storm_iqn" "$trace"
 		wt_stop "$WT_PID"
 		ww+=("$S_WALL") wc+=("$(us_per "$S_TGT" "$S_CMDS")") wo+=("$(us_per "$S_OSD" "$S_CMDS")")
+
+		# wupan-target without the room: one plain rbd: LUN per pre-made
+		# clone, as tgtd serves them (its data path alone).
+		"$work/storm_rbd" clone "$CONF" "rbd/g$fw@g" "rbd/p$fw" "$storm_clients" ||
+			{ echo "storm: cannot make the plain LUNs' clones"; exit 1; }
+		luns=()
+		for k in $(seq 0 $((storm_clients - 1))); do
+			luns+=(--lun "rbd:rbd/p$fw$(printf %03d "$k")")
+		done
+		wt_start "$work/storm-plain-$fw.log" --listen 127.0.0.1:48272 --ceph-conf "$CONF" \
+			--target "$storm_iqn" --max-per-source 4096 "${luns[@]}" ||
+			{ echo "storm: wupan-target did not start: $(tail -n 2 "$work/storm-plain-$fw.log")"; exit 1; }
+		storm_replay "storm-$fw-plain-$r" "$WT_PID" \
+			"$work/storm" -n "$storm_clients" -v -L 0 -t 900 127.0.0.1:48272 "$storm_iqn" "$trace"
+		wt_stop "$WT_PID"
+		pw+=("$S_WALL") pc+=("$(us_per "$S_TGT" "$S_CMDS")") po+=("$(us_per "$S_OSD" "$S_CMDS")")
 
 		# tgtd: one LUN per clone, the clones made first.
 		s=$(date +%s.%N)
@@ -107,6 +125,8 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 		ro+=("$(us_per "$S_OSD" "$S_CMDS")")
 		sline "$r: time until all finish (s)" "${ww[-1]}" "${tw[-1]}" "${rw[-1]}" \
 			"$(ratio "${tw[-1]}" "${ww[-1]}")" "$(ratio "${rw[-1]}" "${ww[-1]}")"
+		sline "$r:   wupan, plain LUNs on clones (s)" "${pw[-1]}" "${tw[-1]}" "${rw[-1]}" \
+			"$(ratio "${tw[-1]}" "${pw[-1]}")" "$(ratio "${rw[-1]}" "${pw[-1]}")"
 	done
 	mw=$(median "${ww[@]}") mt=$(median "${tw[@]}") mr=$(median "${rw[@]}")
 	sline "median: time until all finish (s)" "$mw" "$mt" "$mr" "$(ratio "$mt" "$mw")" "$(ratio "$mr" "$mw")"
@@ -114,6 +134,12 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 	sline "median: target CPU per command (us)" "$a" "$b" "$c" "$(ratio "$b" "$a")" "$(ratio "$c" "$a")"
 	a=$(median "${wo[@]}") b=$(median "${to[@]}") c=$(median "${ro[@]}")
 	sline "median: OSD CPU per command (us)" "$a" "$b" "$c" "$(ratio "$b" "$a")" "$(ratio "$c" "$a")"
+	mp=$(median "${pw[@]}")
+	sline "median, wupan plain LUNs: time (s)" "$mp" "$mt" "$mr" "$(ratio "$mt" "$mp")" "$(ratio "$mr" "$mp")"
+	a=$(median "${pc[@]}") b=$(median "${tc[@]}") c=$(median "${rc[@]}")
+	sline "  target CPU per command (us)" "$a" "$b" "$c" "$(ratio "$b" "$a")" "$(ratio "$c" "$a")"
+	a=$(median "${po[@]}") b=$(median "${to[@]}") c=$(median "${ro[@]}")
+	sline "  OSD CPU per command (us)" "$a" "$b" "$c" "$(ratio "$b" "$a")" "$(ratio "$c" "$a")"
 	echo "  (tgt-rbd's and librbd's clones were made before their runs: $(median "${mk[@]}") s for" \
 		"$storm_clients by storm_rbd; wupan makes its own inside its run. w/tgt: tgt-rbd's over" \
 		"wupan's, goal >= 1.5; w/librbd: librbd's over wupan's, wupan's share of the ceiling." \
