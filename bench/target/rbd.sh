@@ -17,7 +17,7 @@
 # (the clones made before the run, their time shown apart), and the same
 # replay straight through librbd on fresh clones (storm_rbd, the ceiling);
 # STORM_RUNS rounds (default 3), each with fresh clones for all three.
-# Ports: monitor 42300, OSD 42310-42349, wupan 42270, 48270 and 48272, tgtd 42271
+# Ports: monitor 42300, OSD 42310-42349, wupan 42270 and 48270-48273, tgtd 42271
 # (-C 81) and 48271 (-C 96).  SECONDS_PER_RUN=N; BENCH_RBD_PARTS="fio storm"
 # (the default) or one of them.
 set -u

@@ -1,6 +1,7 @@
 # The boot-storm part of make bench-rbd (sourced by bench/target/rbd.sh,
 # whose cluster, $work, rbdc, ticks and ratio it uses; see its header).
-# Per trace and round: wupan-target's room on RBD, wupan-target with one
+# Per trace and round: wupan-target's room on RBD (with its golden cache,
+# then with golden-cache 0), wupan-target with one
 # plain rbd: LUN per pre-made clone (its data path without the room's
 # clone making at login), tgtd on pre-made clones, storm_rbd on pre-made
 # clones; the time until all clients finish, the
@@ -61,7 +62,7 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 	echo "== storm on RBD, $fw boot: $(grep -vc '^#' "$trace") commands per client," \
 		"$storm_clients clients, golden image $src" | tee -a "$work/result.txt"
 	sline run/metric wupan tgt-rbd librbd w/tgt w/librbd
-	ww=() tw=() rw=() wc=() tc=() rc=() wo=() to=() ro=() mk=() pw=() pc=() po=()
+	ww=() tw=() rw=() wc=() tc=() rc=() wo=() to=() ro=() mk=() pw=() pc=() po=() xw=() xc=() xo=()
 	for r in $(seq "$storm_runs"); do
 		# wupan-target: a room whose clones it makes at each iPXE login.
 		wt_start "$work/storm-wupan-$fw.log" --listen 127.0.0.1:48270 --ceph-conf "$CONF" \
@@ -72,6 +73,15 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 			"$work/storm" -n "$storm_clients" -v -t 900 127.0.0.1:48270 "$storm_iqn" "$trace"
 		wt_stop "$WT_PID"
 		ww+=("$S_WALL") wc+=("$(us_per "$S_TGT" "$S_CMDS")") wo+=("$(us_per "$S_OSD" "$S_CMDS")")
+		# The same room without the golden cache.
+		wt_start "$work/storm-nocache-$fw.log" --listen 127.0.0.1:48273 --ceph-conf "$CONF" \
+			--target "$storm_iqn" --max-per-source 4096 --golden-cache 0 \
+			--lun "golden=rbd:rbd/g$fw@g,overlays=rbd:rbd/x$fw,mode=reset" ||
+			{ echo "storm: wupan-target did not start: $(tail -n 2 "$work/storm-nocache-$fw.log")"; exit 1; }
+		storm_replay "storm-$fw-nocache-$r" "$WT_PID" \
+			"$work/storm" -n "$storm_clients" -v -t 900 127.0.0.1:48273 "$storm_iqn" "$trace"
+		wt_stop "$WT_PID"
+		xw+=("$S_WALL") xc+=("$(us_per "$S_TGT" "$S_CMDS")") xo+=("$(us_per "$S_OSD" "$S_CMDS")")
 
 		# wupan-target without the room: one plain rbd: LUN per pre-made
 		# clone, as tgtd serves them (its data path alone).
@@ -125,6 +135,8 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 		ro+=("$(us_per "$S_OSD" "$S_CMDS")")
 		sline "$r: time until all finish (s)" "${ww[-1]}" "${tw[-1]}" "${rw[-1]}" \
 			"$(ratio "${tw[-1]}" "${ww[-1]}")" "$(ratio "${rw[-1]}" "${ww[-1]}")"
+		sline "$r:   room without golden cache (s)" "${xw[-1]}" "${tw[-1]}" "${rw[-1]}" \
+			"$(ratio "${tw[-1]}" "${xw[-1]}")" "$(ratio "${rw[-1]}" "${xw[-1]}")"
 		sline "$r:   wupan, plain LUNs on clones (s)" "${pw[-1]}" "${tw[-1]}" "${rw[-1]}" \
 			"$(ratio "${tw[-1]}" "${pw[-1]}")" "$(ratio "${rw[-1]}" "${pw[-1]}")"
 	done
@@ -134,6 +146,12 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 	sline "median: target CPU per command (us)" "$a" "$b" "$c" "$(ratio "$b" "$a")" "$(ratio "$c" "$a")"
 	a=$(median "${wo[@]}") b=$(median "${to[@]}") c=$(median "${ro[@]}")
 	sline "median: OSD CPU per command (us)" "$a" "$b" "$c" "$(ratio "$b" "$a")" "$(ratio "$c" "$a")"
+	mx=$(median "${xw[@]}")
+	sline "median, room without cache: time (s)" "$mx" "$mt" "$mr" "$(ratio "$mt" "$mx")" "$(ratio "$mr" "$mx")"
+	a=$(median "${xc[@]}") b=$(median "${tc[@]}") c=$(median "${rc[@]}")
+	sline "  target CPU per command (us)" "$a" "$b" "$c" "$(ratio "$b" "$a")" "$(ratio "$c" "$a")"
+	a=$(median "${xo[@]}") b=$(median "${to[@]}") c=$(median "${ro[@]}")
+	sline "  OSD CPU per command (us)" "$a" "$b" "$c" "$(ratio "$b" "$a")" "$(ratio "$c" "$a")"
 	mp=$(median "${pw[@]}")
 	sline "median, wupan plain LUNs: time (s)" "$mp" "$mt" "$mr" "$(ratio "$mt" "$mp")" "$(ratio "$mr" "$mp")"
 	a=$(median "${pc[@]}") b=$(median "${tc[@]}") c=$(median "${rc[@]}")
