@@ -137,37 +137,18 @@ static void logout_cb(struct iscsi_context *ctx, int status, void *data,
 	s->state = 4;
 }
 
-/* Checks the blocks of a READ this client wrote before (with -g, also
- * that the others are golden). */
+/* Checks the blocks of a READ (-v, -g). */
 static void verify_read(struct client *cl, const struct storm_cmd *c,
 			const struct scsi_task *task)
 {
-	uint8_t want[BLOCK];
+	struct storm_check k = { g.golden, g.tr.max_lba, 0, 0 };
 
 	if (!g.verify || !c->block_io || c->dir != STORM_READ)
 		return;
-	for (uint32_t b = 0; b < c->blocks; b++) {
-		uint64_t lba = c->lba + b;
-		const uint8_t *got = task->datain.data + (size_t)b * BLOCK;
-		int mine = lba < g.tr.max_lba &&
-			   (cl->written[lba / 8] & (1u << (lba % 8)));
-
-		if (!mine && !g.golden)
-			continue;
-		g.verified++;
-		if (mine)
-			storm_fill(want, cl->seed, lba, 1);
-		if ((size_t)task->datain.size < (size_t)(b + 1) * BLOCK ||
-		    (mine ? memcmp(got, want, BLOCK) != 0
-			  : !storm_golden(got, lba))) {
-			if (g.bad_blocks++ < 5)
-				fprintf(stderr,
-					"storm: client %d: block %" PRIu64
-					" is not %s\n",
-					cl->idx, lba,
-					mine ? "what it wrote" : "golden");
-		}
-	}
+	storm_check_read(&k, c, task->datain.data, (size_t)task->datain.size,
+			 cl->idx, cl->seed, cl->written);
+	g.verified += k.verified;
+	g.bad_blocks += k.bad;
 }
 
 static void cmd_cb(struct iscsi_context *ctx, int status, void *data,
@@ -249,9 +230,7 @@ static void send_cmd(struct client *cl)
 		memset(cl->wbuf, 0, c->edtl);
 		if (c->block_io) {
 			storm_fill(cl->wbuf, cl->seed, c->lba, c->blocks);
-			for (uint32_t b = 0; b < c->blocks; b++)
-				cl->written[(c->lba + b) / 8] |=
-					(uint8_t)(1u << ((c->lba + b) % 8));
+			storm_mark(cl->written, c);
 		}
 		out.size = c->edtl;
 		out.data = cl->wbuf;
@@ -325,13 +304,6 @@ static void client_next(struct client *cl)
 		s->state = 4;
 		fail(cl, "connect", s->ctx);
 	}
-}
-
-static int u32cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -456,7 +428,7 @@ int main(int argc, char **argv)
 	}
 	t1 = now_ns();
 	getrusage(RUSAGE_SELF, &ru);
-	qsort(g.lat_us, g.n_lat, sizeof(*g.lat_us), u32cmp);
+	storm_sort_us(g.lat_us, g.n_lat);
 	printf("clients=%d sessions=%zu commands=%zu answered=%" PRIu64
 	       " failed=%" PRIu64 " status_differs=%" PRIu64
 	       " verified_blocks=%" PRIu64 " bad_blocks=%" PRIu64

@@ -162,29 +162,12 @@ static int do_clone(const char *conf, const char *parent, const char *prefix,
 /* Checks the blocks a READ of client cl returned in cl->buf. */
 static void verify_read(struct client *cl, const struct storm_cmd *c)
 {
-	uint8_t want[BLOCK];
+	struct storm_check k = { g.golden, g.tr.max_lba, 0, 0 };
 
-	for (uint32_t b = 0; b < c->blocks; b++) {
-		uint64_t lba = c->lba + b;
-		const uint8_t *got = cl->buf + (size_t)b * BLOCK;
-		int mine = lba < g.tr.max_lba &&
-			   (cl->written[lba / 8] & (1u << (lba % 8)));
-
-		if (!mine && !g.golden)
-			continue;
-		g.verified++;
-		if (mine)
-			storm_fill(want, cl->seed, lba, 1);
-		if (mine ? memcmp(got, want, BLOCK) != 0
-			 : !storm_golden(got, lba)) {
-			if (g.bad_blocks++ < 5)
-				fprintf(stderr,
-					"storm_rbd: client %d: block %" PRIu64
-					" is not %s\n",
-					cl->idx, lba,
-					mine ? "what it wrote" : "golden");
-		}
-	}
+	storm_check_read(&k, c, cl->buf, (size_t)c->blocks * BLOCK, cl->idx,
+			 cl->seed, cl->written);
+	g.verified += k.verified;
+	g.bad_blocks += k.bad;
 }
 
 /* librbd's completion (one of its threads): hands the client to main. */
@@ -240,9 +223,7 @@ static int client_next(struct client *cl)
 		rc = rbd_aio_flush(cl->img, comp);
 	} else if (c->dir == STORM_WRITE) {
 		storm_fill(cl->buf, cl->seed, c->lba, c->blocks);
-		for (uint32_t b = 0; b < c->blocks; b++)
-			cl->written[(c->lba + b) / 8] |=
-				(uint8_t)(1u << ((c->lba + b) % 8));
+		storm_mark(cl->written, c);
 		rc = rbd_aio_write(cl->img, off, len, (const char *)cl->buf,
 				   comp);
 	} else {
@@ -253,13 +234,6 @@ static int client_next(struct client *cl)
 		return -1;
 	}
 	return 0;
-}
-
-static int u32cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /* storm_rbd replay. */
@@ -377,7 +351,7 @@ static int do_replay(int argc, char **argv)
 	pthread_mutex_unlock(&g.mu);
 	t1 = now_ns();
 	getrusage(RUSAGE_SELF, &ru);
-	qsort(g.lat_us, g.n_lat, sizeof(*g.lat_us), u32cmp);
+	storm_sort_us(g.lat_us, g.n_lat);
 	printf("clients=%d commands=%zu issued=%" PRIu64 " skipped=%" PRIu64
 	       " failed=%" PRIu64 " verified_blocks=%" PRIu64
 	       " bad_blocks=%" PRIu64 " open_s=%.3f wall_s=%.3f p50_us=%u"
@@ -414,9 +388,10 @@ static int do_check(const char *conf, const char *spec, int idx,
 	rados_ioctx_t io;
 	rbd_image_t img;
 	const char *name;
-	uint8_t got[BLOCK], want[BLOCK];
-	uint64_t size, mine = 0, golden = 0, bad = 0;
+	uint8_t got[BLOCK], want[BLOCK], *buf = NULL;
+	uint64_t size, own = 0;
 	uint8_t *written;
+	struct storm_check k = { 1, 0, 0, 0 };
 	int rc;
 
 	if (storm_trace_load(&g.tr, path) ||
@@ -430,72 +405,55 @@ static int do_check(const char *conf, const char *spec, int idx,
 			strerror(-rc));
 		return 1;
 	}
+	k.max_lba = g.tr.max_lba;
 	written = calloc((size_t)(g.tr.max_lba / 8 + 1), 1);
 	if (!written)
 		return 1;
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < g.tr.n; i++) {
-			const struct storm_cmd *c = &g.tr.cmds[i];
+	for (size_t i = 0; i < g.tr.n; i++)
+		if (g.tr.cmds[i].block_io && g.tr.cmds[i].dir == STORM_WRITE)
+			storm_mark(written, &g.tr.cmds[i]);
+	/* Every block the trace reads, as the last of its READs saw it. */
+	for (size_t i = 0; i < g.tr.n; i++) {
+		const struct storm_cmd *c = &g.tr.cmds[i];
+		size_t len = (size_t)c->blocks * BLOCK;
+		ssize_t n;
 
-			if (!c->block_io ||
-			    (c->lba + c->blocks) * (uint64_t)BLOCK > size ||
-			    (c->dir == STORM_WRITE) != (pass == 0))
-				continue;
-			for (uint32_t b = 0; b < c->blocks; b++) {
-				uint64_t lba = c->lba + b;
-				int w;
-
-				if (pass == 0) {
-					written[lba / 8] |=
-						(uint8_t)(1u << (lba % 8));
-					continue;
-				}
-				w = lba < g.tr.max_lba &&
-				    (written[lba / 8] & (1u << (lba % 8)));
-				if (rbd_read(img, lba * BLOCK, BLOCK,
-					     (char *)got) != BLOCK) {
-					bad++;
-					continue;
-				}
-				if (w)
-					storm_fill(want, storm_seed(idx, 0),
-						   lba, 1);
-				if (w ? memcmp(got, want, BLOCK) != 0
-				      : !storm_golden(got, lba)) {
-					if (bad++ < 5)
-						fprintf(stderr,
-							"storm_rbd: %s: block "
-							"%" PRIu64
-							" is not %s\n",
-							spec, lba,
-							w ? "client's"
-							  : "golden");
-				}
-				w ? mine++ : golden++;
-			}
+		if (!c->block_io || c->dir != STORM_READ ||
+		    (c->lba + c->blocks) * (uint64_t)BLOCK > size)
+			continue;
+		free(buf);
+		buf = malloc(len);
+		n = buf ? rbd_read(img, c->lba * BLOCK, len, (char *)buf) : -1;
+		if (n != (ssize_t)len) {
+			k.bad++;
+			continue;
 		}
+		storm_check_read(&k, c, buf, len, idx, storm_seed(idx, 0),
+				 written);
+	}
+	free(buf);
 	/* The trace's written blocks are read back even if it never did. */
 	for (uint64_t lba = 0; lba < g.tr.max_lba; lba++) {
-		if (!(written[lba / 8] & (1u << (lba % 8))))
+		if (!storm_marked(written, g.tr.max_lba, lba))
 			continue;
 		storm_fill(want, storm_seed(idx, 0), lba, 1);
 		if (rbd_read(img, lba * BLOCK, BLOCK, (char *)got) != BLOCK ||
 		    memcmp(got, want, BLOCK)) {
-			if (bad++ < 5)
+			if (k.bad++ < 5)
 				fprintf(stderr,
 					"storm_rbd: %s: written block %" PRIu64
 					" does not hold the client's data\n",
 					spec, lba);
 		}
-		mine++;
+		own++;
 	}
-	printf("own_blocks=%" PRIu64 " golden_blocks=%" PRIu64
+	printf("verified_blocks=%" PRIu64 " own_blocks=%" PRIu64
 	       " bad_blocks=%" PRIu64 "\n",
-	       mine, golden, bad);
+	       k.verified, own, k.bad);
 	rbd_close(img);
 	rados_ioctx_destroy(io);
 	rados_shutdown(cluster);
-	return bad || !mine || !golden;
+	return k.bad || !own || !k.verified;
 }
 
 int main(int argc, char **argv)

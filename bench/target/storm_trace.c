@@ -3,6 +3,7 @@
  * (storm_trace.h).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,4 +170,57 @@ int storm_golden(const uint8_t *buf, uint64_t lba)
 		if (buf[i] != (uint8_t)(lba * 7 + i + 1))
 			return 0;
 	return 1;
+}
+
+void storm_mark(uint8_t *written, const struct storm_cmd *c)
+{
+	for (uint32_t b = 0; b < c->blocks; b++)
+		written[(c->lba + b) / 8] |=
+			(uint8_t)(1u << ((c->lba + b) % 8));
+}
+
+int storm_marked(const uint8_t *written, uint64_t max_lba, uint64_t lba)
+{
+	return lba < max_lba && (written[lba / 8] & (1u << (lba % 8)));
+}
+
+void storm_check_read(struct storm_check *k, const struct storm_cmd *c,
+		      const uint8_t *data, size_t len, int idx, uint64_t seed,
+		      const uint8_t *written)
+{
+	uint8_t want[STORM_BLOCK];
+
+	for (uint32_t b = 0; b < c->blocks; b++) {
+		uint64_t lba = c->lba + b;
+		const uint8_t *got = data + (size_t)b * STORM_BLOCK;
+		int mine = storm_marked(written, k->max_lba, lba);
+
+		if (!mine && !k->golden)
+			continue;
+		k->verified++;
+		if (mine)
+			storm_fill(want, seed, lba, 1);
+		if (len < (size_t)(b + 1) * STORM_BLOCK ||
+		    (mine ? memcmp(got, want, STORM_BLOCK) != 0
+			  : !storm_golden(got, lba))) {
+			if (k->bad++ < 5)
+				fprintf(stderr,
+					"storm: client %d: block %" PRIu64
+					" is not %s\n",
+					idx, lba,
+					mine ? "what it wrote" : "golden");
+		}
+	}
+}
+
+static int u32cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void storm_sort_us(uint32_t *lat, size_t n)
+{
+	qsort(lat, n, sizeof(*lat), u32cmp);
 }

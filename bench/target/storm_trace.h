@@ -57,4 +57,28 @@ void storm_fill(uint8_t *buf, uint64_t seed, uint64_t lba, uint32_t blocks);
  * (lba * 7 + i + 1) % 256 (tests/fleet/fleet_client.c's golden image). */
 int storm_golden(const uint8_t *buf, uint64_t lba);
 
+/* What a replay checks of the blocks READs return. */
+struct storm_check {
+	int golden; /* also the blocks the client did not write */
+	uint64_t max_lba; /* the trace's */
+	uint64_t verified, bad;
+};
+
+/* Marks the blocks of WRITE c in a client's bitmap of written blocks. */
+void storm_mark(uint8_t *written, const struct storm_cmd *c);
+
+/* Whether block lba is marked in written (bounded by max_lba). */
+int storm_marked(const uint8_t *written, uint64_t max_lba, uint64_t lba);
+
+/* Checks the len bytes READ c returned to client idx (its seed and
+ * bitmap): blocks it wrote must hold its data, with k->golden the others
+ * the golden pattern; counts into k and names the first bad ones on
+ * stderr. */
+void storm_check_read(struct storm_check *k, const struct storm_cmd *c,
+		      const uint8_t *data, size_t len, int idx, uint64_t seed,
+		      const uint8_t *written);
+
+/* Sorts n latencies, for the percentiles. */
+void storm_sort_us(uint32_t *lat, size_t n);
+
 #endif

@@ -149,21 +149,45 @@ static uint64_t bound(const struct tcfg_ceph *ceph)
 			       : RBD_GCACHE_DEFAULT;
 }
 
-/* The open parent (pool, image id, snapshot id), opened on first use
- * (G.lock held); NULL on error. */
-static struct gparent *parent_get(const struct tcfg_ceph *ceph, int64_t pool,
-				  const char *image_id, uint64_t snap_id)
+/* The parent (pool, image id, snapshot id) among the open ones, with one
+ * more reference (G.lock held); NULL if not open. */
+static struct gparent *parent_find(int64_t pool, const char *image_id,
+				   uint64_t snap_id)
 {
-	struct gparent *p;
-	char err[256];
-	void *cluster;
-
-	for (p = G.parents; p; p = p->next)
+	for (struct gparent *p = G.parents; p; p = p->next)
 		if (p->pool == pool && p->snap_id == snap_id &&
 		    !strcmp(p->image_id, image_id)) {
 			p->refs++;
 			return p;
 		}
+	return NULL;
+}
+
+/* Closes a parent no clone uses (G.lock not held: librbd's threads may
+ * need to run, and its callbacks take G.lock). */
+static void parent_close(struct gparent *p)
+{
+	F.rbd_close(p->img);
+	F.rados_ioctx_destroy(p->io);
+	backend_rbd_cluster_put();
+	free(p->image_id);
+	free(p);
+}
+
+/* The open parent (pool, image id, snapshot id), opened on first use
+ * (G.lock not held, as for parent_close); NULL on error. */
+static struct gparent *parent_get(const struct tcfg_ceph *ceph, int64_t pool,
+				  const char *image_id, uint64_t snap_id)
+{
+	struct gparent *p, *had;
+	char err[256];
+	void *cluster;
+
+	pthread_mutex_lock(&G.lock);
+	p = parent_find(pool, image_id, snap_id);
+	pthread_mutex_unlock(&G.lock);
+	if (p)
+		return p;
 	p = calloc(1, sizeof(*p));
 	if (!p || !(p->image_id = strdup(image_id)))
 		goto err_alloc;
@@ -178,11 +202,19 @@ static struct gparent *parent_get(const struct tcfg_ceph *ceph, int64_t pool,
 		goto err_img;
 	p->pool = pool;
 	p->snap_id = snap_id;
-	p->key = ++G.next_key;
 	p->refs = 1;
-	p->next = G.parents;
-	G.parents = p;
-	return p;
+	pthread_mutex_lock(&G.lock);
+	/* Another clone's login may have opened it meanwhile. */
+	had = parent_find(pool, image_id, snap_id);
+	if (!had) {
+		p->key = ++G.next_key;
+		p->next = G.parents;
+		G.parents = p;
+	}
+	pthread_mutex_unlock(&G.lock);
+	if (had)
+		parent_close(p);
+	return had ? had : p;
 err_img:
 	F.rbd_close(p->img);
 err_io:
@@ -259,9 +291,7 @@ void rbd_gcache_attach(struct backend_rbd *br, const struct tcfg_ceph *ceph,
 					  extent_cb, &a->objs))
 		goto err_objs;
 	why = "cannot open its parent";
-	pthread_mutex_lock(&G.lock);
 	a->p = parent_get(ceph, ps.pool_id, ps.image_id, ss.id);
-	pthread_mutex_unlock(&G.lock);
 	if (!a->p)
 		goto err_objs;
 	F.rbd_linked_image_spec_cleanup(&ps);
@@ -293,6 +323,8 @@ void rbd_gcache_detach(struct backend_rbd *br)
 
 void rbd_gcache_trim(void)
 {
+	struct gparent *idle = NULL;
+
 	pthread_mutex_lock(&G.lock);
 	for (struct gparent **pp = &G.parents; *pp;) {
 		struct gparent *p = *pp;
@@ -302,11 +334,8 @@ void rbd_gcache_trim(void)
 			continue;
 		}
 		*pp = p->next;
-		F.rbd_close(p->img);
-		F.rados_ioctx_destroy(p->io);
-		backend_rbd_cluster_put();
-		free(p->image_id);
-		free(p);
+		p->next = idle;
+		idle = p;
 	}
 	if (G.ready && !G.parents) {
 		if (G.gc.hits || G.gc.misses)
@@ -320,6 +349,12 @@ void rbd_gcache_trim(void)
 		G.ready = 0;
 	}
 	pthread_mutex_unlock(&G.lock);
+	while (idle) {
+		struct gparent *next = idle->next;
+
+		parent_close(idle);
+		idle = next;
+	}
 }
 
 void rbd_gcache_mark(struct backend_rbd *br, uint64_t off, uint64_t len)

@@ -109,7 +109,7 @@ fi
 img=$(grep -m 1 '^so\.client\..*client000$' "$W/ls.out")
 if [ -n "$img" ] && "$W/storm_rbd" check "$CONF" "rbd/$img" 1 "$TRACE" >"$W/cross.out" 2>&1; then
 	bad "own-clones: the check tells clients apart" "client 0's clone passed as client 1's"
-elif grep -q "is not client's" "$W/cross.out"; then
+elif grep -q "is not what it wrote" "$W/cross.out"; then
 	ok "own-clones: client 0's clone checked as client 1's fails"
 else
 	bad "own-clones: the check tells clients apart" "$(tail -n 2 "$W/cross.out")"
