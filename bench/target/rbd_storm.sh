@@ -43,6 +43,13 @@ storm_replay() {
 	S_OSD=$((o1 - o0))
 }
 
+# drop PREFIX: removes the clones of one replay (their copied-up objects
+# would fill the test cluster's 1 GiB memstore OSD, which then blocks
+# every write: clones are made fresh for every replay anyway).
+drop() {
+	"$work/storm_rbd" remove "$CONF" "rbd/$1" || { echo "storm: cannot remove rbd/$1*"; exit 1; }
+}
+
 storm_failed=0
 for fw in ${STORM_TRACES:-bios uefi}; do
 	trace=bench/target/traces/$fw.trace
@@ -72,6 +79,7 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 		storm_replay "storm-$fw-wupan-$r" "$WT_PID" \
 			"$work/storm" -n "$storm_clients" -v -t 900 127.0.0.1:48270 "$storm_iqn" "$trace"
 		wt_stop "$WT_PID"
+		drop "w$fw"
 		ww+=("$S_WALL") wc+=("$(us_per "$S_TGT" "$S_CMDS")") wo+=("$(us_per "$S_OSD" "$S_CMDS")")
 		# The same room without the golden cache.
 		wt_start "$work/storm-nocache-$fw.log" --listen 127.0.0.1:48273 --ceph-conf "$CONF" \
@@ -81,6 +89,7 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 		storm_replay "storm-$fw-nocache-$r" "$WT_PID" \
 			"$work/storm" -n "$storm_clients" -v -t 900 127.0.0.1:48273 "$storm_iqn" "$trace"
 		wt_stop "$WT_PID"
+		drop "x$fw"
 		xw+=("$S_WALL") xc+=("$(us_per "$S_TGT" "$S_CMDS")") xo+=("$(us_per "$S_OSD" "$S_CMDS")")
 
 		# wupan-target without the room: one plain rbd: LUN per pre-made
@@ -97,6 +106,7 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 		storm_replay "storm-$fw-plain-$r" "$WT_PID" \
 			"$work/storm" -n "$storm_clients" -v -L 0 -t 900 127.0.0.1:48272 "$storm_iqn" "$trace"
 		wt_stop "$WT_PID"
+		drop "p$fw"
 		pw+=("$S_WALL") pc+=("$(us_per "$S_TGT" "$S_CMDS")") po+=("$(us_per "$S_OSD" "$S_CMDS")")
 
 		# tgtd: one LUN per clone, the clones made first.
@@ -123,6 +133,7 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 		storm_replay "storm-$fw-tgtd-$r" "$tpid" \
 			"$work/storm" -n "$storm_clients" -v -L 1 -t 900 127.0.0.1:48271 "$storm_iqn" "$trace"
 		tgtd_stop 96 "$tpid"
+		drop "t$fw"
 		tw+=("$S_WALL") tc+=("$(us_per "$S_TGT" "$S_CMDS")") to+=("$(us_per "$S_OSD" "$S_CMDS")")
 
 		# librbd: the same replay in one process, on fresh clones.
@@ -130,6 +141,7 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 			{ echo "storm: cannot make storm_rbd's clones"; exit 1; }
 		storm_replay "storm-$fw-librbd-$r" 0 \
 			"$work/storm_rbd" replay -n "$storm_clients" -v -t 900 "$CONF" "rbd/r$fw" "$trace"
+		drop "r$fw"
 		cpu=$(field cpu_s "$(cat "$work/storm-$fw-librbd-$r.out")")
 		rw+=("$S_WALL") rc+=("$(awk -v c="${cpu:-0}" -v n="$S_CMDS" 'BEGIN {printf "%.1f", (n > 0 ? c * 1e6 / n : 0)}')")
 		ro+=("$(us_per "$S_OSD" "$S_CMDS")")

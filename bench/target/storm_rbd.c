@@ -18,6 +18,9 @@
  *   storm_rbd check CONF POOL/IMAGE K TRACE
  *       the image holds client K's data at every block the trace writes
  *       and the golden pattern at every other block the trace reads
+ *   storm_rbd remove CONF POOL/PREFIX
+ *       removes every image whose name starts with PREFIX (a bench's
+ *       clones: the test cluster's memstore OSD holds 1 GiB)
  * replay prints one line of key=value pairs (cpu_s: this process's CPU
  * time, librbd's threads included); every mode exits 0 when all went
  * right, 1 otherwise, 2 on a usage error.
@@ -157,6 +160,45 @@ static int do_clone(const char *conf, const char *parent, const char *prefix,
 	rados_ioctx_destroy(pio);
 	rados_shutdown(cluster);
 	return 0;
+}
+
+/* storm_rbd remove: the images named PREFIX... */
+static int do_remove(const char *conf, const char *prefix)
+{
+	rados_t cluster;
+	rados_ioctx_t io;
+	rbd_image_spec_t *images = NULL;
+	size_t n = 0;
+	const char *pfx;
+	int rc, bad = 0;
+
+	if (connect_pool(conf, prefix, &cluster, &io, &pfx))
+		return 1;
+	rc = rbd_list2(io, NULL, &n);
+	if (rc == -ERANGE) {
+		images = calloc(n, sizeof(*images));
+		rc = images ? rbd_list2(io, images, &n) : -ENOMEM;
+	}
+	if (rc) {
+		fprintf(stderr, "storm_rbd: list: %s\n", strerror(-rc));
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(images[i].name, pfx, strlen(pfx)))
+			continue;
+		rc = rbd_remove(io, images[i].name);
+		if (rc) {
+			fprintf(stderr, "storm_rbd: remove %s: %s\n",
+				images[i].name, strerror(-rc));
+			bad = 1;
+		}
+	}
+	if (images)
+		rbd_image_spec_list_cleanup(images, n);
+	free(images);
+	rados_ioctx_destroy(io);
+	rados_shutdown(cluster);
+	return bad;
 }
 
 /* Checks the blocks a READ of client cl returned in cl->buf. */
@@ -466,11 +508,14 @@ int main(int argc, char **argv)
 		rc = do_replay(argc - 1, argv + 1);
 	else if (argc == 6 && !strcmp(argv[1], "check"))
 		rc = do_check(argv[2], argv[3], atoi(argv[4]), argv[5]);
+	else if (argc == 4 && !strcmp(argv[1], "remove"))
+		rc = do_remove(argv[2], argv[3]);
 	if (rc == 2)
 		fprintf(stderr,
 			"usage: storm_rbd clone CONF POOL/IMAGE@SNAP POOL/PREFIX N\n"
 			"       storm_rbd replay [-n N] [-v] [-g] [-t SEC] CONF "
 			"POOL/PREFIX TRACE\n"
-			"       storm_rbd check CONF POOL/IMAGE K TRACE\n");
+			"       storm_rbd check CONF POOL/IMAGE K TRACE\n"
+			"       storm_rbd remove CONF POOL/PREFIX\n");
 	return rc;
 }
