@@ -19,6 +19,17 @@ us_per() { awk -v t="$1" -v n="$2" -v hz="$hz" 'BEGIN {printf "%.1f", (n > 0 ? t
 # median V...: the middle value (the lower middle of an even count).
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 sline() { printf '%-40s %9s %9s %9s %7s %8s\n' "$@" | tee -a "$work/result.txt"; }
+# versus LABEL WUPAN TGT LIBRBD: a row with tgt-rbd's and librbd's over wupan's.
+versus() { sline "$1" "$2" "$3" "$4" "$(ratio "$3" "$2")" "$(ratio "$4" "$2")"; }
+# medians LABEL TIMES CPUS OSDS INDENT: the medians of one wupan setup's
+# arrays (named) against tgt-rbd's (tw tc to) and librbd's (rw rc ro).
+medians() {
+	local -n t=$2 c=$3 o=$4
+	local i=${5:-median: }
+	versus "$1" "$(median "${t[@]}")" "$(median "${tw[@]}")" "$(median "${rw[@]}")"
+	versus "${i}target CPU per command (us)" "$(median "${c[@]}")" "$(median "${tc[@]}")" "$(median "${rc[@]}")"
+	versus "${i}OSD CPU per command (us)" "$(median "${o[@]}")" "$(median "${to[@]}")" "$(median "${ro[@]}")"
+}
 
 # storm_replay NAME PID CMD...: runs a replay; sets S_WALL, S_CMDS, S_TGT
 # (ticks of PID, 0 without one) and S_OSD (the OSD's ticks); the tool's
@@ -145,31 +156,13 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 		cpu=$(field cpu_s "$(cat "$work/storm-$fw-librbd-$r.out")")
 		rw+=("$S_WALL") rc+=("$(awk -v c="${cpu:-0}" -v n="$S_CMDS" 'BEGIN {printf "%.1f", (n > 0 ? c * 1e6 / n : 0)}')")
 		ro+=("$(us_per "$S_OSD" "$S_CMDS")")
-		sline "$r: time until all finish (s)" "${ww[-1]}" "${tw[-1]}" "${rw[-1]}" \
-			"$(ratio "${tw[-1]}" "${ww[-1]}")" "$(ratio "${rw[-1]}" "${ww[-1]}")"
-		sline "$r:   room without golden cache (s)" "${xw[-1]}" "${tw[-1]}" "${rw[-1]}" \
-			"$(ratio "${tw[-1]}" "${xw[-1]}")" "$(ratio "${rw[-1]}" "${xw[-1]}")"
-		sline "$r:   wupan, plain LUNs on clones (s)" "${pw[-1]}" "${tw[-1]}" "${rw[-1]}" \
-			"$(ratio "${tw[-1]}" "${pw[-1]}")" "$(ratio "${rw[-1]}" "${pw[-1]}")"
+		versus "$r: time until all finish (s)" "${ww[-1]}" "${tw[-1]}" "${rw[-1]}"
+		versus "$r:   room without golden cache (s)" "${xw[-1]}" "${tw[-1]}" "${rw[-1]}"
+		versus "$r:   wupan, plain LUNs on clones (s)" "${pw[-1]}" "${tw[-1]}" "${rw[-1]}"
 	done
-	mw=$(median "${ww[@]}") mt=$(median "${tw[@]}") mr=$(median "${rw[@]}")
-	sline "median: time until all finish (s)" "$mw" "$mt" "$mr" "$(ratio "$mt" "$mw")" "$(ratio "$mr" "$mw")"
-	a=$(median "${wc[@]}") b=$(median "${tc[@]}") c=$(median "${rc[@]}")
-	sline "median: target CPU per command (us)" "$a" "$b" "$c" "$(ratio "$b" "$a")" "$(ratio "$c" "$a")"
-	a=$(median "${wo[@]}") b=$(median "${to[@]}") c=$(median "${ro[@]}")
-	sline "median: OSD CPU per command (us)" "$a" "$b" "$c" "$(ratio "$b" "$a")" "$(ratio "$c" "$a")"
-	mx=$(median "${xw[@]}")
-	sline "median, room without cache: time (s)" "$mx" "$mt" "$mr" "$(ratio "$mt" "$mx")" "$(ratio "$mr" "$mx")"
-	a=$(median "${xc[@]}") b=$(median "${tc[@]}") c=$(median "${rc[@]}")
-	sline "  target CPU per command (us)" "$a" "$b" "$c" "$(ratio "$b" "$a")" "$(ratio "$c" "$a")"
-	a=$(median "${xo[@]}") b=$(median "${to[@]}") c=$(median "${ro[@]}")
-	sline "  OSD CPU per command (us)" "$a" "$b" "$c" "$(ratio "$b" "$a")" "$(ratio "$c" "$a")"
-	mp=$(median "${pw[@]}")
-	sline "median, wupan plain LUNs: time (s)" "$mp" "$mt" "$mr" "$(ratio "$mt" "$mp")" "$(ratio "$mr" "$mp")"
-	a=$(median "${pc[@]}") b=$(median "${tc[@]}") c=$(median "${rc[@]}")
-	sline "  target CPU per command (us)" "$a" "$b" "$c" "$(ratio "$b" "$a")" "$(ratio "$c" "$a")"
-	a=$(median "${po[@]}") b=$(median "${to[@]}") c=$(median "${ro[@]}")
-	sline "  OSD CPU per command (us)" "$a" "$b" "$c" "$(ratio "$b" "$a")" "$(ratio "$c" "$a")"
+	medians "median: time until all finish (s)" ww wc wo ""
+	medians "median, room without cache: time (s)" xw xc xo "  "
+	medians "median, wupan plain LUNs: time (s)" pw pc po "  "
 	echo "  (tgt-rbd's and librbd's clones were made before their runs: $(median "${mk[@]}") s for" \
 		"$storm_clients by storm_rbd; wupan makes its own inside its run. w/tgt: tgt-rbd's over" \
 		"wupan's, goal >= 1.5; w/librbd: librbd's over wupan's, wupan's share of the ceiling." \
