@@ -11,6 +11,9 @@ TEST_SCRIPTS += tests/ceph/guests.sh
 # A room spread two and two over two RBD gateways from one seats file, and a
 # seat's failover to its own clone (needs make test-payloads, mk/payload.mk).
 TEST_SCRIPTS += tests/ceph/spread.sh
+# The boot storm on RBD: a small trace from 3 clients through a room on
+# RBD and straight through librbd (bench/target/storm_rbd.c).
+TEST_SCRIPTS += tests/ceph/storm.sh
 
 .PHONY: bench-rbd
 bench-rbd: $(O)/bin/wupan-target

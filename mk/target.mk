@@ -5,9 +5,9 @@ TARGET_CORE_SRCS := src/iscsi/pdu.c src/iscsi/crc32c.c src/iscsi/text.c \
 	src/iscsi/hash.c src/iscsi/chap.c src/iscsi/login.c \
 	src/iscsi/conn.c src/iscsi/scsi.c src/iscsi/scsi_pr.c \
 	src/iscsi/config.c src/iscsi/overlay.c src/iscsi/fleet_rules.c \
-	src/common/parse.c src/common/fullio.c
+	src/iscsi/gcache.c src/common/parse.c src/common/fullio.c
 TARGET_SRCS := $(TARGET_CORE_SRCS) $(EVLOOP_SRCS) src/iscsi/backend_file.c \
-	src/iscsi/backend_rbd.c src/iscsi/trace.c \
+	src/iscsi/backend_rbd.c src/iscsi/rbd_gcache.c src/iscsi/trace.c \
 	src/iscsi/fleet.c src/iscsi/fleet_file.c src/iscsi/fleet_rbd.c \
 	src/iscsi/fleet_ctl.c \
 	src/iscsi/main.c src/common/log.c src/common/privdrop.c
@@ -33,7 +33,7 @@ test: $(O)/asan/bin/wupan-target
 # Unit tests: one binary per module, all linked with the whole core.
 TARGET_UNITS := iscsi_pdu iscsi_text iscsi_chap iscsi_login iscsi_conn iscsi_async iscsi_edge \
 	iscsi_zerocopy \
-	scsi_cdb target_config overlay fleet_rules fleet_session
+	scsi_cdb target_config overlay fleet_rules fleet_session gcache
 define target_unit_template
 $(O)/asan/bin/test_$(1): $(O)/asan/tests/unit/test_$(1).o $(patsubst %.c,$(O)/asan/%.o,$(TARGET_TEST_SRCS))
 	@mkdir -p $$(@D)

@@ -13,11 +13,13 @@
  *
  * One thread, libiscsi's asynchronous API over every context, poll(2).
  *
- * usage: storm [-n CLIENTS] [-l LUN | -L BASE] [-i PREFIX] [-s] [-v] [-S]
- *              [-t SEC] HOST:PORT TARGET-IQN TRACE
+ * usage: storm [-n CLIENTS] [-l LUN | -L BASE] [-i PREFIX] [-s] [-v] [-g]
+ *              [-S] [-t SEC] HOST:PORT TARGET-IQN TRACE
  *   -l LUN     send every command to LUN instead of the recorded one
  *   -L BASE    client K sends every command to LUN BASE + K (one disk each)
  *   -s         one seed for all clients (they share one image)
+ *   -g         -v, and every other block a READ returns must hold the
+ *              golden pattern (storm_trace.h, tests/fleet/fleet_client.c)
  *   -S         a status other than the recorded one is a failure
  * Prints one line of key=value pairs (cpu_s: this program's own CPU time,
  * to tell when it, not the target, is the limit); exits 0 when every command
@@ -37,33 +39,10 @@
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 
-#define BLOCK 512
+#include "storm_trace.h"
+
+#define BLOCK STORM_BLOCK
 #define IPXE_EN 10019 /* Fen Systems' IANA enterprise number, iPXE's ISID */
-
-/* One command of the trace. */
-struct cmd {
-	uint32_t sess; /* index into the trace's sessions */
-	int lun;
-	int dir; /* SCSI_XFER_* */
-	uint32_t edtl;
-	uint8_t cdb[16];
-	int cdb_len;
-	int status; /* recorded, -1 if unknown */
-	int block_io; /* a READ/WRITE of whole blocks at lba */
-	uint64_t lba;
-	uint32_t blocks;
-	uint64_t t_us;
-};
-
-struct trace {
-	struct cmd *cmds;
-	size_t n, cap;
-	char **sess; /* recorded session keys */
-	uint64_t *isid; /* and their ISIDs */
-	size_t *last; /* the index of each session's last command */
-	size_t n_sess;
-	uint64_t max_lba; /* past the last block any WRITE touches */
-};
 
 struct client;
 
@@ -88,12 +67,12 @@ struct client {
 };
 
 static struct {
-	struct trace tr;
+	struct storm_trace tr;
 	struct client *cl;
 	int n;
 	int lun_override;
 	int lun_base;
-	int shared, verify, strict;
+	int shared, verify, golden, strict;
 	const char *portal, *target;
 	uint32_t *lat_us;
 	size_t n_lat;
@@ -130,159 +109,10 @@ static const char *status_str(int st)
 	return NULL;
 }
 
-/* The recorded status of a trace line; -1 when it is not a SCSI status. */
-static int status_parse(const char *s)
-{
-	static const char *const names[] = {
-		"GOOD",          "CHECK_CONDITION",
-		"BUSY",          "RESERVATION_CONFLICT",
-		"TASK_SET_FULL", "TASK_ABORTED"
-	};
-	static const int values[] = { 0, 2, 8, 0x18, 0x28, 0x40 };
-
-	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
-		if (strcmp(s, names[i]) == 0)
-			return values[i];
-	if (strncmp(s, "0x", 2) == 0)
-		return (int)strtol(s, NULL, 16);
-	return -1;
-}
-
-/* Index of session key, added if new. */
-static uint32_t sess_index(struct trace *tr, const char *key)
-{
-	const char *x = strstr(key, ",i,0x");
-
-	for (size_t i = 0; i < tr->n_sess; i++)
-		if (strcmp(tr->sess[i], key) == 0)
-			return (uint32_t)i;
-	tr->sess = realloc(tr->sess, (tr->n_sess + 1) * sizeof(*tr->sess));
-	tr->isid = realloc(tr->isid, (tr->n_sess + 1) * sizeof(*tr->isid));
-	tr->last = realloc(tr->last, (tr->n_sess + 1) * sizeof(*tr->last));
-	if (!tr->sess || !tr->isid || !tr->last) {
-		fprintf(stderr, "storm: out of memory\n");
-		exit(1);
-	}
-	tr->sess[tr->n_sess] = strdup(key);
-	tr->isid[tr->n_sess] = x ? strtoull(x + 5, NULL, 16) : 0;
-	return (uint32_t)tr->n_sess++;
-}
-
-/* Arrival order; commands of one moment keep the file's order. */
-static int cmd_cmp(const void *a, const void *b)
-{
-	const struct cmd *x = a, *y = b;
-
-	if (x->t_us != y->t_us)
-		return x->t_us < y->t_us ? -1 : 1;
-	return x < y ? -1 : x > y;
-}
-
-/* Reads a trace file (format in src/iscsi/trace.h). */
-static int trace_load(struct trace *tr, const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char line[1024];
-	unsigned lineno = 0;
-
-	if (!f) {
-		fprintf(stderr, "storm: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		char sess[600], op[40], lba[32], blocks[32], dir[4], st[40];
-		char cdb[40];
-		unsigned long long t, edtl, lat;
-		int lun;
-		struct cmd *c;
-
-		lineno++;
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
-		if (sscanf(line,
-			   "%llu %599s %d %39s %31s %31s %3s %llu %llu %39s %39s",
-			   &t, sess, &lun, op, lba, blocks, dir, &edtl, &lat,
-			   st, cdb) != 11 ||
-		    strlen(cdb) % 2 || strlen(cdb) > 32 || strlen(cdb) < 12) {
-			fprintf(stderr, "storm: %s:%u: not a trace line\n",
-				path, lineno);
-			fclose(f);
-			return -1;
-		}
-		if (tr->n == tr->cap) {
-			tr->cap = tr->cap ? 2 * tr->cap : 4096;
-			tr->cmds =
-				realloc(tr->cmds, tr->cap * sizeof(*tr->cmds));
-			if (!tr->cmds) {
-				fclose(f);
-				return -1;
-			}
-		}
-		c = &tr->cmds[tr->n++];
-		memset(c, 0, sizeof(*c));
-		c->t_us = t;
-		c->sess = sess_index(tr, sess);
-		c->lun = lun;
-		c->dir = dir[0] == 'r'   ? SCSI_XFER_READ
-			 : dir[0] == 'w' ? SCSI_XFER_WRITE
-					 : SCSI_XFER_NONE;
-		c->edtl = (uint32_t)edtl;
-		c->status = status_parse(st);
-		c->cdb_len = (int)strlen(cdb) / 2;
-		for (int i = 0; i < c->cdb_len; i++)
-			sscanf(cdb + 2 * i, "%2hhx", &c->cdb[i]);
-		/* READ and WRITE (6/10/12/16) move whole blocks from lba. */
-		c->block_io = (strncmp(op, "READ_", 5) == 0 ||
-			       strncmp(op, "WRITE_", 6) == 0) &&
-			      strcmp(op, "READ_CAPACITY_10") &&
-			      strcmp(op, "READ_CAPACITY_16") &&
-			      strncmp(op, "WRITE_SAME", 10) && lba[0] != '-';
-		if (lba[0] != '-') {
-			c->lba = strtoull(lba, NULL, 10);
-			c->blocks = (uint32_t)strtoul(blocks, NULL, 10);
-		}
-		if (c->block_io && c->edtl != (uint64_t)c->blocks * BLOCK)
-			c->block_io = 0;
-		if (c->block_io && c->dir == SCSI_XFER_WRITE &&
-		    c->lba + c->blocks > tr->max_lba)
-			tr->max_lba = c->lba + c->blocks;
-	}
-	fclose(f);
-	if (!tr->n) {
-		fprintf(stderr, "storm: %s: no commands\n", path);
-		return -1;
-	}
-	qsort(tr->cmds, tr->n, sizeof(*tr->cmds), cmd_cmp);
-	for (size_t i = 0; i < tr->n; i++)
-		tr->last[tr->cmds[i].sess] = i;
-	return 0;
-}
-
-/* The 8-byte word at word index w of block lba for seed. */
-static uint64_t pattern(uint64_t seed, uint64_t lba, unsigned w)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15u ^ (lba << 7 | w);
-
-	x ^= x >> 31;
-	x *= 0xbf58476d1ce4e5b9u;
-	x ^= x >> 27;
-	return x;
-}
-
-static void fill(uint8_t *buf, uint64_t seed, uint64_t lba, uint32_t blocks)
-{
-	for (uint32_t b = 0; b < blocks; b++)
-		for (unsigned w = 0; w < BLOCK / 8; w++) {
-			uint64_t v = pattern(seed, lba + b, w);
-
-			memcpy(buf + (size_t)b * BLOCK + w * 8, &v, 8);
-		}
-}
-
 static void client_next(struct client *cl);
 
 /* The LUN a client sends command c to. */
-static int cmd_lun(const struct client *cl, const struct cmd *c)
+static int cmd_lun(const struct client *cl, const struct storm_cmd *c)
 {
 	if (g.lun_base >= 0)
 		return g.lun_base + cl->idx;
@@ -307,32 +137,18 @@ static void logout_cb(struct iscsi_context *ctx, int status, void *data,
 	s->state = 4;
 }
 
-/* Checks the blocks of a READ this client wrote before. */
-static void verify_read(struct client *cl, const struct cmd *c,
+/* Checks the blocks of a READ (-v, -g). */
+static void verify_read(struct client *cl, const struct storm_cmd *c,
 			const struct scsi_task *task)
 {
-	uint8_t want[BLOCK];
+	struct storm_check k = { g.golden, g.tr.max_lba, 0, 0 };
 
-	if (!g.verify || !c->block_io || c->dir != SCSI_XFER_READ)
+	if (!g.verify || !c->block_io || c->dir != STORM_READ)
 		return;
-	for (uint32_t b = 0; b < c->blocks; b++) {
-		uint64_t lba = c->lba + b;
-
-		if (lba >= g.tr.max_lba ||
-		    !(cl->written[lba / 8] & (1u << (lba % 8))))
-			continue;
-		g.verified++;
-		fill(want, cl->seed, lba, 1);
-		if ((size_t)task->datain.size < (size_t)(b + 1) * BLOCK ||
-		    memcmp(task->datain.data + (size_t)b * BLOCK, want,
-			   BLOCK)) {
-			if (g.bad_blocks++ < 5)
-				fprintf(stderr,
-					"storm: client %d: block %" PRIu64
-					" is not what it wrote\n",
-					cl->idx, lba);
-		}
-	}
+	storm_check_read(&k, c, task->datain.data, (size_t)task->datain.size,
+			 cl->idx, cl->seed, cl->written);
+	g.verified += k.verified;
+	g.bad_blocks += k.bad;
 }
 
 static void cmd_cb(struct iscsi_context *ctx, int status, void *data,
@@ -340,7 +156,7 @@ static void cmd_cb(struct iscsi_context *ctx, int status, void *data,
 {
 	struct client *cl = priv;
 	struct scsi_task *task = data;
-	const struct cmd *c = &g.tr.cmds[cl->next];
+	const struct storm_cmd *c = &g.tr.cmds[cl->next];
 	uint64_t lat = (now_ns() - cl->sent_ns) / 1000;
 
 	if (status == SCSI_STATUS_CANCELLED || status == SCSI_STATUS_ERROR ||
@@ -385,18 +201,21 @@ static void cmd_cb(struct iscsi_context *ctx, int status, void *data,
 /* Sends the client's next command (its session is logged in). */
 static void send_cmd(struct client *cl)
 {
-	const struct cmd *c = &g.tr.cmds[cl->next];
+	const struct storm_cmd *c = &g.tr.cmds[cl->next];
 	struct rsess *s = &cl->s[c->sess];
 	struct scsi_task *task;
 	struct iscsi_data out = { 0, NULL }, *outp = NULL;
 
-	task = scsi_create_task(c->cdb_len, (unsigned char *)c->cdb, c->dir,
+	task = scsi_create_task(c->cdb_len, (unsigned char *)c->cdb,
+				c->dir == STORM_READ    ? SCSI_XFER_READ
+				: c->dir == STORM_WRITE ? SCSI_XFER_WRITE
+							: SCSI_XFER_NONE,
 				(int)c->edtl);
 	if (!task) {
 		fail(cl, "out of memory", NULL);
 		return;
 	}
-	if (c->dir == SCSI_XFER_WRITE) {
+	if (c->dir == STORM_WRITE) {
 		/* libiscsi sends Data-Out from this buffer as the target
 		 * asks (R2T): it stays the client's until the answer. */
 		if (c->edtl > cl->wcap) {
@@ -410,10 +229,8 @@ static void send_cmd(struct client *cl)
 		}
 		memset(cl->wbuf, 0, c->edtl);
 		if (c->block_io) {
-			fill(cl->wbuf, cl->seed, c->lba, c->blocks);
-			for (uint32_t b = 0; b < c->blocks; b++)
-				cl->written[(c->lba + b) / 8] |=
-					(uint8_t)(1u << ((c->lba + b) % 8));
+			storm_fill(cl->wbuf, cl->seed, c->lba, c->blocks);
+			storm_mark(cl->written, c);
 		}
 		out.size = c->edtl;
 		out.data = cl->wbuf;
@@ -445,7 +262,7 @@ static void connect_cb(struct iscsi_context *ctx, int status, void *data,
 /* Moves the client on: log in the next command's session, or send it. */
 static void client_next(struct client *cl)
 {
-	const struct cmd *c;
+	const struct storm_cmd *c;
 	struct rsess *s;
 	char url[512];
 
@@ -489,13 +306,6 @@ static void client_next(struct client *cl)
 	}
 }
 
-static int u32cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv)
 {
 	const char *prefix = "iqn.2026-01.org.wupan.storm:client";
@@ -507,7 +317,7 @@ int main(int argc, char **argv)
 	size_t bitmap;
 
 	g.n = 1;
-	while ((opt = getopt(argc, argv, "n:l:L:i:svSt:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:l:L:i:svgSt:")) != -1) {
 		switch (opt) {
 		case 'n':
 			g.n = atoi(optarg);
@@ -527,6 +337,9 @@ int main(int argc, char **argv)
 		case 'v':
 			g.verify = 1;
 			break;
+		case 'g':
+			g.verify = g.golden = 1;
+			break;
 		case 'S':
 			g.strict = 1;
 			break;
@@ -541,7 +354,7 @@ int main(int argc, char **argv)
 		goto usage;
 	g.portal = argv[optind];
 	g.target = argv[optind + 1];
-	if (trace_load(&g.tr, argv[optind + 2]))
+	if (storm_trace_load(&g.tr, argv[optind + 2]))
 		return 1;
 	g.cl = calloc((size_t)g.n, sizeof(*g.cl));
 	g.lat_us = calloc(g.tr.n * (size_t)g.n, sizeof(*g.lat_us));
@@ -557,7 +370,7 @@ int main(int argc, char **argv)
 
 		cl->idx = i;
 		snprintf(cl->iqn, sizeof(cl->iqn), "%s%03d", prefix, i);
-		cl->seed = g.shared ? 1 : (uint64_t)i + 2;
+		cl->seed = storm_seed(i, g.shared);
 		cl->s = calloc(g.tr.n_sess, sizeof(*cl->s));
 		cl->written = calloc(bitmap, 1);
 		if (!cl->s || !cl->written)
@@ -615,7 +428,7 @@ int main(int argc, char **argv)
 	}
 	t1 = now_ns();
 	getrusage(RUSAGE_SELF, &ru);
-	qsort(g.lat_us, g.n_lat, sizeof(*g.lat_us), u32cmp);
+	storm_sort_us(g.lat_us, g.n_lat);
 	printf("clients=%d sessions=%zu commands=%zu answered=%" PRIu64
 	       " failed=%" PRIu64 " status_differs=%" PRIu64
 	       " verified_blocks=%" PRIu64 " bad_blocks=%" PRIu64
@@ -642,6 +455,6 @@ int main(int argc, char **argv)
 usage:
 	fprintf(stderr,
 		"usage: storm [-n CLIENTS] [-l LUN | -L BASE] [-i PREFIX] [-s] "
-		"[-v] [-S] [-t SEC] HOST:PORT TARGET-IQN TRACE\n");
+		"[-v] [-g] [-S] [-t SEC] HOST:PORT TARGET-IQN TRACE\n");
 	return 2;
 }

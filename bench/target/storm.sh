@@ -32,7 +32,7 @@ clients=${CLIENTS:-64}
 traces=${STORM_TRACES:-bios uefi}
 rm -rf "$work"
 mkdir -p "$work"
-${CC:-cc} -O2 -Wall -o "$work/storm" bench/target/storm.c -liscsi || exit 1
+${CC:-cc} -O2 -Wall -o "$work/storm" bench/target/storm.c bench/target/storm_trace.c -liscsi || exit 1
 
 # CPU ticks (user + system) a process used so far.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -46,6 +46,7 @@ struct backend_rbd {
 	void (*done)(struct iscsi_io *io);
 	uint64_t blocks; /* of 512 bytes */
 	int ro;
+	struct rbd_gcache_att *gc; /* a room's clone: rbd_gcache.h */
 };
 
 /*
@@ -76,6 +77,10 @@ void backend_rbd_cluster_put(void);
 /* Resolves name in the loaded librbd, then librados; NULL if missing or
  * nothing is loaded yet. */
 void *backend_rbd_sym(const char *name);
+
+/* Starts io's READ of len bytes at byte at from the image itself, as
+ * backend_rbd_submit does; 0, or -1 when librbd refused it. */
+int backend_rbd_read_clone(struct iscsi_io *io, uint64_t at, uint32_t len);
 
 /* Returns 1 if lu is served by backend_rbd. */
 int backend_rbd_is(const struct scsi_lu *lu);

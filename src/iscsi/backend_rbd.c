@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "iscsi/conn.h"
+#include "iscsi/rbd_gcache.h"
 
 /* The entry points used, resolved from the two libraries. */
 struct rbd_lib {
@@ -204,7 +205,10 @@ static int rbd_read_sync(void *ctx, void *buf, size_t len, uint64_t off)
 static int rbd_write_sync(void *ctx, const void *buf, size_t len, uint64_t off)
 {
 	struct backend_rbd *br = ctx;
-	ssize_t n = L.rbd_write(br->image, off, len, buf);
+	ssize_t n;
+
+	rbd_gcache_mark(br, off, len);
+	n = L.rbd_write(br->image, off, len, buf);
 
 	return n < 0 ? (int)n : (size_t)n == len ? 0 : -EIO;
 }
@@ -221,7 +225,10 @@ static int rbd_sync(void *ctx)
 static int rbd_punch(void *ctx, uint64_t off, uint64_t len)
 {
 	struct backend_rbd *br = ctx;
-	int rc = L.rbd_discard(br->image, off, len);
+	int rc;
+
+	rbd_gcache_mark(br, off, len);
+	rc = L.rbd_discard(br->image, off, len);
 
 	return rc < 0 ? rc : 0; /* it says how many bytes it discarded */
 }
@@ -305,6 +312,7 @@ void backend_rbd_close(struct backend_rbd *br)
 {
 	if (!br->image)
 		return;
+	rbd_gcache_detach(br);
 	L.rbd_flush(br->image);
 	L.rbd_close(br->image);
 	L.rados_ioctx_destroy(br->ioctx);
@@ -430,6 +438,7 @@ static int rbd_submit_discard(struct backend_rbd *br, struct iscsi_io *io)
 			L.rbd_aio_create_completion(d, rbd_discard_done, &comp);
 
 		if (rc >= 0) {
+			rbd_gcache_mark(br, r[i].off, r[i].len);
 			rc = L.rbd_aio_discard(br->image, r[i].off, r[i].len,
 					       comp);
 			if (rc >= 0)
@@ -466,18 +475,37 @@ int backend_rbd_submit(struct iscsi_io *io)
 	    scsi_cmd_medium_range(lu, cmd, io->op == ISCSI_IO_WRITE, io->off,
 				  &len, &at))
 		return -EAGAIN;
+	if (io->op == ISCSI_IO_READ)
+		return rbd_gcache_read(br, io, at, len) == 0 ||
+				       backend_rbd_read_clone(io, at, len) == 0
+			       ? 0
+			       : -EAGAIN;
 	if (L.rbd_aio_create_completion(io, rbd_aio_done, &comp) < 0)
 		return -EAGAIN;
-	if (io->op == ISCSI_IO_READ)
-		rc = L.rbd_aio_read(br->image, at, len, (char *)io->buf, comp);
-	else if (io->op == ISCSI_IO_WRITE)
+	if (io->op == ISCSI_IO_WRITE) {
+		rbd_gcache_mark(br, at, len);
 		rc = L.rbd_aio_write(br->image, at, len, (const char *)io->buf,
 				     comp);
-	else
+	} else {
 		rc = L.rbd_aio_flush(br->image, comp);
+	}
 	if (rc < 0) {
 		L.rbd_aio_release(comp);
 		return -EAGAIN;
+	}
+	return 0;
+}
+
+int backend_rbd_read_clone(struct iscsi_io *io, uint64_t at, uint32_t len)
+{
+	struct backend_rbd *br = io->task->lu->ctx;
+	rbd_completion_t comp;
+
+	if (L.rbd_aio_create_completion(io, rbd_aio_done, &comp) < 0)
+		return -1;
+	if (L.rbd_aio_read(br->image, at, len, (char *)io->buf, comp) < 0) {
+		L.rbd_aio_release(comp);
+		return -1;
 	}
 	return 0;
 }

@@ -352,6 +352,18 @@ static int limit_option(struct tcfg *cfg, const char *key, const char *val,
 		cfg->ceph.timeout = (unsigned)v;
 		return 1;
 	}
+	if (strcmp(key, "golden-cache") == 0) {
+		uint64_t v;
+
+		if (parse_u64(val, 0, 1048576, &v))
+			return fail(
+				err, errlen,
+				"%s: golden-cache must be a number of MiB from 0 to 1048576",
+				where);
+		cfg->ceph.cache_mib = (unsigned)v;
+		cfg->ceph.cache_set = 1;
+		return 1;
+	}
 	if (strcmp(key, "reservations") == 0) {
 		if (strcmp(val, "on") && strcmp(val, "off"))
 			return fail(err, errlen,
@@ -519,7 +531,7 @@ static int known_option(const char *opt)
 		"--threads",        "--control",
 		"--trace",          "--ceph-conf",
 		"--ceph-id",        "--ceph-keyring",
-		"--ceph-timeout",
+		"--ceph-timeout",   "--golden-cache",
 	};
 
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)

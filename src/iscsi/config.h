@@ -81,6 +81,8 @@ struct tcfg {
 		char *id; /* client name without "client.", or NULL */
 		char *keyring; /* or NULL: what ceph.conf says */
 		unsigned timeout; /* seconds for a monitor or OSD to answer */
+		unsigned cache_mib; /* golden-cache, when cache_set */
+		int cache_set;
 	} ceph;
 };
 

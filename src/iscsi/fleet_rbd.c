@@ -29,6 +29,7 @@
 #include "common/log.h"
 #include "iscsi/fleet_rules.h"
 #include "iscsi/fleet_store.h"
+#include "iscsi/rbd_gcache.h"
 
 #define STATE_VAL_MAX 1024
 
@@ -328,6 +329,8 @@ static int rs_gen_open(struct fleet_lun *fl, struct fleet_gen *g, int fresh,
 		backend_rbd_close(&g->u.br);
 		return rc;
 	}
+	/* Held: only this gateway writes the clone from now on. */
+	rbd_gcache_attach(&g->u.br, r->ceph, made);
 	g->base = cur;
 	g->phase = OVL_PHASE_FIRMWARE;
 	snprintf(v, sizeof(v), "%u", cur);
@@ -667,6 +670,7 @@ static void rs_store_close(struct fleet_lun *fl)
 {
 	struct fleet_rbd *r = fl->rbd;
 
+	rbd_gcache_trim();
 	backend_rbd_close(&r->golden);
 	F.rados_ioctx_destroy(r->io);
 	F.rados_ioctx_destroy(r->gio);

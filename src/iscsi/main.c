@@ -225,7 +225,7 @@ static void usage(FILE *f)
 		"         [--reservations on|off] [--threads N] [--control PATH]\n"
 		"         [--trace FILE]\n"
 		"         [--ceph-conf FILE] [--ceph-id NAME] [--ceph-keyring FILE]\n"
-		"         [--ceph-timeout SEC]\n"
+		"         [--ceph-timeout SEC] [--golden-cache MIB]\n"
 		"       wupan-target ctl [--socket PATH] [--json] list | versions |\n"
 		"         reset INITIATOR | commit INITIATOR [COMMENT] | rollback | prune\n"
 		"       wupan-target --help | --version\n");

@@ -25,9 +25,9 @@ small=tests/target/storm/small.trace
 [ -x "$O/asan/bin/wupan-target" ] && WUPAN_TARGET=$O/asan/bin/wupan-target
 rm -rf "$work"
 mkdir -p "$work"
-for prog in storm:bench/target/storm.c:-liscsi dp_client:tests/target/dp_client.c:; do
+for prog in "storm:bench/target/storm.c bench/target/storm_trace.c:-liscsi" dp_client:tests/target/dp_client.c:; do
 	IFS=: read -r name src lib <<<"$prog"
-	if ! ${CC:-cc} -O2 -Wall -o "$work/$name" "$src" $lib 2>"$work/cc.log"; then
+	if ! ${CC:-cc} -O2 -Wall -o "$work/$name" $src $lib 2>"$work/cc.log"; then
 		t_fail build "cannot build $name: $(head -n 3 "$work/cc.log")"
 		t_done
 		exit 1

@@ -259,6 +259,24 @@ int main(void)
 		      strstr(err, "t.conf:2") && strstr(err, "rbd:POOL/IMAGE"));
 	CHECK("ceph-timeout bounded", parse(&cfg, "ceph-timeout 0\n", err) &&
 					      strstr(err, "ceph-timeout"));
+	CHECK("golden-cache: unset by default, then the MiB given",
+	      parse(&cfg, "target iqn.2025-01.org.wupan:r\n  lun rbd:rbd/d\n",
+		    err) == 0 &&
+		      !cfg.ceph.cache_set &&
+		      parse(&cfg,
+			    "golden-cache 0\ntarget iqn.2025-01.org.wupan:r\n"
+			    "  lun rbd:rbd/d\n",
+			    err) == 0 &&
+		      cfg.ceph.cache_set && cfg.ceph.cache_mib == 0 &&
+		      parse(&cfg,
+			    "golden-cache 1024\ntarget iqn.2025-01.org.wupan:r\n"
+			    "  lun rbd:rbd/d\n",
+			    err) == 0 &&
+		      cfg.ceph.cache_mib == 1024);
+	CHECK("golden-cache bounded",
+	      parse(&cfg, "golden-cache 1048577\n", err) &&
+		      strstr(err, "golden-cache") &&
+		      parse(&cfg, "golden-cache x\n", err));
 	tcfg_free(&cfg);
 	return unit_done();
 }
