@@ -60,7 +60,7 @@ if ! cephc --admin-daemon "$C/run/osd.0.asok" config set osd_client_watch_timeou
 	suite_end
 	exit 1
 fi
-"$CL" golden "$W/room.img" 16384
+"$CL" golden "$W/room.img" 131072
 rbdc import "$W/room.img" rbd/room >/dev/null 2>&1 || bad setup "rbd import"
 
 R=iqn.2025-01.org.wupan:room
@@ -122,10 +122,14 @@ cl b "$R" "${PC}9" r:300:6 r:301:7 >/dev/null 2>&1 &&
 
 # kill -9 with acknowledged writes in flight.  The first write's
 # SYNCHRONIZE CACHE is librbd's cue to leave writethrough for its default
-# cache mode; 2000 plain one-block writes follow, and the client kills
-# gateway a the moment the last one is acknowledged.
-out=$(cl a "$R" "${PC}1" w:0:9 plain:16:2000 kill:"$a_PID" 2>&1)
+# cache mode; plain one-block writes follow, 500 in a row and one into
+# each further 4 MiB object of the clone (a slow copy-up from the golden
+# image each), and the client kills gateway a the moment the last one is
+# acknowledged.
+out=$(cl a "$R" "${PC}1" w:0:9 plain:16:500 plain:8192:15:8192 kill:"$a_PID" 2>&1)
 tk=$(ms)
+# Killed already, unless the writes failed.
+kill -KILL "$a_PID" 2>/dev/null
 { wait "$a_PID"; } 2>/dev/null
 [ -z "$out" ] || bad "writes through a" "$out"
 out=$(cl b "$R" "${PC}1" r:0:9 2>&1)
@@ -138,7 +142,7 @@ else
 fi
 served=0
 for _ in $(seq 60); do
-	if out=$(cl b "$R" "${PC}1" r:0:9 check:16:2000 w:5000:42 r:5000:42 2>&1); then
+	if out=$(cl b "$R" "${PC}1" r:0:9 check:16:500 check:8192:15:8192 w:5000:42 r:5000:42 2>&1); then
 		served=1
 		break
 	fi
@@ -147,7 +151,7 @@ for _ in $(seq 60); do
 done
 t=$(($(ms) - tk))
 if [ $served = 1 ]; then
-	ok "b takes a's PC over $t ms after the kill (watch timeout ${WATCH} s): all 2000 acknowledged writes there, new writes taken"
+	ok "b takes a's PC over $t ms after the kill (watch timeout ${WATCH} s): all 515 acknowledged writes there, new writes taken"
 else
 	bad "takeover" "after $t ms: $out"
 fi
@@ -166,13 +170,17 @@ state() { # the versions, current and images of rbd:rbd/v as one line
 		"versions=$(sed -n 's/^[* ]*\([0-9][0-9]*\) parent.*/\1/p' <<<"$v" | sort -n | tr '\n' ,)" \
 		"images=$(rbdc ls rbd | sed -n 's/^v\.v\.//p' | sort -n | tr '\n' ,)"
 }
-cur=0 rounds=4 good=0
+# The second starts 0-80 ms after the first: both then take the same
+# number (the image rename decides) or the second the next one (the
+# compare-and-set of "current" decides).
+cur=0 rounds=6 good=0 delays=(0 0 0.01 0.02 0.04 0.08)
 for round in $(seq $rounds); do
 	b1=$((round * 10)) b2=$((round * 10 + 1))
 	cl a "$V" "$A1" w:$b1:$b1 >/dev/null && cl b "$V" "$A2" w:$b2:$b2 >/dev/null ||
 		{ bad "round $round" "seats did not write"; continue; }
 	ctl a commit "$A1" "round $round one" >"$W/c1.out" 2>&1 &
 	c1=$!
+	sleep ${delays[round - 1]}
 	ctl b commit "$A2" "round $round two" >"$W/c2.out" 2>&1 &
 	c2=$!
 	wait $c1
