@@ -75,6 +75,7 @@ static struct {
 	__typeof__(rbd_watchers_list) *rbd_watchers_list;
 	__typeof__(rbd_watchers_list_cleanup) *rbd_watchers_list_cleanup;
 	__typeof__(rbd_get_size) *rbd_get_size;
+	__typeof__(rbd_get_id) *rbd_get_id;
 	__typeof__(rbd_diff_iterate2) *rbd_diff_iterate2;
 } F;
 
@@ -126,6 +127,7 @@ static const struct {
 	FSYM(rbd_watchers_list),
 	FSYM(rbd_watchers_list_cleanup),
 	FSYM(rbd_get_size),
+	FSYM(rbd_get_id),
 	FSYM(rbd_diff_iterate2),
 };
 
@@ -637,6 +639,30 @@ static int snap_drop(rbd_image_t img)
 	return rc == -ENOENT ? 0 : rc;
 }
 
+/* Renames the image open as img from name from to name to; returns 0,
+ * -EEXIST (to is another image) or a negative errno.  librbd's answer
+ * alone is not enough: when two renames to one name race, the loser may
+ * get 0 and its image keep its name (seen with Ceph 16), so the image now
+ * called to must be img itself. */
+static int rename_to(struct fleet_rbd *r, rbd_image_t img, const char *from,
+		     const char *to)
+{
+	char id[64], to_id[64];
+	rbd_image_t t;
+	int rc = F.rbd_rename(r->io, from, to);
+
+	if (rc)
+		return rc;
+	rc = F.rbd_get_id(img, id, sizeof(id));
+	if (rc == 0 && (rc = open_ro(r, to, &t)) == 0) {
+		rc = F.rbd_get_id(t, to_id, sizeof(to_id));
+		F.rbd_close(t);
+	}
+	if (rc)
+		return rc;
+	return strcmp(id, to_id) ? -EEXIST : 0;
+}
+
 /* fleet_store_ops.commit: the seat's clone is renamed PREFIX.v.NUM and
  * snapshotted; then, in one operation that checks the current version,
  * the state says so. */
@@ -669,7 +695,7 @@ static int rs_commit(struct fleet_lun *fl, const char *name, unsigned num,
 	F.rbd_metadata_get(img, "wupan.phase", phase, &plen);
 	/* Another commit (a second update seat, another gateway) took the
 	 * same number first: its compare-and-set decides, this one lost. */
-	rc = F.rbd_rename(r->io, from, to);
+	rc = rename_to(r, img, from, to);
 	if (rc) {
 		snprintf(err, errlen, "rename %s to %s: %s", from, to,
 			 strerror(-rc));

@@ -19,47 +19,14 @@
 # Ports: monitor 47300, OSD 47310-47349, gateways 47260-47261.
 . "$(dirname "$0")/../suite.sh" ceph-takeover
 
+. tests/ceph/lib.sh
 WT=${WUPAN_TARGET:-$O/asan/bin/wupan-target}
-exec 8>"$O/ceph-47300.lock"
-flock -w 900 8 || { bad setup "another run holds $O/ceph-47300.lock"; suite_end; exit 1; }
-C=$W/cluster
-CONF=$C/ceph.conf
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	sh tests/ceph/cluster.sh stop "$C"
-}
-trap cleanup EXIT
-
-for t in rbd ceph ceph-mon ceph-osd; do
-	if ! command -v $t >/dev/null; then
-		bad setup "$t missing (Debian ceph-mon ceph-osd ceph-common)"
-		suite_end
-		exit 1
-	fi
-done
-CL=$W/fleet_client
-if ! ${CC:-cc} -O2 -Wall -o "$CL" tests/fleet/fleet_client.c -liscsi; then
-	bad setup "tests/fleet/fleet_client.c does not build (Debian libiscsi-dev)"
-	suite_end
-	exit 1
-fi
-if ! sh tests/ceph/cluster.sh start "$C" 47300 2>"$W/cluster.err"; then
-	bad cluster "did not start: $(tail -n 8 "$W/cluster.err")"
-	suite_end
-	exit 1
-fi
-rbdc() { timeout 60 rbd -c "$CONF" "$@"; }
+ceph_suite_start 47300
 cephc() { timeout 60 ceph -c "$CONF" "$@"; }
 # Read when a watch is set up: the gateways start after this.
 WATCH=5
-if ! cephc --admin-daemon "$C/run/osd.0.asok" config set osd_client_watch_timeout $WATCH >/dev/null 2>&1; then
-	bad setup "cannot set osd_client_watch_timeout"
-	suite_end
-	exit 1
-fi
+cephc --admin-daemon "$C/run/osd.0.asok" config set osd_client_watch_timeout $WATCH >/dev/null 2>&1 ||
+	ceph_suite_fail setup "cannot set osd_client_watch_timeout"
 "$CL" golden "$W/room.img" 131072
 rbdc import "$W/room.img" rbd/room >/dev/null 2>&1 || bad setup "rbd import"
 
@@ -86,9 +53,7 @@ EOF
 		kill -0 "$!" 2>/dev/null || break
 		sleep 0.1
 	done
-	bad "gateway $1" "did not start: $(tail -n 3 "$W/$1.log")"
-	suite_end
-	exit 1
+	ceph_suite_fail "gateway $1" "did not start: $(tail -n 3 "$W/$1.log")"
 }
 gw a 47260 1
 gw b 47261 1
@@ -221,15 +186,5 @@ done
 [ $good = $rounds ] &&
 	ok "$rounds rounds of two commits at once through two gateways: one wins, the other is refused; versions, images, current and the loser's clone (work, base, no snapshot) consistent"
 
-for g in a b; do
-	eval "pid=\$${g}_PID"
-	kill -TERM "$pid"
-	wait "$pid"
-	rc=$?
-	if [ $rc = 0 ] && ! grep -q "ERROR: \(Address\|Leak\)Sanitizer\|runtime error" "$W/$g.log"; then
-		ok "gateway $g: exit 0, no sanitizer report"
-	else
-		bad "gateway $g" "exit $rc: $(grep -m3 -E 'ERROR|runtime error' "$W/$g.log")"
-	fi
-done
+gateways_stop a b
 suite_end
