@@ -5,6 +5,9 @@ TEST_SCRIPTS += tests/ceph/run.sh
 TEST_DEB_PACKAGES += ceph-base ceph-mon ceph-osd ceph-common tgt-rbd libiscsi-bin libiscsi-dev
 # The golden-image fleet on RBD: two gateways on one cluster of its own.
 TEST_SCRIPTS += tests/ceph/fleet.sh
+# A gateway killed (acknowledged writes kept, its clones taken over by the
+# other one) and two commits at once: a cluster of its own.
+TEST_SCRIPTS += tests/ceph/takeover.sh
 # Diskless guests boot a room whose golden image is on RBD (needs make
 # diskless-image, mk/linux.mk).
 TEST_SCRIPTS += tests/ceph/guests.sh

@@ -134,12 +134,19 @@ static int rbd_connect(const struct tcfg_ceph *ceph, char *err, size_t errlen)
 	char tmo[16];
 	/* Timeouts turn a missing monitor or a dead OSD into an error
 	 * instead of a hang; partial discards must still zero their range,
-	 * as the unit reports that unmapped blocks read back as zeros. */
+	 * as the unit reports that unmapped blocks read back as zeros.
+	 * No librbd cache, whatever ceph.conf says: after the first flush
+	 * its default (writearound, Ceph 16) acknowledges writes still in
+	 * this process, and a gateway killed then loses them (seen with
+	 * tests/ceph/takeover.sh); a write is acknowledged once the OSDs
+	 * have it.  A lock broken from a dead gateway fences it first. */
 	const char *const set[][2] = {
 		{ "client_mount_timeout", tmo },
 		{ "rados_mon_op_timeout", tmo },
 		{ "rados_osd_op_timeout", tmo },
 		{ "rbd_skip_partial_discard", "false" },
+		{ "rbd_cache", "false" },
+		{ "rbd_blocklist_on_break_lock", "true" },
 		{ "log_to_stderr", "false" },
 		{ "err_to_stderr", "false" },
 	};
@@ -313,7 +320,9 @@ void backend_rbd_close(struct backend_rbd *br)
 	if (!br->image)
 		return;
 	rbd_gcache_detach(br);
-	L.rbd_flush(br->image);
+	/* rbd_close waits for the writes in flight.  No rbd_flush: on a
+	 * clone whose lock another gateway holds, librbd would first ask
+	 * for that lock, and block until a dead holder's watch times out. */
 	L.rbd_close(br->image);
 	L.rados_ioctx_destroy(br->ioctx);
 	br->image = NULL;

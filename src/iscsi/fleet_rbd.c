@@ -70,9 +70,13 @@ static struct {
 	__typeof__(rbd_metadata_get) *rbd_metadata_get;
 	__typeof__(rbd_metadata_set) *rbd_metadata_set;
 	__typeof__(rbd_lock_acquire) *rbd_lock_acquire;
+	__typeof__(rbd_lock_get_owners) *rbd_lock_get_owners;
+	__typeof__(rbd_lock_get_owners_cleanup) *rbd_lock_get_owners_cleanup;
+	__typeof__(rbd_lock_break) *rbd_lock_break;
 	__typeof__(rbd_watchers_list) *rbd_watchers_list;
 	__typeof__(rbd_watchers_list_cleanup) *rbd_watchers_list_cleanup;
 	__typeof__(rbd_get_size) *rbd_get_size;
+	__typeof__(rbd_get_id) *rbd_get_id;
 	__typeof__(rbd_diff_iterate2) *rbd_diff_iterate2;
 } F;
 
@@ -118,9 +122,13 @@ static const struct {
 	FSYM(rbd_metadata_get),
 	FSYM(rbd_metadata_set),
 	FSYM(rbd_lock_acquire),
+	FSYM(rbd_lock_get_owners),
+	FSYM(rbd_lock_get_owners_cleanup),
+	FSYM(rbd_lock_break),
 	FSYM(rbd_watchers_list),
 	FSYM(rbd_watchers_list_cleanup),
 	FSYM(rbd_get_size),
+	FSYM(rbd_get_id),
 	FSYM(rbd_diff_iterate2),
 };
 
@@ -239,6 +247,70 @@ static int open_ro(struct fleet_rbd *r, const char *name, rbd_image_t *img)
 	return F.rbd_open_read_only(r->io, name, img, NULL);
 }
 
+/* Returns 1 if the client at address addr has a watch on img (its image
+ * is open there), 0 if not, or a negative errno. */
+static int watching(rbd_image_t img, const char *addr)
+{
+	rbd_image_watcher_t w[16];
+	size_t n = 16;
+	int rc = F.rbd_watchers_list(img, w, &n), found = 0;
+
+	if (rc)
+		return rc; /* -ERANGE: too many to tell */
+	for (size_t i = 0; i < n; i++)
+		found |= !strcmp(w[i].addr, addr);
+	F.rbd_watchers_list_cleanup(w, n);
+	return found;
+}
+
+/* Takes the exclusive lock of img, open read-write here, by hand (librbd
+ * then keeps it from other gateways).  An owner with a watch on the image
+ * is alive, or died less than the OSDs' osd_client_watch_timeout ago
+ * (30 s by default): -EAGAIN at once, to be retried, as librbd would
+ * otherwise block until the watch times out.  An owner without one is
+ * dead: its lock is broken and the owner blocklisted first (fenced,
+ * rbd_blocklist_on_break_lock), so a gateway that only lost the cluster
+ * for a while can no longer write.  The owner goes to who (or "").
+ * Returns 0, -EAGAIN or a negative errno. */
+static int lock_take(rbd_image_t img, char *who, size_t wlen)
+{
+	rbd_lock_mode_t mode;
+	char *owners[4];
+	size_t n = 4;
+	int rc;
+
+	who[0] = 0;
+	rc = F.rbd_lock_get_owners(img, &mode, owners, &n);
+	if (rc == -ENOENT)
+		n = 0;
+	else if (rc)
+		return rc;
+	if (n) {
+		snprintf(who, wlen, "%s", owners[0]);
+		rc = watching(img, owners[0]);
+		if (rc == 0) {
+			/* Its answer says little (-EAGAIN once the lock has
+			 * gone, seen with Ceph 16): the acquisition below
+			 * tells whether the lock is free now. */
+			rc = F.rbd_lock_break(img, RBD_LOCK_MODE_EXCLUSIVE,
+					      owners[0]);
+			log_line("rbd: the lock of %s, a gateway gone from the "
+				 "cluster (no watch): blocklisted and broken "
+				 "(%s)",
+				 owners[0], rc ? strerror(-rc) : "done");
+			rc = 0;
+		} else if (rc > 0) {
+			rc = -EAGAIN;
+		}
+		F.rbd_lock_get_owners_cleanup(owners, n);
+		if (rc)
+			return rc;
+	}
+	rc = F.rbd_lock_acquire(img, RBD_LOCK_MODE_EXCLUSIVE);
+	/* Taken meanwhile by a live gateway, which refused to hand it. */
+	return rc == -EROFS || rc == -EBUSY ? -EAGAIN : rc;
+}
+
 /* fleet_store_ops.peek: the clone's metadata. */
 static int rs_peek(struct fleet_lun *fl, const char *name,
 		   enum ovl_phase *phase, unsigned *base)
@@ -295,7 +367,7 @@ static int rs_gen_open(struct fleet_lun *fl, struct fleet_gen *g, int fresh,
 		       unsigned cur, char *err, size_t errlen)
 {
 	struct fleet_rbd *r = fl->rbd;
-	char spec[TCFG_NAME_MAX + FLEET_IMAGE_MAX + 2], v[32];
+	char spec[TCFG_NAME_MAX + FLEET_IMAGE_MAX + 2], v[32], who[128];
 	struct scsi_lu scratch = { 0 };
 	size_t len;
 	int rc, made = 0;
@@ -321,11 +393,18 @@ static int rs_gen_open(struct fleet_lun *fl, struct fleet_gen *g, int fresh,
 			     errlen))
 		return -EIO;
 	/* Taken by hand, the lock stays here until the clone is closed. */
-	rc = F.rbd_lock_acquire(g->u.br.image, RBD_LOCK_MODE_EXCLUSIVE);
+	rc = lock_take(g->u.br.image, who, sizeof(who));
 	if (rc) {
-		snprintf(err, errlen,
-			 "its clone %s/%s is held by another gateway (%s)",
-			 r->pool, g->image, strerror(-rc));
+		if (rc == -EAGAIN)
+			snprintf(err, errlen,
+				 "its clone %s/%s is held by another gateway "
+				 "(%s; if that one died, Ceph frees the clone "
+				 "when its watch times out: retry)",
+				 r->pool, g->image, who[0] ? who : "?");
+		else
+			snprintf(err, errlen,
+				 "its clone %s/%s: cannot take its lock (%s)",
+				 r->pool, g->image, strerror(-rc));
 		backend_rbd_close(&g->u.br);
 		return rc;
 	}
@@ -563,6 +642,30 @@ static int snap_drop(rbd_image_t img)
 	return rc == -ENOENT ? 0 : rc;
 }
 
+/* Renames the image open as img from name from to name to; returns 0,
+ * -EEXIST (to is another image) or a negative errno.  librbd's answer
+ * alone is not enough: when two renames to one name race, the loser may
+ * get 0 and its image keep its name (seen with Ceph 16), so the image now
+ * called to must be img itself. */
+static int rename_to(struct fleet_rbd *r, rbd_image_t img, const char *from,
+		     const char *to)
+{
+	char id[64], to_id[64];
+	rbd_image_t t;
+	int rc = F.rbd_rename(r->io, from, to);
+
+	if (rc)
+		return rc;
+	rc = F.rbd_get_id(img, id, sizeof(id));
+	if (rc == 0 && (rc = open_ro(r, to, &t)) == 0) {
+		rc = F.rbd_get_id(t, to_id, sizeof(to_id));
+		F.rbd_close(t);
+	}
+	if (rc)
+		return rc;
+	return strcmp(id, to_id) ? -EEXIST : 0;
+}
+
 /* fleet_store_ops.commit: the seat's clone is renamed PREFIX.v.NUM and
  * snapshotted; then, in one operation that checks the current version,
  * the state says so. */
@@ -572,7 +675,9 @@ static int rs_commit(struct fleet_lun *fl, const char *name, unsigned num,
 {
 	struct fleet_rbd *r = fl->rbd;
 	char from[FLEET_IMAGE_MAX], to[FLEET_IMAGE_MAX];
-	char key[32], info[STATE_VAL_MAX], cur[16], nums[16];
+	char key[32], info[STATE_VAL_MAX], cur[16], nums[16], who[128];
+	char phase[32] = "firmware";
+	size_t plen = sizeof(phase);
 	const char *keys[2], *vals[2];
 	rbd_image_t img;
 	int rc;
@@ -582,24 +687,27 @@ static int rs_commit(struct fleet_lun *fl, const char *name, unsigned num,
 	/* Held here from before the rename to the end, the lock keeps a
 	 * gateway that the seat logs in to meanwhile from writing. */
 	rc = F.rbd_open(r->io, from, &img, NULL);
-	if (rc == 0 && (rc = F.rbd_lock_acquire(img, RBD_LOCK_MODE_EXCLUSIVE)))
+	if (rc == 0 && (rc = lock_take(img, who, sizeof(who))))
 		F.rbd_close(img);
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", from,
-			 rc == -EROFS || rc == -EBUSY
-				 ? "open through another gateway"
-				 : strerror(-rc));
+			 rc == -EAGAIN ? "open through another gateway"
+				       : strerror(-rc));
 		return rc;
 	}
-	rc = F.rbd_rename(r->io, from, to);
+	F.rbd_metadata_get(img, "wupan.phase", phase, &plen);
+	/* Another commit (a second update seat, another gateway) took the
+	 * same number first: its compare-and-set decides, this one lost. */
+	rc = rename_to(r, img, from, to);
 	if (rc) {
 		snprintf(err, errlen, "rename %s to %s: %s", from, to,
 			 strerror(-rc));
 		F.rbd_close(img);
-		return rc;
+		return rc == -EEXIST ? -ESTALE : rc;
 	}
 	/* Clones of the version inherit its metadata: they start on it. */
 	snprintf(nums, sizeof(nums), "%u", num);
+	snprintf(cur, sizeof(cur), "%u", base);
 	if ((rc = F.rbd_metadata_set(img, "wupan.base", nums)) ||
 	    (rc = F.rbd_metadata_set(img, "wupan.phase", "firmware")) ||
 	    (rc = F.rbd_snap_create(img, "v")) ||
@@ -608,7 +716,6 @@ static int rs_commit(struct fleet_lun *fl, const char *name, unsigned num,
 	snprintf(key, sizeof(key), "ver.%u", num);
 	fleet_ver_build(info, sizeof(info), base, (long long)time(NULL),
 			comment);
-	snprintf(cur, sizeof(cur), "%u", base);
 	keys[0] = key;
 	vals[0] = info;
 	keys[1] = "current";
@@ -621,7 +728,9 @@ static int rs_commit(struct fleet_lun *fl, const char *name, unsigned num,
 err_snap:
 	snprintf(err, errlen, "version image %s: %s", to, strerror(-rc));
 	snap_drop(img);
-	/* The seat keeps its work. */
+	/* The seat keeps its work, still on version base. */
+	F.rbd_metadata_set(img, "wupan.base", cur);
+	F.rbd_metadata_set(img, "wupan.phase", phase);
 	F.rbd_rename(r->io, to, from);
 	F.rbd_close(img);
 	return rc;

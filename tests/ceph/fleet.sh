@@ -9,40 +9,10 @@
 # Ports: monitor 44300, OSD 44310-44349, gateways 44260-44262.
 . "$(dirname "$0")/../suite.sh" ceph-fleet
 
+. tests/ceph/lib.sh
 WT=${WUPAN_TARGET:-$O/asan/bin/wupan-target}
 # One cluster on ports 44300-44349 at a time: this suite's or the other's.
-exec 8>"$O/ceph-44300.lock"
-flock -w 900 8 || { bad setup "another run holds $O/ceph-44300.lock"; suite_end; exit 1; }
-C=$W/cluster
-CONF=$C/ceph.conf
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	sh tests/ceph/cluster.sh stop "$C"
-}
-trap cleanup EXIT
-
-for t in rbd ceph-mon ceph-osd; do
-	if ! command -v $t >/dev/null; then
-		bad setup "$t missing (Debian ceph-mon ceph-osd ceph-common)"
-		suite_end
-		exit 1
-	fi
-done
-CL=$W/fleet_client
-if ! ${CC:-cc} -O2 -Wall -o "$CL" tests/fleet/fleet_client.c -liscsi; then
-	bad setup "tests/fleet/fleet_client.c does not build (Debian libiscsi-dev)"
-	suite_end
-	exit 1
-fi
-if ! sh tests/ceph/cluster.sh start "$C" 44300 2>"$W/cluster.err"; then
-	bad cluster "did not start: $(tail -n 8 "$W/cluster.err")"
-	suite_end
-	exit 1
-fi
-rbdc() { timeout 60 rbd -c "$CONF" "$@"; }
+ceph_suite_start 44300
 
 # The golden image: block b holds (b * 7 + i + 1) % 256 at offset i.
 "$CL" golden "$W/room.img" 16384
@@ -256,17 +226,7 @@ grep -qF '{"overlays":"rbd:rbd/v","current":1,"update":"iqn.2025-01.org.wupan:pc
 	grep -qF '"comment":"first update","current":true}]}' <<<"$out" &&
 	ok "ctl --json versions" || bad "ctl --json versions" "$(head -c 600 <<<"$out")"
 
-for g in a b; do
-	eval "pid=\$${g}_PID"
-	kill -TERM "$pid"
-	wait "$pid"
-	rc=$?
-	if [ $rc = 0 ] && ! grep -q "ERROR: \(Address\|Leak\)Sanitizer\|runtime error" "$W/$g.log"; then
-		ok "gateway $g: exit 0, no sanitizer report"
-	else
-		bad "gateway $g" "exit $rc: $(grep -m3 -E 'ERROR|runtime error' "$W/$g.log")"
-	fi
-done
+gateways_stop a b
 if rbdc export rbd/room "$W/room.back" >/dev/null 2>&1 && cmp -s "$W/room.img" "$W/room.back" &&
 	! timeout 30 rbd -c "$CONF" status rbd/v.client.${PC}21 | grep -q "watcher="; then
 	ok "the golden image is unchanged; no watcher left on a clone"

@@ -11,12 +11,20 @@
  *   fill:LBA       64 KiB writes from LBA until one fails: prints its sense
  *   load:LBA:N     N synced one-block writes of (i % 250) + 1, printing
  *                  "durable I" after each is acknowledged
+ *   plain:LBA:N[:STEP]  N one-block WRITE(10)s of (i % 250) + 1 at
+ *                  LBA + i * STEP (1), neither FUA nor SYNCHRONIZE CACHE:
+ *                  acknowledged only
+ *   check:LBA:N[:STEP]  READ(10)s: block LBA + i * STEP must be all
+ *                  (i % 250) + 1
+ *   kill:PID       SIGKILL to PID (a gateway) at once: nothing it has
+ *                  acknowledged may be lost
  *   s:SEC          sleeps
  * "fleet_client golden FILE BLOCKS" writes a golden image of that pattern.
  * Prints one line per failed step and exits 1 if any failed.  The golden
  * pattern of block b is the byte (b * 7 + i + 1) % 256 at offset i.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +69,7 @@ static int read_block(uint32_t lba, uint8_t *blk)
 /* Runs one step; returns 0 or 1 (failed, printed). */
 static int step(const char *s)
 {
-	unsigned a = 0, b = 0;
+	unsigned a = 0, b = 0, step = 1;
 	uint8_t blk[65536];
 	char what[64];
 
@@ -142,6 +150,41 @@ static int step(const char *s)
 				return 1;
 			printf("durable %u\n", i + 1);
 			fflush(stdout);
+		}
+		return 0;
+	}
+	if (sscanf(s, "plain:%u:%u:%u", &a, &b, &step) >= 2) {
+		for (unsigned i = 0; i < b; i++) {
+			memset(blk, (int)(i % 250 + 1), 512);
+			if (!good(iscsi_write10_sync(ctx, lun, a + i * step,
+						     blk, 512, 512, 0, 0, 0, 0,
+						     0),
+				  what))
+				return 1;
+		}
+		return 0;
+	}
+	if (sscanf(s, "check:%u:%u:%u", &a, &b, &step) >= 2) {
+		unsigned lost = 0, first = 0;
+
+		for (unsigned i = 0; i < b; i++) {
+			int bad = read_block(a + i * step, blk) != 0;
+
+			for (int j = 0; !bad && j < 512; j++)
+				bad = blk[j] != (uint8_t)(i % 250 + 1);
+			if (bad && !lost++)
+				first = a + i * step;
+		}
+		if (lost)
+			printf("%s: %u of %u acknowledged blocks lost, the "
+			       "first at %u\n",
+			       what, lost, b, first);
+		return lost != 0;
+	}
+	if (sscanf(s, "kill:%u", &a) == 1) {
+		if (kill((pid_t)a, SIGKILL)) {
+			printf("%s: no such process\n", what);
+			return 1;
 		}
 		return 0;
 	}
