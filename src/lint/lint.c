@@ -91,6 +91,7 @@ enum lint_type {
 	T_PORT, /* 1-65535 */
 	T_LUN, /* iPXE's LUN syntax */
 	T_MS, /* milliseconds */
+	T_COUNT, /* a plain count, 0-999 */
 	T_ITEM, /* a menu item's label */
 	T_ISCSI, /* an iSCSI name */
 	T_IQN_BASE, /* an iqn. name that gets ":suffix" appended */
@@ -132,6 +133,8 @@ static const struct lint_setting lint_settings[] = {
 	{ "reverse-password", T_SECRET, 0 },
 	{ "menu-timeout", T_MS, 1 },
 	{ "menu-default", T_ITEM, 1 },
+	/* Tries on a busy target (embed/80-failure.ipxe). */
+	{ "busy-retries", T_COUNT, 1 },
 	{ "install-url", T_URL, 0 },
 	{ "boot-url", T_BASE_URL, 1 },
 	{ "hostname", T_TEXT, 0 },
@@ -635,6 +638,18 @@ static void check_value(struct lint_state *st, int idx, const char *v,
 			       "%lu",
 			       s->name, (unsigned long)n, (unsigned long)n,
 			       (unsigned long)n * 1000);
+		break;
+	case T_COUNT:
+		/* The firmware counts up to it and compares the text, so
+		 * "012" would never be reached. */
+		if (ref)
+			break;
+		if (parse_u64_n(v, len, 0, 999, &n) != 0 ||
+		    (len > 1 && v[0] == '0'))
+			report(st, LINT_ERROR,
+			       "%s '%.*s' is not a count from 0 to 999 "
+			       "written plainly (e.g. 24)",
+			       s->name, (int)len, v);
 		break;
 	case T_ITEM:
 		/* Checked once the whole file is read (items may follow). */

@@ -20,6 +20,16 @@
 #                     lists the other gateway second, each gateway's
 #                     generated configuration runs it, and two guests boot
 #                     from each gateway, which logged their logins
+#   busy              BIOS, one portal whose wupan-target refuses the login
+#                     with status 03/02 (the PC's overlay cannot be made: a
+#                     directory stands in its place) until the firmware has
+#                     said it tries again; then the directory goes: the
+#                     firmware's retry boots (embed/80-failure.ipxe)
+#   uefi-busy         UEFI (OVMF): as busy (EFI's error numbers differ)
+#   busy-first-dead   BIOS, two portals: the first dead, the second busy as
+#                     above: the firmware retries the paths and boots
+#   busy-give-up      BIOS, busy-retries 1 and a target that stays busy: one
+#                     retry, then the error and the busy hint; the menu waits
 # Ports 43260-43299.  Needs: make, make test-payloads, qemu-system-x86, ovmf,
 # make diskless-image (linux-first-dead).
 # Ends with "N passed, N failed, N skipped".
@@ -28,7 +38,7 @@
 . tests/qemu/mplib.sh
 export O
 PAYLOAD=$O/test/payload
-PORT_GW1=43261 PORT_GW2=43262
+PORT_GW1=43261 PORT_GW2=43262 PORT_BUSY=43263
 # Nothing ever listens here: a dead gateway.
 PORT_DEAD=43269
 HOST=10.0.2.2
@@ -37,7 +47,7 @@ BASE_IQN=iqn.2026-01.org.wupan.client
 BIOS_TIMEOUT=90
 UEFI_TIMEOUT=240
 JOBS=${WUPAN_QEMU_JOBS:-2}
-ALL="first-dead first-alive all-dead uefi-first-dead install-first-dead linux-first-dead seats"
+ALL="first-dead first-alive all-dead uefi-first-dead install-first-dead linux-first-dead seats busy uefi-busy busy-first-dead busy-give-up"
 CASES=${*:-$ALL}
 
 trap cleanup EXIT
@@ -54,7 +64,7 @@ for f in "$O/ipxe.lkrn" "$O/boot.ipxe" "$O/ipxe.efi" "$O/tftp/boot.ipxe" "$O/bin
 	[ -e "$f" ] || skip_all "no $f (make, make test-payloads)"
 done
 command -v qemu-system-x86_64 >/dev/null || skip_all "no qemu-system-x86_64 (qemu-system-x86)"
-for p in $PORT_GW1 $PORT_GW2 $PORT_DEAD; do
+for p in $PORT_GW1 $PORT_GW2 $PORT_BUSY $PORT_DEAD; do
 	if bash -c "exec 3<>/dev/tcp/127.0.0.1/$p" 2>/dev/null; then
 		skip_all "port $p is in use"
 	fi
@@ -299,6 +309,97 @@ EOF
 		fi
 		cleanup
 	fi
+fi
+
+# --- a busy target: the firmware asks again --------------------------------
+
+busy_cases=""
+for c in busy uefi-busy busy-first-dead busy-give-up; do want "$c" && busy_cases="$busy_cases $c"; done
+if [ -n "$busy_cases" ]; then
+	B=$W/busy
+	mkdir -p "$B/ov"
+	bios_disk gwb "$B/bios.img" && sh tests/qemu/mkdisk.sh uefi gwb "$B/uefi.img" || { bad "busy: disks"; suite_end; exit; }
+	# A reset room: each login makes the PC's overlay NAME.ovl, which a
+	# directory of that name blocks (wupan-target refuses, 03/02).
+	cat >"$B/gwb.conf" <<EOF
+listen 127.0.0.1:$PORT_BUSY
+target $IQN-busy
+  lun golden=$B/bios.img overlays=$B/ov mode=reset
+  allow $BASE_IQN:mp-*
+target $IQN-busy-uefi
+  lun golden=$B/uefi.img overlays=$B/ov mode=reset
+  allow $BASE_IQN:mp-*
+EOF
+	gw_start gwb "$B/gwb.conf" || { bad "busy: gateway" "$(tail -n 3 "$W/gwb.log")"; suite_end; exit; }
+	# busy_guest CASE FW MAC TARGET [RETRIES]: blocks CASE's overlay and
+	# boots it in the background; without RETRIES the block goes once the
+	# firmware said it tries again.
+	busy_guest() {
+		local c=$1 fw=$2 mac=$3 tgt=$4 retries=${5:-} i gpid
+		local f=$W/tftp/hosts/${mac//:/-}.ipxe
+		mkdir -p "$B/ov/$BASE_IQN:mp-$c.ovl"
+		local -a portals=("$HOST:$PORT_BUSY")
+		[ "$c" = busy-first-dead ] && portals=("$HOST:$PORT_DEAD" "$HOST:$PORT_BUSY")
+		host_file "$mac" "${portals[@]}" && sed -i "s/^set iscsi-target .*/set iscsi-target $tgt/" "$f"
+		[ -n "$retries" ] && echo "set busy-retries $retries" >>"$f"
+		guest "$c" "$fw" "$mac" "mp-$c" &
+		gpid=$!
+		[ -n "$retries" ] && return
+		for i in $(seq 1 $((UEFI_TIMEOUT * 2))); do
+			grep -qaF "trying again in 5 s (1 of 24)" "$W/$c/serial.log" 2>/dev/null && break
+			kill -0 "$gpid" 2>/dev/null || break
+			sleep 0.5
+		done
+		rmdir "$B/ov/$BASE_IQN:mp-$c.ovl"
+	}
+	# busy_seen CASE FW: it booted from gwb after the console said the
+	# target is busy, and gwb logged a refusal (03/02) and a good login.
+	busy_seen() {
+		local c=$1 fw=$2 flat
+		flat=$(tr -d '\n' <"$W/$c/console.txt")
+		booted "$c" "$fw" gwb || return
+		grep -qF "wupan: the target is busy: it answered but cannot serve this PC yet" <<<"$flat" &&
+			grep -qF "trying again in 5 s (1 of 24)" <<<"$flat" || { echo "$c: no busy line on the console"; return; }
+		grep -F "initiator=$BASE_IQN:mp-$c " "$W/gwb.log" | grep -q "status=0x0302" || { echo "$c: gwb logged no refusal"; return; }
+		logged_in gwb "$BASE_IQN:mp-$c" || echo "$c: gwb logged no login of mp-$c"
+	}
+	wait_guests() {
+		local p
+		for p in $(jobs -rp); do
+			case " ${gw_pids[*]} " in *" $p "*) continue ;; esac
+			wait "$p"
+		done
+	}
+	# Two guests at a time: the BIOS pair, then UEFI.
+	want busy && busy_guest busy bios 52:54:00:4d:50:11 "$IQN-busy"
+	want busy-give-up && busy_guest busy-give-up bios 52:54:00:4d:50:13 "$IQN-busy" 1
+	wait_guests
+	want busy-first-dead && busy_guest busy-first-dead bios 52:54:00:4d:50:14 "$IQN-busy"
+	want uefi-busy && busy_guest uefi-busy uefi 52:54:00:4d:50:12 "$IQN-busy-uefi"
+	wait_guests
+	for c in busy uefi-busy busy-first-dead; do
+		want "$c" || continue
+		fw=bios
+		[ "$c" = uefi-busy ] && fw=uefi
+		why=$(busy_seen "$c" "$fw")
+		if [ -z "$why" ]; then ok "$c: ${fw^^}: the target refused (busy), the firmware said so and tried again, booted from gwb in $(cat "$W/$c/secs")s"; else bad "$c" "$why"; fi
+	done
+	if want busy-give-up; then
+		c=$W/busy-give-up/console.txt
+		flat=$(tr -d '\n' <"$c")
+		if ! grep -qF "trying again in 5 s (1 of 1)" <<<"$flat"; then
+			bad busy-give-up "no retry line (see $c)"
+		elif ! grep -qF "wupan: hint: the target answered but could not serve this PC, also after 1 more tries" <<<"$flat"; then
+			bad busy-give-up "no busy hint (see $c)"
+		elif [ "$(grep -ac '^wupan: sanboot ' "$c")" -ne 2 ]; then
+			bad busy-give-up "$(grep -ac '^wupan: sanboot ' "$c") boot attempts, want 2"
+		elif grep -qaF "WUPAN-BIOS-BOOT-OK" "$c"; then
+			bad busy-give-up "it booted"
+		else
+			ok "busy-give-up: busy-retries 1: one more try, then the error and the busy hint; the menu waits ($(cat "$W/busy-give-up/secs")s)"
+		fi
+	fi
+	cleanup
 fi
 
 if grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error" "$W"/*.log >/dev/null 2>&1; then

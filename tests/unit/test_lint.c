@@ -126,6 +126,15 @@ static void test_settings(void)
 	      one(S, "set menu-timeout 5s\n", LINT_ERROR, "milliseconds"));
 	CHECK("timeout 5 looks like seconds",
 	      one(S, "set menu-timeout 5\n", LINT_WARNING, "5000"));
+	CHECK("busy-retries 24",
+	      run(S, "set busy-retries 24\n").errors == 0 &&
+		      run(S, "set busy-retries 0\n").errors == 0);
+	CHECK("busy-retries 012 is never reached",
+	      one(S, "set busy-retries 012\n", LINT_ERROR, "count"));
+	CHECK("busy-retries 1000",
+	      one(S, "set busy-retries 1000\n", LINT_ERROR, "count"));
+	CHECK("busy-retries 5s", one(S, "set busy-retries 5s\n", LINT_ERROR,
+				     "count from 0 to 999"));
 	CHECK("default windows", one(S, "set menu-default windows\n",
 				     LINT_ERROR, "not a menu item"));
 	CHECK("default of a per-host file may be a site item",
