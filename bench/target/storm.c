@@ -32,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -313,7 +312,7 @@ int main(int argc, char **argv)
 	uint64_t t0, t1, deadline;
 	struct pollfd *pfd;
 	struct rsess **who;
-	struct rusage ru;
+	struct storm_lat lat;
 	size_t bitmap;
 
 	g.n = 1;
@@ -427,8 +426,7 @@ int main(int argc, char **argv)
 		}
 	}
 	t1 = now_ns();
-	getrusage(RUSAGE_SELF, &ru);
-	storm_sort_us(g.lat_us, g.n_lat);
+	lat = storm_latencies(g.lat_us, g.n_lat);
 	printf("clients=%d sessions=%zu commands=%zu answered=%" PRIu64
 	       " failed=%" PRIu64 " status_differs=%" PRIu64
 	       " verified_blocks=%" PRIu64 " bad_blocks=%" PRIu64
@@ -436,13 +434,8 @@ int main(int argc, char **argv)
 	       " cpu_s=%.3f\n",
 	       g.n, g.tr.n_sess * (size_t)g.n, g.tr.n * (size_t)g.n, g.answered,
 	       g.failed, g.status_differs, g.verified, g.bad_blocks,
-	       (double)(t1 - t0) / 1e9, g.n_lat ? g.lat_us[g.n_lat / 2] : 0,
-	       g.n_lat ? g.lat_us[g.n_lat * 99 / 100] : 0,
-	       g.n_lat ? g.lat_us[g.n_lat - 1] : 0,
-	       (double)g.answered / ((double)(t1 - t0) / 1e9),
-	       (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-		       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) /
-			       1e6);
+	       (double)(t1 - t0) / 1e9, lat.p50, lat.p99, lat.max,
+	       (double)g.answered / ((double)(t1 - t0) / 1e9), storm_cpu_s());
 	if (g.fatal || g.answered != g.tr.n * (size_t)g.n || g.bad_blocks ||
 	    (g.strict && g.status_differs)) {
 		fprintf(stderr,

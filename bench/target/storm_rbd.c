@@ -31,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -287,7 +286,7 @@ static int do_replay(int argc, char **argv)
 	int opt, limit_s = 600, done = 0, fatal = 0;
 	uint64_t t_open, t0, t1;
 	struct timespec until;
-	struct rusage ru;
+	struct storm_lat lat;
 	size_t bitmap;
 
 	g.n = 1;
@@ -392,20 +391,15 @@ static int do_replay(int argc, char **argv)
 	}
 	pthread_mutex_unlock(&g.mu);
 	t1 = now_ns();
-	getrusage(RUSAGE_SELF, &ru);
-	storm_sort_us(g.lat_us, g.n_lat);
+	lat = storm_latencies(g.lat_us, g.n_lat);
 	printf("clients=%d commands=%zu issued=%" PRIu64 " skipped=%" PRIu64
 	       " failed=%" PRIu64 " verified_blocks=%" PRIu64
 	       " bad_blocks=%" PRIu64 " open_s=%.3f wall_s=%.3f p50_us=%u"
 	       " p99_us=%u max_us=%u cpu_s=%.3f\n",
 	       g.n, g.tr.n * (size_t)g.n, g.issued, g.skipped, g.failed,
 	       g.verified, g.bad_blocks, (double)(t0 - t_open) / 1e9,
-	       (double)(t1 - t0) / 1e9, g.n_lat ? g.lat_us[g.n_lat / 2] : 0,
-	       g.n_lat ? g.lat_us[g.n_lat * 99 / 100] : 0,
-	       g.n_lat ? g.lat_us[g.n_lat - 1] : 0,
-	       (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-		       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) /
-			       1e6);
+	       (double)(t1 - t0) / 1e9, lat.p50, lat.p99, lat.max,
+	       storm_cpu_s());
 	if (fatal || g.failed || g.bad_blocks) {
 		fprintf(stderr,
 			"storm_rbd: FAILED: %" PRIu64 " failed, %" PRIu64

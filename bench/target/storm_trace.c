@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "storm_trace.h"
 
@@ -220,7 +221,24 @@ static int u32cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-void storm_sort_us(uint32_t *lat, size_t n)
+struct storm_lat storm_latencies(uint32_t *lat, size_t n)
 {
+	struct storm_lat l = { 0, 0, 0 };
+
+	if (!n)
+		return l;
 	qsort(lat, n, sizeof(*lat), u32cmp);
+	l.p50 = lat[n / 2];
+	l.p99 = lat[n * 99 / 100];
+	l.max = lat[n - 1];
+	return l;
+}
+
+double storm_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }

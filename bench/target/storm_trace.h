@@ -78,7 +78,15 @@ void storm_check_read(struct storm_check *k, const struct storm_cmd *c,
 		      const uint8_t *data, size_t len, int idx, uint64_t seed,
 		      const uint8_t *written);
 
-/* Sorts n latencies, for the percentiles. */
-void storm_sort_us(uint32_t *lat, size_t n);
+/* The latencies of a run (microseconds), as both tools report them. */
+struct storm_lat {
+	uint32_t p50, p99, max;
+};
+
+/* Sorts n latencies and takes their percentiles (all 0 when n is 0). */
+struct storm_lat storm_latencies(uint32_t *lat, size_t n);
+
+/* The CPU seconds (user and system) this process has used so far. */
+double storm_cpu_s(void);
 
 #endif
