@@ -90,7 +90,7 @@ ok "two gateways run mkseats.sh's configurations unchanged"
 for n in 1 2 3 4; do
 	guest "pc0$n" bios "52:54:00:46:26:0$n" "pc0$n" &
 done
-wait $(jobs -rp | grep -vxF -f <(printf '%s\n' "${gw_pids[@]}"))
+wait_guests
 
 # logins GATEWAY: the seats that logged in to it, sorted, on one line.
 logins() {
@@ -131,7 +131,7 @@ gw1_pid=$(cat "$W/gw1.pid")
 "$CL" "iscsi://127.0.0.1:$PORT_GW1/iqn.2026-01.org.wupan.room:room/0" "$BASE_IQN:pc03" os "kill:$gw1_pid" >"$W/crash.out" 2>&1
 wait "$gw1_pid" 2>/dev/null
 st=$?
-gw_pids=("${gw_pids[@]/$gw1_pid/}")
+gw_forget "$gw1_pid"
 [ "$st" = 137 ] && grep -q "$BASE_IQN:pc03: .*login=os overlay=kept" "$W/gw1.log" &&
 	ok "gw1 killed (SIGKILL to its PID) with pc03's session open on its clone" ||
 	bad "gw1 crash" "exit status $st, $(tail -n 2 "$W/crash.out" "$W/gw1.log" | tr '\n' ' ')"

@@ -32,17 +32,21 @@ gw_start() {
 	return 1
 }
 
-# gw_stop NAME: stops that gateway (SIGTERM to its recorded PID) and waits;
-# its exit status is in $W/NAME.status.
-gw_stop() {
-	local pid p
+# wait_guests: waits for the background jobs that are not gateways.
+wait_guests() {
+	local p
+	for p in $(jobs -rp); do
+		case " ${gw_pids[*]} " in *" $p "*) continue ;; esac
+		wait "$p"
+	done
+}
+
+# gw_forget PID: a gateway that has ended leaves the cleanup's list.
+gw_forget() {
+	local p
 	local -a left=()
-	pid=$(cat "$W/$1.pid")
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid"
-	echo $? >"$W/$1.status"
 	for p in "${gw_pids[@]}"; do
-		[ "$p" = "$pid" ] || left+=("$p")
+		[ "$p" = "$1" ] || left+=("$p")
 	done
 	gw_pids=("${left[@]}")
 }

@@ -171,10 +171,7 @@ if [ -n "$plain" ]; then
 	want uefi-first-dead && run_bg uefi-first-dead uefi 52:54:00:4d:50:04 mp-uefi-first-dead
 	want install-first-dead && run_bg install-first-dead bios 52:54:00:4d:50:06 mp-install-first-dead
 	want linux-first-dead && run_bg linux-first-dead bios 52:54:00:4d:50:05 mp-linux-first-dead
-	for p in $(jobs -rp); do
-		case " ${gw_pids[*]} " in *" $p "*) continue ;; esac
-		wait "$p"
-	done
+	wait_guests
 
 	if want first-dead; then
 		flat=$(tr -d '\n' <"$W/first-dead/console.txt")
@@ -286,10 +283,7 @@ EOF
 				while [ "$(jobs -rp | wc -l)" -gt $((JOBS + 1)) ]; do sleep 0.2; done
 				guest "seat-pc0$n" bios "52:54:00:4d:53:0$n" "pc0$n" &
 			done
-			for p in $(jobs -rp); do
-				case " ${gw_pids[*]} " in *" $p "*) continue ;; esac
-				wait "$p"
-			done
+			wait_guests
 			why="" spread=""
 			for n in 1 2 3 4; do
 				g=gw1
@@ -316,7 +310,7 @@ fi
 busy_cases=""
 for c in busy uefi-busy busy-first-dead busy-give-up; do want "$c" && busy_cases="$busy_cases $c"; done
 if [ -n "$busy_cases" ]; then
-	B=$W/busy
+	B=$W/gwb
 	mkdir -p "$B/ov"
 	bios_disk gwb "$B/bios.img" && sh tests/qemu/mkdisk.sh uefi gwb "$B/uefi.img" || { bad "busy: disks"; suite_end; exit; }
 	# A reset room: each login makes the PC's overlay NAME.ovl, which a
@@ -362,13 +356,6 @@ EOF
 			grep -qF "trying again in 5 s (1 of 24)" <<<"$flat" || { echo "$c: no busy line on the console"; return; }
 		grep -F "initiator=$BASE_IQN:mp-$c " "$W/gwb.log" | grep -q "status=0x0302" || { echo "$c: gwb logged no refusal"; return; }
 		logged_in gwb "$BASE_IQN:mp-$c" || echo "$c: gwb logged no login of mp-$c"
-	}
-	wait_guests() {
-		local p
-		for p in $(jobs -rp); do
-			case " ${gw_pids[*]} " in *" $p "*) continue ;; esac
-			wait "$p"
-		done
 	}
 	# Two guests at a time: the BIOS pair, then UEFI.
 	want busy && busy_guest busy bios 52:54:00:4d:50:11 "$IQN-busy"
