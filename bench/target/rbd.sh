@@ -91,14 +91,8 @@ fio_rows() {
 	done
 	wt_stop "$wpid"
 
-	tgtd -f -C 81 --iscsi portal=127.0.0.1:42271 >"$work/tgtd.log" 2>&1 &
-	tpid=$!
-	T_PIDS+=("$tpid")
-	T_TGTD_CTL+=(81)
-	for _ in $(seq 50); do
-		tgtadm -C 81 --mode system --op show >/dev/null 2>&1 && break
-		sleep 0.1
-	done
+	tgtd_up 81 42271 "$work/tgtd.log"
+	tpid=$TGTD_PID
 	tgtadm -C 81 --lld iscsi --mode target --op new --tid 1 -T "$IQN" &&
 		tgtadm -C 81 --lld iscsi --mode logicalunit --op new --tid 1 --lun 1 \
 			--bstype rbd --bsopts "conf=$CONF" -b rbd/bench &&

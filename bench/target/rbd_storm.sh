@@ -61,6 +61,23 @@ drop() {
 	"$work/storm_rbd" remove "$CONF" "rbd/$1" || { echo "storm: cannot remove rbd/$1*"; exit 1; }
 }
 
+# wupan_row KIND PORT PREFIX REPLAY-OPTION -- WUPAN-TARGET-OPTION...: one
+# replay through a wupan-target on PORT (log and output named by KIND),
+# stopped after it, then its clones rbd/PREFIX* dropped; S_* as
+# storm_replay leaves them.  REPLAY-OPTION: one more word for storm, or "".
+wupan_row() {
+	local kind=$1 port=$2 prefix=$3 ropt=$4 log
+	shift 5
+	log=$work/storm-$kind-$fw.log
+	wt_start "$log" --listen 127.0.0.1:"$port" --ceph-conf "$CONF" \
+		--target "$storm_iqn" --max-per-source 4096 "$@" ||
+		{ echo "storm: wupan-target did not start: $(tail -n 2 "$log")"; exit 1; }
+	storm_replay "storm-$fw-$kind-$r" "$WT_PID" \
+		"$work/storm" -n "$storm_clients" -v ${ropt:+"$ropt"} -t 900 127.0.0.1:"$port" "$storm_iqn" "$trace"
+	wt_stop "$WT_PID"
+	drop "$prefix"
+}
+
 storm_failed=0
 for fw in ${STORM_TRACES:-bios uefi}; do
 	trace=bench/target/traces/$fw.trace
@@ -83,24 +100,12 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 	ww=() tw=() rw=() wc=() tc=() rc=() wo=() to=() ro=() mk=() pw=() pc=() po=() xw=() xc=() xo=()
 	for r in $(seq "$storm_runs"); do
 		# wupan-target: a room whose clones it makes at each iPXE login.
-		wt_start "$work/storm-wupan-$fw.log" --listen 127.0.0.1:48270 --ceph-conf "$CONF" \
-			--target "$storm_iqn" --max-per-source 4096 \
-			--lun "golden=rbd:rbd/g$fw@g,overlays=rbd:rbd/w$fw,mode=reset" ||
-			{ echo "storm: wupan-target did not start: $(tail -n 2 "$work/storm-wupan-$fw.log")"; exit 1; }
-		storm_replay "storm-$fw-wupan-$r" "$WT_PID" \
-			"$work/storm" -n "$storm_clients" -v -t 900 127.0.0.1:48270 "$storm_iqn" "$trace"
-		wt_stop "$WT_PID"
-		drop "w$fw"
+		wupan_row wupan 48270 "w$fw" "" -- \
+			--lun "golden=rbd:rbd/g$fw@g,overlays=rbd:rbd/w$fw,mode=reset"
 		ww+=("$S_WALL") wc+=("$(us_per "$S_TGT" "$S_CMDS")") wo+=("$(us_per "$S_OSD" "$S_CMDS")")
 		# The same room without the golden cache.
-		wt_start "$work/storm-nocache-$fw.log" --listen 127.0.0.1:48273 --ceph-conf "$CONF" \
-			--target "$storm_iqn" --max-per-source 4096 --golden-cache 0 \
-			--lun "golden=rbd:rbd/g$fw@g,overlays=rbd:rbd/x$fw,mode=reset" ||
-			{ echo "storm: wupan-target did not start: $(tail -n 2 "$work/storm-nocache-$fw.log")"; exit 1; }
-		storm_replay "storm-$fw-nocache-$r" "$WT_PID" \
-			"$work/storm" -n "$storm_clients" -v -t 900 127.0.0.1:48273 "$storm_iqn" "$trace"
-		wt_stop "$WT_PID"
-		drop "x$fw"
+		wupan_row nocache 48273 "x$fw" "" -- --golden-cache 0 \
+			--lun "golden=rbd:rbd/g$fw@g,overlays=rbd:rbd/x$fw,mode=reset"
 		xw+=("$S_WALL") xc+=("$(us_per "$S_TGT" "$S_CMDS")") xo+=("$(us_per "$S_OSD" "$S_CMDS")")
 
 		# wupan-target without the room: one plain rbd: LUN per pre-made
@@ -111,13 +116,7 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 		for k in $(seq 0 $((storm_clients - 1))); do
 			luns+=(--lun "rbd:rbd/p$fw$(printf %03d "$k")")
 		done
-		wt_start "$work/storm-plain-$fw.log" --listen 127.0.0.1:48272 --ceph-conf "$CONF" \
-			--target "$storm_iqn" --max-per-source 4096 "${luns[@]}" ||
-			{ echo "storm: wupan-target did not start: $(tail -n 2 "$work/storm-plain-$fw.log")"; exit 1; }
-		storm_replay "storm-$fw-plain-$r" "$WT_PID" \
-			"$work/storm" -n "$storm_clients" -v -L 0 -t 900 127.0.0.1:48272 "$storm_iqn" "$trace"
-		wt_stop "$WT_PID"
-		drop "p$fw"
+		wupan_row plain 48272 "p$fw" -L0 -- "${luns[@]}"
 		pw+=("$S_WALL") pc+=("$(us_per "$S_TGT" "$S_CMDS")") po+=("$(us_per "$S_OSD" "$S_CMDS")")
 
 		# tgtd: one LUN per clone, the clones made first.
@@ -125,14 +124,8 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 		"$work/storm_rbd" clone "$CONF" "rbd/g$fw@g" "rbd/t$fw" "$storm_clients" ||
 			{ echo "storm: cannot make tgtd's clones"; exit 1; }
 		mk+=("$(awk -v a="$s" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')")
-		tgtd -f -C 96 --iscsi portal=127.0.0.1:48271 >"$work/storm-tgtd-$fw.log" 2>&1 9>&- &
-		tpid=$!
-		T_PIDS+=("$tpid")
-		T_TGTD_CTL+=(96)
-		for _ in $(seq 50); do
-			tgtadm -C 96 --mode system --op show >/dev/null 2>&1 && break
-			sleep 0.1
-		done
+		tgtd_up 96 48271 "$work/storm-tgtd-$fw.log"
+		tpid=$TGTD_PID
 		tgtadm -C 96 --lld iscsi --mode target --op new --tid 1 -T "$storm_iqn" ||
 			{ echo "storm: tgtd: no target"; exit 1; }
 		for k in $(seq 0 $((storm_clients - 1))); do

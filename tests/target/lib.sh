@@ -45,9 +45,10 @@ wt_stop() {
 	return $rc
 }
 
-# tgtd_start CTL PORT IQN IMAGE LOG: tgtd with the image as LUN 1.
-tgtd_start() {
-	local ctl=$1 port=$2 iqn=$3 img=$4 log=$5
+# tgtd_up CTL PORT LOG: tgtd on 127.0.0.1:PORT, with no target yet, once
+# its control socket answers; its PID in TGTD_PID.
+tgtd_up() {
+	local ctl=$1 port=$2 log=$3
 	tgtd -f -C "$ctl" --iscsi portal=127.0.0.1:"$port" >"$log" 2>&1 9>&- &
 	T_PIDS+=($!)
 	TGTD_PID=$!
@@ -56,6 +57,12 @@ tgtd_start() {
 		tgtadm -C "$ctl" --mode system --op show >/dev/null 2>&1 && break
 		sleep 0.1
 	done
+}
+
+# tgtd_start CTL PORT IQN IMAGE LOG: tgtd with the image as LUN 1.
+tgtd_start() {
+	local ctl=$1 iqn=$3 img=$4
+	tgtd_up "$ctl" "$2" "$5"
 	tgtadm -C "$ctl" --lld iscsi --mode target --op new --tid 1 -T "$iqn" &&
 		tgtadm -C "$ctl" --lld iscsi --mode logicalunit --op new \
 			--tid 1 --lun 1 -b "$img" &&
