@@ -32,39 +32,17 @@ P=iqn.2025-01.org.wupan:persist
 V=iqn.2025-01.org.wupan:versions
 PC=iqn.2025-01.org.wupan:pc
 A=${PC}-admin1
-# gw NAME PORT: the configuration of one gateway; both serve the same room.
+# gw NAME PORT: gateway NAME; both serve the same room.
 gw() {
-	cat >"$W/$1.conf" <<EOF
-listen 127.0.0.1:$2
-control $W/$1.sock
-ceph-conf $CONF
-ceph-timeout 20
-target $R
+	gateway_start "$1" "$2" 1 "target $R
   lun golden=rbd:rbd/room overlays=rbd:rbd/r mode=reset
 target $P
   lun golden=rbd:rbd/room overlays=rbd:rbd/p mode=persistent
 target $V
-  lun golden=rbd:rbd/room overlays=rbd:rbd/v mode=reset update=${PC}-admin*
-EOF
-	"$WT" --config "$W/$1.conf" 2>"$W/$1.log" &
-	PIDS+=($!)
-	eval "${1}_PID=$!"
-	for _ in $(seq 200); do
-		grep -q "serving" "$W/$1.log" 2>/dev/null && return 0
-		kill -0 "$!" 2>/dev/null || break
-		sleep 0.1
-	done
-	bad "gateway $1" "did not start: $(tail -n 3 "$W/$1.log")"
-	suite_end
-	exit 1
+  lun golden=rbd:rbd/room overlays=rbd:rbd/v mode=reset update=${PC}-admin*"
 }
 gw a 44260
 gw b 44261
-ctl() { # GATEWAY ARGS...
-	local g=$1
-	shift
-	timeout 60 "$WT" ctl --socket "$W/$g.sock" "$@"
-}
 
 # run NAME GATEWAY TARGET INITIATOR ipxe|os STEP...: one session; the case
 # fails with the client's output if a step does.

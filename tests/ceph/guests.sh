@@ -73,12 +73,17 @@ target $ROOM_IQN:room-persist
 EOF
 tlog=$WORK/target.log
 cp "${WUPAN_TARGET:-$O/bin/wupan-target}" "$WORK/wupan-target"
-"$WORK/wupan-target" --config "$WORK/target.conf" 2>"$tlog" &
-tpid=$!
-for _ in $(seq 200); do
-	grep -q serving "$tlog" && break
-	sleep 0.1
-done
+# target_start CONF LOG: the target of CONF (PID in tpid), once LOG says
+# it is serving.
+target_start() {
+	"$WORK/wupan-target" --config "$1" 2>"$2" &
+	tpid=$!
+	for _ in $(seq 200); do
+		grep -q serving "$2" && break
+		sleep 0.1
+	done
+}
+target_start "$WORK/target.conf" "$tlog"
 
 # Guest 1 on the reset room, guest 2 on the persistent one, twice; the
 # UEFI guest 4 once, beside them.
@@ -119,12 +124,7 @@ tpid=
 PORT_B=44263
 sed "s/^listen 127.0.0.1:$PORT\$/listen 127.0.0.1:$PORT_B/" "$WORK/target.conf" >"$WORK/target-b.conf"
 tlog_b=$WORK/target-b.log
-"$WORK/wupan-target" --config "$WORK/target-b.conf" 2>"$tlog_b" &
-tpid=$!
-for _ in $(seq 200); do
-	grep -q serving "$tlog_b" && break
-	sleep 0.1
-done
+target_start "$WORK/target-b.conf" "$tlog_b"
 GUEST_HOST_LINES=("set iscsi-server-2 10.0.2.2" "set iscsi-port-2 $PORT_B")
 guest 3 bios room boot1
 GUEST_HOST_LINES=()

@@ -39,6 +39,34 @@ ceph_suite_cleanup() {
 
 rbdc() { timeout 60 rbd -c "$CONF" "$@"; }
 
+# gateway_start NAME PORT N TARGETS: gateway NAME ($WT) on 127.0.0.1:PORT
+# with its control socket $W/NAME.sock, the cluster and TARGETS (its target
+# and lun lines) in $W/NAME.conf; started once its log ($W/NAME.log,
+# appended to) says "serving" for the N-th time.  Its PID goes to NAME_PID
+# and PIDS.  A gateway that does not start ends the suite.
+gateway_start() {
+	local name=$1 port=$2 n=$3 pid
+	printf '%s\n' "listen 127.0.0.1:$port" "control $W/$name.sock" \
+		"ceph-conf $CONF" "ceph-timeout 20" "$4" >"$W/$name.conf"
+	"$WT" --config "$W/$name.conf" 2>>"$W/$name.log" &
+	pid=$!
+	PIDS+=("$pid")
+	eval "${name}_PID=$pid"
+	for _ in $(seq 200); do
+		[ "$(grep -c "serving" "$W/$name.log" 2>/dev/null)" = "$n" ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	ceph_suite_fail "gateway $name" "did not start: $(tail -n 3 "$W/$name.log")"
+}
+
+# ctl GATEWAY ARGS...: wupan-target ctl on that gateway's socket.
+ctl() {
+	local g=$1
+	shift
+	timeout 60 "$WT" ctl --socket "$W/$g.sock" "$@"
+}
+
 # gateways_stop NAME...: SIGTERM to each gateway NAME (pid in $NAME_PID,
 # log in $W/NAME.log); a case each: exit 0 and no sanitizer report.
 gateways_stop() {

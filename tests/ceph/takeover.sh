@@ -33,35 +33,16 @@ rbdc import "$W/room.img" rbd/room >/dev/null 2>&1 || bad setup "rbd import"
 R=iqn.2025-01.org.wupan:room
 V=iqn.2025-01.org.wupan:versions
 PC=iqn.2025-01.org.wupan:pc
-# gw NAME PORT: starts gateway NAME; both serve the same rooms.
+# gw NAME PORT N: gateway NAME, started for the N-th time; both serve the
+# same rooms.
 gw() {
-	cat >"$W/$1.conf" <<EOF
-listen 127.0.0.1:$2
-control $W/$1.sock
-ceph-conf $CONF
-ceph-timeout 20
-target $R
+	gateway_start "$1" "$2" "$3" "target $R
   lun golden=rbd:rbd/room overlays=rbd:rbd/r mode=persistent
 target $V
-  lun golden=rbd:rbd/room overlays=rbd:rbd/v mode=reset update=${PC}-admin*
-EOF
-	"$WT" --config "$W/$1.conf" 2>>"$W/$1.log" &
-	PIDS+=($!)
-	eval "${1}_PID=$!"
-	for _ in $(seq 200); do
-		[ "$(grep -c "serving" "$W/$1.log" 2>/dev/null)" = "$3" ] && return 0
-		kill -0 "$!" 2>/dev/null || break
-		sleep 0.1
-	done
-	ceph_suite_fail "gateway $1" "did not start: $(tail -n 3 "$W/$1.log")"
+  lun golden=rbd:rbd/room overlays=rbd:rbd/v mode=reset update=${PC}-admin*"
 }
 gw a 47260 1
 gw b 47261 1
-ctl() { # GATEWAY ARGS...
-	local g=$1
-	shift
-	timeout 60 "$WT" ctl --socket "$W/$g.sock" "$@"
-}
 port() { [ "$1" = a ] && echo 47260 || echo 47261; }
 # cl GATEWAY TARGET INITIATOR STEP...: one OS session.
 cl() { timeout 120 "$CL" "iscsi://127.0.0.1:$(port "$1")/$2/0" "$3" os "${@:4}"; }
