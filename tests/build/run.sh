@@ -214,6 +214,28 @@ else
 	skipped=$((skipped + 1))
 fi
 
+# --- the suites' ports, kept from the kernel's picks (tests/run-suites.sh) -
+if [ "$(id -u)" = 0 ]; then
+	before=$(sysctl -n net.ipv4.ip_local_reserved_ports)
+	printf '#!/bin/sh\nsysctl -n net.ipv4.ip_local_reserved_ports >%s\necho "1 passed, 0 failed"\n' \
+		"$W/ports.seen" >"$W/ports.sh"
+	chmod +x "$W/ports.sh"
+	O="$W/ports-run" bash tests/run-suites.sh check "$W/ports.sh" >"$W/ports.log" 2>&1
+	seen=$(cat "$W/ports.seen" 2>/dev/null)
+	# The kernel prints the list merged: 33260-48349 within it.
+	if ! awk -F, -v want=33260-48349 '{for (i = 1; i <= NF; i++) {split($i, r, "-"); split(want, w, "-");
+		if (r[1] <= w[1] && (r[2] == "" ? r[1] : r[2]) >= w[2]) f = 1}} END {exit !f}' <<<"$seen"; then
+		bad "run-suites.sh keeps the suites' ports from the kernel's picks" "reserved during the run: '$seen'"
+	elif [ "$(sysctl -n net.ipv4.ip_local_reserved_ports)" != "$before" ]; then
+		bad "run-suites.sh puts the reserved ports back" "'$(sysctl -n net.ipv4.ip_local_reserved_ports)', was '$before'"
+	else
+		ok "run-suites.sh keeps the suites' ports 33260-48349 from the kernel's picks while they run, and puts the old list back"
+	fi
+else
+	echo "skip the suites' reserved ports: not root"
+	skipped=$((skipped + 1))
+fi
+
 # --- the checked C style (.clang-format, scripts/check-format.sh) ----------
 printf 'int f(int a)\n{\n\treturn a;\n}\n' >"$W/good.c"
 printf 'int f(int a) {\n  return a;\n}\n' >"$W/bad.c"
