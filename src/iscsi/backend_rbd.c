@@ -260,6 +260,7 @@ int backend_rbd_open(struct backend_rbd *br, struct scsi_lu *lu,
 {
 	char pool[TCFG_NAME_MAX + 1], image[TCFG_NAME_MAX + 1];
 	char snap[TCFG_NAME_MAX + 1];
+	rados_t cluster;
 	uint64_t size;
 	int rc;
 
@@ -272,10 +273,16 @@ int backend_rbd_open(struct backend_rbd *br, struct scsi_lu *lu,
 	}
 	ro = ro || snap[0];
 	pthread_mutex_lock(&rbd_g.lock);
-	if (rbd_load(err, errlen) || rbd_connect(ceph, err, errlen))
-		goto err_unlock;
+	if (rbd_load(err, errlen) || rbd_connect(ceph, err, errlen)) {
+		pthread_mutex_unlock(&rbd_g.lock);
+		return -1;
+	}
 	rbd_g.users++;
-	rc = L.rados_ioctx_create(rbd_g.cluster, pool, &br->ioctx);
+	cluster = rbd_g.cluster; /* stays while this user counts */
+	/* The rest is round trips to the cluster: not under the lock, so a
+	 * room's logins open their clones in parallel. */
+	pthread_mutex_unlock(&rbd_g.lock);
+	rc = L.rados_ioctx_create(cluster, pool, &br->ioctx);
 	if (rc < 0) {
 		snprintf(err, errlen, "ceph: pool %s: %s", pool,
 			 rc == -ENOENT ? "no such pool" : strerror(-rc));
@@ -298,7 +305,6 @@ int backend_rbd_open(struct backend_rbd *br, struct scsi_lu *lu,
 			pool, image, rc < 0 ? 0ull : (unsigned long long)size);
 		goto err_image;
 	}
-	pthread_mutex_unlock(&rbd_g.lock);
 	pthread_rwlock_init(&br->bf.lock, NULL);
 	br->blocks = size / 512;
 	br->ro = ro;
@@ -309,8 +315,8 @@ err_image:
 err_ioctx:
 	L.rados_ioctx_destroy(br->ioctx);
 err_conn:
+	pthread_mutex_lock(&rbd_g.lock);
 	rbd_disconnect();
-err_unlock:
 	pthread_mutex_unlock(&rbd_g.lock);
 	return -1;
 }

@@ -99,9 +99,11 @@ void iscsi_conn_release(struct iscsi_conn *c)
 	free(c->out.buf);
 	free(c->out.ext);
 	free(c->login.text);
+	free(c->login.open_text);
 	free(c->text_rsp);
 	memset(&c->out, 0, sizeof(c->out));
 	c->login.text = NULL;
+	c->login.open_text = NULL;
 	c->text_rsp = NULL;
 }
 
@@ -115,7 +117,7 @@ struct iscsi_target *iscsi_env_find(struct iscsi_env *env, const char *name)
 
 int iscsi_conn_wants_input(const struct iscsi_conn *c)
 {
-	return c->phase != ISCSI_PHASE_CLOSING &&
+	return c->phase != ISCSI_PHASE_CLOSING && !c->login.opening &&
 	       iscsi_obuf_backlog(&c->out) < ISCSI_OUT_HIGH &&
 	       c->n_reads < ISCSI_MAX_READS &&
 	       c->write_bytes < ISCSI_MAX_WRITE_BYTES;
@@ -489,6 +491,9 @@ void iscsi_io_run(struct iscsi_io *io)
 	case ISCSI_IO_FINISH:
 		scsi_cmd_finish(t->lu, &t->cmd);
 		break;
+	case ISCSI_IO_OPEN:
+		io->rc = io->conn->env->session_open(io->conn->env, io->conn);
+		break;
 	}
 }
 
@@ -722,6 +727,13 @@ void iscsi_conn_io_done(struct iscsi_conn *c, struct iscsi_io *io)
 	enum iscsi_io_op op = io->op;
 
 	c->n_io--;
+	if (op == ISCSI_IO_OPEN) {
+		int rc = io->rc;
+
+		free(io);
+		iscsi_login_opened(c, rc);
+		return;
+	}
 	t->io = NULL;
 	if (op == ISCSI_IO_WRITE)
 		c->write_bytes -= io->len;

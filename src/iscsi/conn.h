@@ -58,7 +58,10 @@ struct iscsi_env {
 	uint16_t next_tsih;
 	/* Called as a normal session's login completes: may point c->map at
 	 * units of this initiator's own (overlays, fleet.c); non-zero fails
-	 * the login.  NULL: every session sees the target's units. */
+	 * the login.  NULL: every session sees the target's units.  With a
+	 * submit it runs as an ISCSI_IO_OPEN io, off the caller's thread:
+	 * making an overlay can take a network store many round trips, and
+	 * a room's logins come all at once. */
 	int (*session_open)(struct iscsi_env *env, struct iscsi_conn *c);
 	/* Undoes session_open when the connection is released. */
 	void (*session_close)(struct iscsi_env *env, struct iscsi_conn *c);
@@ -143,7 +146,9 @@ struct iscsi_task {
  * c->n_io counts io in flight, and the driver frees a connection only at 0
  * (iscsi_conn_release before that is the driver's bug).  A task aborted or
  * dropped meanwhile is only marked: its io still completes, then it is
- * freed without an answer.  Cached READ data is read inline through the
+ * freed without an answer.  A login's session_open is an io too
+ * (ISCSI_IO_OPEN): the connection takes no input until it completes.
+ * Cached READ data is read inline through the
  * backend's read_nowait (scsi_cmd_read_nowait) with no io at all.  Without
  * env->submit the core runs every io inline (tests, fuzzers).
  */
@@ -151,6 +156,10 @@ enum iscsi_io_op {
 	ISCSI_IO_READ, /* scsi_cmd_read of [off, off + len) into buf */
 	ISCSI_IO_WRITE, /* scsi_cmd_write of buf at off */
 	ISCSI_IO_FINISH, /* scsi_cmd_finish: flush, WRITE SAME, UNMAP... */
+	/* env->session_open for io->conn, whose last login response waits
+	 * for it (task is NULL; rc is what the hook returned).  The hook
+	 * touches only that connection and its own locks. */
+	ISCSI_IO_OPEN,
 };
 
 struct iscsi_io {
@@ -237,6 +246,12 @@ struct iscsi_login {
 	int sent_mrdsl;
 	uint8_t *text; /* accumulated text of a C-bit sequence */
 	size_t text_len;
+	/* The last response, held while session_open runs (ISCSI_IO_OPEN). */
+	int opening;
+	uint8_t open_req[ISCSI_BHS_LEN]; /* the request it answers */
+	uint8_t open_flags;
+	uint8_t *open_text;
+	size_t open_text_len;
 };
 
 /* The connection. */
@@ -323,6 +338,10 @@ size_t iscsi_obuf_backlog(const struct iscsi_obuf *o);
 /* Handles one login request PDU (login.c). */
 int iscsi_login_rx(struct iscsi_conn *c, const uint8_t *bhs,
 		   const uint8_t *data, size_t len);
+
+/* Ends a login whose session_open (ISCSI_IO_OPEN) returned rc: sends the
+ * held response, or fails the login (login.c). */
+void iscsi_login_opened(struct iscsi_conn *c, int rc);
 
 /* Negotiates one operational key into c->params and answers it in out;
  * returns 1 if the key was known, 0 if not (login.c). */

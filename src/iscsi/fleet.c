@@ -72,6 +72,7 @@ struct fleet_lun *fleet_lun_open(const struct tcfg_lun *l,
 		return NULL;
 	}
 	pthread_mutex_init(&fl->lock, NULL);
+	pthread_cond_init(&fl->opened, NULL);
 	pthread_mutex_lock(&reg_lock);
 	fl->next = reg;
 	reg = fl;
@@ -95,6 +96,7 @@ void fleet_lun_close(struct fleet_lun *fl)
 	fl->ops->close(fl);
 	free(fl->update);
 	pthread_mutex_destroy(&fl->lock);
+	pthread_cond_destroy(&fl->opened);
 	free(fl->dir);
 	free(fl->golden_path);
 	free(fl);
@@ -135,42 +137,79 @@ static void gen_put(struct fleet_gen *g)
 	free(g);
 }
 
+/* Opens a new overlay for name as ng, on version cur, by the boot rule
+ * (b: decided already if *decided; else from the store's record of the
+ * client).  Runs with fl->lock held, or without it for a store whose
+ * opens may run in parallel: ng is then on fl->gens marked opening, and
+ * touches nothing shared.  Returns 0, or -1 (logged). */
+static int gen_make(struct fleet_lun *fl, struct fleet_gen *ng, int seat,
+		    const uint8_t *isid, unsigned cur, struct fleet_boot *b,
+		    int *decided, int *exists)
+{
+	enum ovl_phase phase = OVL_PHASE_FIRMWARE;
+	char err[300];
+	int rc;
+
+	if (!*decided) {
+		rc = fl->ops->peek(fl, ng->client, &phase, NULL);
+		if (rc && rc != -ENOENT) {
+			log_line("overlay %s/%s: cannot read its state (%s): "
+				 "login refused",
+				 fl->dir, ng->client, strerror(-rc));
+			return -1;
+		}
+		*exists = rc == 0;
+		*b = fleet_boot_decide(fl->mode == TCFG_OVL_RESET && !seat,
+				       *exists, phase, isid);
+		*decided = 1;
+	}
+	/* A new overlay starts from the current version. */
+	rc = fl->ops->gen_open(fl, ng, b->fresh, cur, err, sizeof(err));
+	if (rc) {
+		log_line("overlay %s/%s: %s: login refused", fl->dir,
+			 ng->client, err);
+		return -1;
+	}
+	if (ng->phase != b->phase) {
+		if (fl->ops->set_phase(ng, b->phase))
+			log_line("overlay %s/%s: cannot record its phase",
+				 fl->dir, ng->client);
+		else
+			ng->phase = b->phase;
+	}
+	return 0;
+}
+
 /* Gives the session of initiator (ISID isid) its overlay on fl, by the
  * boot rule; NULL (logged) if it cannot be opened. */
 static struct fleet_gen *
 client_attach(struct fleet_lun *fl, const char *initiator, const uint8_t *isid)
 {
-	char name[TCFG_NAME_MAX + 1], err[300];
+	char name[TCFG_NAME_MAX + 1];
 	struct fleet_gen *g, *ng;
-	struct fleet_boot b;
-	enum ovl_phase phase = OVL_PHASE_FIRMWARE;
+	struct fleet_boot b = { 0 };
 	const char *action;
-	int exists, rc, seat;
+	int exists = 1, decided = 0, rc, seat, unlocked;
 
 	if (fleet_client_name(initiator, name, sizeof(name)))
 		return NULL;
 	pthread_mutex_lock(&fl->lock);
-	for (g = fl->gens; g && strcmp(g->client, name); g = g->next)
-		;
-	if (g) {
-		exists = 1;
-		phase = g->phase;
-	} else {
-		rc = fl->ops->peek(fl, name, &phase, NULL);
-		if (rc && rc != -ENOENT) {
-			log_line("overlay %s/%s: cannot read its state (%s): "
-				 "login refused",
-				 fl->dir, name, strerror(-rc));
-			pthread_mutex_unlock(&fl->lock);
-			return NULL;
-		}
-		exists = rc == 0;
+	/* Another session of this client is opening its overlay: its
+	 * outcome decides this one's. */
+	for (;;) {
+		for (g = fl->gens; g && strcmp(g->client, name); g = g->next)
+			;
+		if (!g || !g->opening)
+			break;
+		pthread_cond_wait(&fl->opened, &fl->lock);
 	}
 	/* The update seat keeps its overlay across boots until commit. */
 	seat = fl->update && tcfg_glob(fl->update, initiator);
-	b = fleet_boot_decide(fl->mode == TCFG_OVL_RESET && !seat, exists,
-			      phase, isid);
-	action = !exists ? "created" : b.fresh ? "reset" : "kept";
+	if (g) {
+		b = fleet_boot_decide(fl->mode == TCFG_OVL_RESET && !seat, 1,
+				      g->phase, isid);
+		decided = 1;
+	}
 	if (g && b.fresh) {
 		/* Sessions of the previous boot keep the old overlay. */
 		rc = fl->ops->retire(g);
@@ -185,7 +224,17 @@ client_attach(struct fleet_lun *fl, const char *initiator, const uint8_t *isid)
 		g->stale = 1;
 		g = NULL;
 	}
-	if (!g) {
+	if (g) {
+		if (g->phase != b.phase) {
+			if (fl->ops->set_phase(g, b.phase))
+				log_line("overlay %s/%s: cannot record its "
+					 "phase",
+					 fl->dir, name);
+			else
+				g->phase = b.phase;
+		}
+		g->refs++;
+	} else {
 		ng = calloc(1, sizeof(*ng));
 		if (!ng) {
 			pthread_mutex_unlock(&fl->lock);
@@ -193,28 +242,30 @@ client_attach(struct fleet_lun *fl, const char *initiator, const uint8_t *isid)
 		}
 		ng->fl = fl;
 		snprintf(ng->client, sizeof(ng->client), "%s", name);
-		/* A new overlay starts from the current version. */
-		rc = fl->ops->gen_open(fl, ng, b.fresh, fl->ops->current(fl),
-				       err, sizeof(err));
+		ng->refs = 1;
+		ng->opening = 1;
+		/* What prune must keep while the overlay is being made. */
+		ng->pin = fl->ops->current(fl);
+		ng->next = fl->gens;
+		fl->gens = ng;
+		unlocked = fl->ops->open_unlocked;
+		if (unlocked)
+			pthread_mutex_unlock(&fl->lock);
+		rc = gen_make(fl, ng, seat, isid, ng->pin, &b, &decided,
+			      &exists);
+		if (unlocked)
+			pthread_mutex_lock(&fl->lock);
+		ng->opening = 0;
+		pthread_cond_broadcast(&fl->opened);
 		if (rc) {
-			log_line("overlay %s/%s: %s: login refused", fl->dir,
-				 name, err);
+			gen_unlink(fl, ng);
 			free(ng);
 			pthread_mutex_unlock(&fl->lock);
 			return NULL;
 		}
-		ng->next = fl->gens;
-		fl->gens = ng;
 		g = ng;
 	}
-	if (g->phase != b.phase) {
-		if (fl->ops->set_phase(g, b.phase))
-			log_line("overlay %s/%s: cannot record its phase",
-				 fl->dir, name);
-		else
-			g->phase = b.phase;
-	}
-	g->refs++;
+	action = !exists ? "created" : b.fresh ? "reset" : "kept";
 	log_line("overlay %s/%s: isid=%02x%02x%02x%02x%02x%02x login=%s "
 		 "overlay=%s phase=%s version=%u%s",
 		 fl->dir, name, isid[0], isid[1], isid[2], isid[3], isid[4],
@@ -338,7 +389,13 @@ static void report_client(FILE *out, struct fleet_lun *fl, const char *name,
 
 	for (g = fl->gens; g && strcmp(g->client, name); g = g->next)
 		;
-	if (g) {
+	if (g && g->opening) {
+		/* Its login is making it: what the store has so far. */
+		sessions = g->refs;
+		g = NULL;
+		if (fl->ops->peek(fl, name, &phase, &base))
+			base = 0;
+	} else if (g) {
 		sessions = g->refs;
 		phase = g->phase;
 		base = g->base;
@@ -739,7 +796,8 @@ int fleet_prune(FILE *out)
 		}
 		free(names);
 		for (struct fleet_gen *g = fl->gens; g; g = g->next)
-			keep_chain(fl, g->base, keep, max + 1);
+			keep_chain(fl, g->opening ? g->pin : g->base, keep,
+				   max + 1);
 		/* Newest first: a version stands on the one below. */
 		for (unsigned v = max; v >= 1; v--) {
 			int r;

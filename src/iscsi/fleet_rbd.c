@@ -789,6 +789,7 @@ static void rs_store_close(struct fleet_lun *fl)
 }
 
 const struct fleet_store_ops fleet_rbd_ops = {
+	.open_unlocked = 1,
 	.close = rs_store_close,
 	.peek = rs_peek,
 	.gen_open = rs_gen_open,

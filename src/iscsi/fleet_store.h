@@ -2,7 +2,7 @@
  * fleet.c holds the logic (the boot rule, refusals, reports, what prune
  * keeps) and calls a store for the storage: files in a directory
  * (fleet_file.c) or Ceph RBD clones and snapshots (fleet_rbd.c).  Every
- * call runs with the LUN's lock held. */
+ * call runs with the LUN's lock held, but for open_unlocked. */
 #ifndef WUPAN_ISCSI_FLEET_STORE_H
 #define WUPAN_ISCSI_FLEET_STORE_H
 
@@ -31,6 +31,10 @@ struct fleet_gen {
 	struct fleet_lun *fl;
 	int refs; /* sessions using it */
 	int stale; /* replaced by a reset */
+	/* Being made by a login without the LUN's lock (open_unlocked):
+	 * only client, refs and pin may be read meanwhile. */
+	int opening;
+	unsigned pin; /* while opening: the version it may be made on */
 	enum ovl_phase phase; /* recorded */
 	unsigned base; /* the version it was made on */
 	struct fleet_ver *ver; /* files: the version below, NULL: golden */
@@ -51,6 +55,10 @@ struct fleet_ver {
 /* The storage of one overlay LUN.  Returns: 0 or a negative errno unless
  * said otherwise. */
 struct fleet_store_ops {
+	/* A login's peek, gen_open and set_phase of a new overlay may run
+	 * without the LUN's lock, in parallel with other clients' (the store
+	 * shares nothing among them that is not safe so). */
+	int open_unlocked;
 	/* Lets go of what open took (no session is left). */
 	void (*close)(struct fleet_lun *fl);
 	/* The phase and base of the client's overlay; -ENOENT: none. */
@@ -113,6 +121,7 @@ struct fleet_lun {
 	int mode;
 	uint64_t limit;
 	pthread_mutex_t lock;
+	pthread_cond_t opened; /* a gen stopped opening */
 	struct fleet_gen *gens;
 	/* Files (fleet_file.c). */
 	struct backend_file *golden;

@@ -517,6 +517,43 @@ static int login_collect(struct iscsi_conn *c, const uint8_t *data, size_t len)
 	return 0;
 }
 
+/* The login has ended well: the full feature phase starts.  Digests
+ * start with the first PDU after the last login response (RFC 7143
+ * §13.1). */
+static void login_full(struct iscsi_conn *c)
+{
+	c->phase = ISCSI_PHASE_FULL;
+	c->event = ISCSI_EV_LOGIN_OK;
+	c->event_status = LS_SUCCESS;
+	c->event_reason = c->discovery ? "discovery" : "normal";
+}
+
+/* Holds the last login response (flags, text) and hands session_open to
+ * the driver as an ISCSI_IO_OPEN io; iscsi_login_opened sends it. */
+static int login_open_async(struct iscsi_conn *c, const uint8_t *bhs,
+			    uint8_t flags, const struct iscsi_text_out *out)
+{
+	struct iscsi_io *io = calloc(1, sizeof(*io));
+	uint8_t *text = malloc(out->len ? out->len : 1);
+
+	if (!io || !text) {
+		free(io);
+		free(text);
+		return login_fail(c, bhs, LS_OUT_OF_RESOURCES, "out of memory");
+	}
+	memcpy(text, out->buf, out->len);
+	memcpy(c->login.open_req, bhs, ISCSI_BHS_LEN);
+	c->login.open_flags = flags;
+	c->login.open_text = text;
+	c->login.open_text_len = out->len;
+	c->login.opening = 1;
+	io->conn = c;
+	io->op = ISCSI_IO_OPEN;
+	c->n_io++;
+	c->env->submit(c->env, io);
+	return 0;
+}
+
 /* Handles the keys and stage change of one complete login request. */
 static int login_request(struct iscsi_conn *c, const uint8_t *bhs,
 			 const struct iscsi_kv *kv, size_t n)
@@ -583,23 +620,44 @@ static int login_request(struct iscsi_conn *c, const uint8_t *bhs,
 		c->tsih = c->env->next_tsih++;
 		if (c->env->next_tsih == 0)
 			c->env->next_tsih = 1;
-		if (!c->discovery && c->env->session_open &&
-		    c->env->session_open(c->env, c))
-			return login_fail(c, bhs, LS_OUT_OF_RESOURCES,
-					  "units unavailable");
+		if (!c->discovery && c->env->session_open) {
+			if (c->env->submit)
+				return login_open_async(
+					c, bhs,
+					(uint8_t)(ISCSI_LOGIN_TRANSIT |
+						  csg << 2 | nsg),
+					&out);
+			if (c->env->session_open(c->env, c))
+				return login_fail(c, bhs, LS_OUT_OF_RESOURCES,
+						  "units unavailable");
+		}
 	}
 	rc = login_respond(c, bhs,
 			   (uint8_t)(ISCSI_LOGIN_TRANSIT | csg << 2 | nsg),
 			   LS_SUCCESS, &out);
-	if (nsg == ISCSI_STAGE_FULL) {
-		/* Digests start with the first PDU after the last login
-		 * response (RFC 7143 §13.1). */
-		c->phase = ISCSI_PHASE_FULL;
-		c->event = ISCSI_EV_LOGIN_OK;
-		c->event_status = LS_SUCCESS;
-		c->event_reason = c->discovery ? "discovery" : "normal";
-	}
+	if (nsg == ISCSI_STAGE_FULL)
+		login_full(c);
 	return rc;
+}
+
+void iscsi_login_opened(struct iscsi_conn *c, int rc)
+{
+	struct iscsi_text_out out = { c->login.open_text,
+				      c->login.open_text_len,
+				      c->login.open_text_len, 0 };
+
+	c->login.opening = 0;
+	if (rc)
+		login_fail(c, c->login.open_req, LS_OUT_OF_RESOURCES,
+			   "units unavailable");
+	else if (login_respond(c, c->login.open_req, c->login.open_flags,
+			       LS_SUCCESS, &out))
+		c->phase = ISCSI_PHASE_CLOSING; /* out of memory */
+	else
+		login_full(c);
+	free(c->login.open_text);
+	c->login.open_text = NULL;
+	c->login.open_text_len = 0;
 }
 
 int iscsi_login_rx(struct iscsi_conn *c, const uint8_t *bhs,

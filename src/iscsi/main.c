@@ -43,6 +43,9 @@
 #define RX_CAP (ISCSI_MAX_PDU + 65536)
 #define MAX_LISTEN 64
 #define MAX_REACTORS 64
+/* Logins whose session_open may run at once: a room switched on together
+ * makes its overlays in parallel (each is latency, not CPU, on Ceph). */
+#define OPEN_WORKERS 16
 
 /* A target with its opened units. */
 struct drv_target {
@@ -107,7 +110,10 @@ struct drv_reactor {
 };
 
 /* The disk worker threads: io from the reactors in, completions back to
- * the reactor of each connection, so no disk call runs on a loop. */
+ * the reactor of each connection, so no disk call runs on a loop.  A
+ * second pool of the same kind runs logins' session_open (ISCSI_IO_OPEN):
+ * making a room's overlay on Ceph takes many round trips, and neither a
+ * loop nor a disk worker should wait for them. */
 struct drv_workers {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -162,7 +168,8 @@ static struct {
 	size_t fd_cap; /* connections the open-file limit leaves room for */
 	int reserve_fd; /* given up to refuse a connection at EMFILE */
 	struct drv_limit_log limit_log[DRV_LIMIT_N];
-	struct drv_workers w;
+	struct drv_workers w; /* its in_flight counts the opens' io too */
+	struct drv_workers opens;
 	struct drv_reactor r[MAX_REACTORS];
 	size_t n_r;
 	/* drv.lock: bytes the closed connections sent, and of them those
@@ -700,6 +707,12 @@ static void *worker_main(void *arg)
 		if (!w->todo)
 			w->todo_tail = &w->todo;
 		pthread_mutex_unlock(&w->lock);
+		if (io->op == ISCSI_IO_OPEN) {
+			iscsi_io_run(io);
+			io_complete(io);
+			pthread_mutex_lock(&w->lock);
+			continue;
+		}
 		bf = io->task->lu->ctx;
 		alone = io->op == ISCSI_IO_FINISH &&
 			io->task->cmd.cdb[0] == 0x89;
@@ -724,7 +737,9 @@ static void worker_submit(struct iscsi_env *env, struct iscsi_io *io)
 	atomic_fetch_add(&w->in_flight, 1);
 	/* An rbd: unit's reads, writes, flushes and discards go to librbd's
 	 * own asynchronous calls: no worker waits on the network for them. */
-	if (backend_rbd_is(io->task->lu) && backend_rbd_submit(io) == 0)
+	if (io->op == ISCSI_IO_OPEN)
+		w = &drv.opens;
+	else if (backend_rbd_is(io->task->lu) && backend_rbd_submit(io) == 0)
 		return;
 	io->next = NULL;
 	pthread_mutex_lock(&w->lock);
@@ -755,12 +770,19 @@ static void reactor_complete(struct drv_reactor *r)
 		struct drv_conn *dc =
 			(struct drv_conn *)((char *)io->conn -
 					    offsetof(struct drv_conn, core));
-		int pump;
+		int pump, opened = io->op == ISCSI_IO_OPEN;
 
 		pthread_mutex_lock(&drv.lock);
 		iscsi_conn_io_done(&dc->core, io);
 		atomic_fetch_sub(&drv.w.in_flight, 1);
 		pump = !dc->zombie && !dc->closed;
+		if (opened && pump) {
+			/* The login's last response, or its failure. */
+			conn_events(dc);
+			if (dc->core.phase == ISCSI_PHASE_CLOSING)
+				dc->st.closing = 1;
+		}
+		dc->core.event = ISCSI_EV_NONE;
 		if (dc->zombie && !dc->core.n_io)
 			conn_free(dc);
 		pthread_mutex_unlock(&drv.lock);
@@ -770,18 +792,9 @@ static void reactor_complete(struct drv_reactor *r)
 	}
 }
 
-/* Starts the worker threads: twice the CPUs, as most of their time is a
- * wait on the disk.  Returns 0 or -1. */
-static int workers_start(void)
+/* Starts n threads of pool w; 0 or -1. */
+static int pool_start(struct drv_workers *w, size_t n)
 {
-	struct drv_workers *w = &drv.w;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t n = cpus > 0 ? (size_t)cpus * 2 : 4;
-
-	if (n < 4)
-		n = 4;
-	if (n > 32)
-		n = 32;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	w->todo_tail = &w->todo;
@@ -791,8 +804,36 @@ static int workers_start(void)
 	for (; w->n < n; w->n++)
 		if (pthread_create(&w->threads[w->n], NULL, worker_main, w))
 			return -1;
+	return 0;
+}
+
+/* Stops the threads of pool w once its queue is empty. */
+static void pool_stop(struct drv_workers *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->stop = 1;
+	pthread_cond_broadcast(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	for (size_t i = 0; i < w->n; i++)
+		pthread_join(w->threads[i], NULL);
+	free(w->threads);
+}
+
+/* Starts the worker threads: twice the CPUs, as most of their time is a
+ * wait on the disk; and OPEN_WORKERS for logins.  Returns 0 or -1. */
+static int workers_start(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = cpus > 0 ? (size_t)cpus * 2 : 4;
+
+	if (n < 4)
+		n = 4;
+	if (n > 32)
+		n = 32;
+	if (pool_start(&drv.w, n) || pool_start(&drv.opens, OPEN_WORKERS))
+		return -1;
 	drv.env.submit = worker_submit;
-	drv.env.driver = w;
+	drv.env.driver = &drv.w;
 	return 0;
 }
 
@@ -819,13 +860,8 @@ static void workers_stop(void)
 			reactor_complete(&drv.r[i]);
 		}
 	}
-	pthread_mutex_lock(&w->lock);
-	w->stop = 1;
-	pthread_cond_broadcast(&w->wake);
-	pthread_mutex_unlock(&w->lock);
-	for (size_t i = 0; i < w->n; i++)
-		pthread_join(w->threads[i], NULL);
-	free(w->threads);
+	pool_stop(w);
+	pool_stop(&drv.opens);
 }
 
 static const struct ev_stream_ops conn_ops = {

@@ -5,7 +5,8 @@
 # (tests/ceph/cluster.sh), driven by tests/fleet/fleet_client.c with iPXE's
 # ISID or an OS's: own writes only, reset and persistent across boots, one
 # clone held by one gateway, commit through one gateway seen by the other,
-# rollback, prune, the ctl outputs.  The gateways run under ASan+UBSan.
+# rollback, prune, the ctl outputs, and a login that waits on a stopped OSD
+# while the gateway serves others.  The gateways run under ASan+UBSan.
 # Ports: monitor 44300, OSD 44310-44349, gateways 44260-44262.
 . "$(dirname "$0")/../suite.sh" ceph-fleet
 
@@ -32,16 +33,20 @@ P=iqn.2025-01.org.wupan:persist
 V=iqn.2025-01.org.wupan:versions
 PC=iqn.2025-01.org.wupan:pc
 A=${PC}-admin1
-# gw NAME PORT: gateway NAME; both serve the same room.
+F=iqn.2025-01.org.wupan:plain
+truncate -s 8M "$W/plain.img"
+# gw NAME PORT [MORE]: gateway NAME; both serve the same room.
 gw() {
-	gateway_start "$1" "$2" 1 "target $R
+	gateway_start "$1" "$2" 1 "${3:-}
+target $R
   lun golden=rbd:rbd/room overlays=rbd:rbd/r mode=reset
 target $P
   lun golden=rbd:rbd/room overlays=rbd:rbd/p mode=persistent
 target $V
   lun golden=rbd:rbd/room overlays=rbd:rbd/v mode=reset update=${PC}-admin*"
 }
-gw a 44260
+gw a 44260 "target $F
+  lun $W/plain.img"
 gw b 44261
 
 # run NAME GATEWAY TARGET INITIATOR ipxe|os STEP...: one session; the case
@@ -203,6 +208,27 @@ out=$(ctl b --json versions 2>&1)
 grep -qF '{"overlays":"rbd:rbd/v","current":1,"update":"iqn.2025-01.org.wupan:pc-admin*","versions":[{"version":1,"parent":0,' <<<"$out" &&
 	grep -qF '"comment":"first update","current":true}]}' <<<"$out" &&
 	ok "ctl --json versions" || bad "ctl --json versions" "$(head -c 600 <<<"$out")"
+
+# A login that waits on the cluster holds up nothing else.  With the OSD
+# stopped (SIGSTOP), a new PC's login to the room waits for its clone;
+# meanwhile a session to a plain file LUN on the same gateway logs in,
+# writes and reads.  (The login's overlay work used to run on the event
+# loop under the gateway's one lock: every other session waited too.)
+osd=$(cat "$C/run/osd.0.pid")
+kill -STOP "$osd"
+"$CL" "iscsi://127.0.0.1:44260/$R/0" "${PC}30" ipxe w:10:30 r:10:30 >"$W/waits.out" 2>&1 &
+waits=$!
+sleep 1
+out=$(timeout 10 "$CL" "iscsi://127.0.0.1:44260/$F/0" "${PC}31" os w:5:31 r:5:31 2>&1)
+rc=$?
+waited=$(kill -0 "$waits" 2>/dev/null && ! grep -q "r/${PC}30: isid" "$W/a.log" && echo yes)
+kill -CONT "$osd"
+[ $rc = 0 ] && [ "$waited" = yes ] &&
+	ok "while a room login waits on a stopped OSD, the gateway's plain LUN serves another session" ||
+	bad "login off the loop" "plain session exit $rc ($out); room login waiting: ${waited:-no}"
+wait "$waits" && grep -q "r/${PC}30: isid=[0-9a-f]* login=ipxe overlay=created" "$W/a.log" &&
+	ok "that room login completes once the OSD runs again: its own clone, written and read" ||
+	bad "waiting login" "$(cat "$W/waits.out"; grep "${PC}30" "$W/a.log" | tail -n 2)"
 
 gateways_stop a b
 if rbdc export rbd/room "$W/room.back" >/dev/null 2>&1 && cmp -s "$W/room.img" "$W/room.back" &&

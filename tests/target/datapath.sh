@@ -66,7 +66,9 @@ start() {
 	# Target options in ARGS apply to $IQN: it comes last.
 	wt_start "$work/$name.log" --listen 127.0.0.1:"$port" \
 		--target "$IQN-pattern" --lun "$pat,ro" --target "$IQN" \
-		--lun "$img" "$@"
+		--lun "$img" "$@" && return 0
+	start_why=$(tail -n 1 "$work/$name.log" 2>/dev/null)
+	return 1
 }
 
 # run_core LABEL PORT: items 1-3 against the daemon listening on PORT.
@@ -154,7 +156,7 @@ trunc_case() {
 	cp "$pat" "$trunc" && cat "$trunc" >/dev/null
 	if ! wt_start "$work/$label.log" --listen 127.0.0.1:"$port" \
 		--target "$IQN-trunc" --lun "$trunc"; then
-		t_fail "$label" "target did not start"
+		t_fail "$label" "target did not start: $(tail -n 1 "$work/$label.log")"
 		return
 	fi
 	pid=$WT_PID
@@ -186,7 +188,7 @@ if start core 24260; then
 	wt_stop "$WT_PID" || t_fail "core: shutdown" "exit status $?"
 	zc_sent core
 else
-	t_fail core "target did not start"
+	t_fail core "target did not start: $start_why"
 fi
 
 trunc_case trunc 41264
@@ -222,7 +224,7 @@ if start idle 24261 --login-timeout 3 --max-per-source 2000; then
 	fi
 	wt_stop "$pid"
 else
-	t_fail idle "target did not start"
+	t_fail idle "target did not start: $start_why"
 fi
 
 # 4: the per-source cap refuses the 5th connection from one address.
@@ -237,7 +239,7 @@ if start source 24262 --max-per-source 4 --login-timeout 30; then
 	fi
 	wt_stop "$pid"
 else
-	t_fail source "target did not start"
+	t_fail source "target did not start: $start_why"
 fi
 
 # 4: a 1024-descriptor limit and 1100 connections: no spinning, and a real
@@ -253,7 +255,7 @@ for variant in start emfile; do
 	else
 		start fd-$variant 24267 --max-per-source 5000 --login-timeout 30 &&
 			prlimit --pid "$WT_PID" --nofile=1024:1024
-	fi || { t_fail "fd limit ($variant)" "target did not start"; continue; }
+	fi || { t_fail "fd limit ($variant)" "target did not start: $start_why"; continue; }
 	pid=$WT_PID
 	port=$([ $variant = start ] && echo 24263 || echo 24267)
 	"$client" idle "$port" 1100 5 >"$work/fd-$variant.out" 2>&1 &
@@ -291,7 +293,7 @@ if start stopread 24264; then
 	fi
 	wt_stop "$pid"
 else
-	t_fail stopread "target did not start"
+	t_fail stopread "target did not start: $start_why"
 fi
 
 # 7: online CHAP guessing is slowed to about one try a second per
@@ -306,7 +308,7 @@ if start chap 24266 --chap user:secretsecret12; then
 	fi
 	wt_stop "$WT_PID"
 else
-	t_fail chap "target did not start"
+	t_fail chap "target did not start: $start_why"
 fi
 
 # The lean READ client of make bench-target (bench/target/lean_read.c):
@@ -351,7 +353,7 @@ elif start lean 45260; then
 	fi
 	wt_stop "$WT_PID"
 else
-	t_fail lean "target did not start"
+	t_fail lean "target did not start: $start_why"
 fi
 
 # The same data-path cases under AddressSanitizer.
@@ -380,7 +382,7 @@ if [ -x "$asan" ]; then
 		grep -q "ERROR: AddressSanitizer\|runtime error" "$work/asan-trunc.log" &&
 			t_fail "asan: truncated file" "$(grep -m 3 "ERROR\|runtime error" "$work/asan-trunc.log")"
 	else
-		t_fail asan "target did not start"
+		t_fail asan "target did not start: $start_why"
 	fi
 else
 	t_skip asan "no $asan (make $asan)"
