@@ -20,7 +20,11 @@
 #                           a golden image on Ceph RBD with each seat's
 #                           overlay an RBD clone in POOL (named
 #                           PREFIX.client.INITIATOR; PREFIX defaults to
-#                           IMAGE); no LIMIT (use a pool quota)
+#                           IMAGE); no LIMIT (use a pool quota); in reset
+#                           mode each gateway keeps a spare clone made
+#                           ahead for each seat it is first for (spares=N,
+#                           wupan-target(8)), so a room boots without
+#                           waiting for clones to be made
 #   ceph-conf FILE, ceph-id NAME, ceph-keyring FILE, ceph-timeout SEC
 #                           the cluster settings of every configuration
 #                           written (wupan-target(8), "CEPH RBD")
@@ -303,6 +307,19 @@ target_conf() {
 		[ "$limit" = - ] || lun="$lun limit=$limit"
 		seat=$(awk -v g="$group" '$3 == g && $4 == "update" { print $1 }' "$tmp/seats")
 		[ -z "$seat" ] || lun="$lun update=$base:$seat"
+		# Every boot in reset mode needs a new clone: one made ahead
+		# for each seat this gateway is first for (at most 256).
+		if [ "${dir#rbd:}" != "$dir" ] && [ "$mode" = reset ]; then
+			if [ "$3" = - ]; then
+				n=$(awk -v g="$group" '$3 == g' "$tmp/seats" | wc -l)
+			else
+				n=$(first_of "$3" | awk -v g="$group" -v sf="$tmp/seats" '
+				BEGIN { while ((getline l < sf) > 0) { split(l, f, " "); grp[f[1]] = f[3] } }
+				grp[$1] == g' | wc -l)
+			fi
+			[ "$n" -le 256 ] || n=256
+			[ "$n" = 0 ] || lun="$lun spares=$n"
+		fi
 		echo "  $lun"
 		awk -v g="$group" -v b="$base" -v gw="$3" -v of="${tmp}/order" '
 		BEGIN {

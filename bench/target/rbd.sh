@@ -13,11 +13,13 @@
 # STORM_CLIENTS clients at once (default 16), each on its own clone of one
 # golden snapshot: wupan-target's room on RBD (lun golden=rbd:...@SNAP
 # overlays=rbd:... mode=reset, which makes each client's clone at its
-# iPXE login, inside the timed run) against tgtd serving one LUN per clone
+# iPXE login, inside the timed run; and the same room with spares=N, one
+# clone per client made ahead, before the run) against tgtd serving one
+# LUN per clone
 # (the clones made before the run, their time shown apart), and the same
 # replay straight through librbd on fresh clones (storm_rbd, the ceiling);
 # STORM_RUNS rounds (default 3), each with fresh clones for all three.
-# Ports: monitor 42300, OSD 42310-42349, wupan 42270 and 48270-48273, tgtd 42271
+# Ports: monitor 42300, OSD 42310-42349, wupan 42270 and 48270-48274, tgtd 42271
 # (-C 81) and 48271 (-C 96).  SECONDS_PER_RUN=N; BENCH_RBD_PARTS="fio storm"
 # (the default) or one of them.
 set -u

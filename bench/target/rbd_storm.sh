@@ -65,13 +65,26 @@ drop() {
 # replay through a wupan-target on PORT (log and output named by KIND),
 # stopped after it, then its clones rbd/PREFIX* dropped; S_* as
 # storm_replay leaves them.  REPLAY-OPTION: one more word for storm, or "".
+# A room with spares=N is replayed once its N spares are ready (ctl list);
+# S_SPARES: the seconds that took.
 wupan_row() {
-	local kind=$1 port=$2 prefix=$3 ropt=$4 log
+	local kind=$1 port=$2 prefix=$3 ropt=$4 log want s0
 	shift 5
 	log=$work/storm-$kind-$fw.log
+	s0=$(date +%s.%N)
 	wt_start "$log" --listen 127.0.0.1:"$port" --ceph-conf "$CONF" \
+		--control "$work/storm-$kind.sock" \
 		--target "$storm_iqn" --max-per-source 4096 "$@" ||
 		{ echo "storm: wupan-target did not start: $(tail -n 2 "$log")"; exit 1; }
+	want=$(grep -o 'spares=[0-9]*' <<<"$*" | head -n 1 | cut -d= -f2)
+	if [ -n "$want" ]; then
+		for _ in $(seq 1500); do
+			"$WUPAN_TARGET" ctl --socket "$work/storm-$kind.sock" list 2>/dev/null |
+				grep -q " spares $want/$want$" && break
+			sleep 0.2
+		done
+		S_SPARES=$(awk -v a="$s0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
+	fi
 	storm_replay "storm-$fw-$kind-$r" "$WT_PID" \
 		"$work/storm" -n "$storm_clients" -v ${ropt:+"$ropt"} -t 900 127.0.0.1:"$port" "$storm_iqn" "$trace"
 	wt_stop "$WT_PID"
@@ -97,7 +110,7 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 	echo "== storm on RBD, $fw boot: $(grep -vc '^#' "$trace") commands per client," \
 		"$storm_clients clients, golden image $src" | tee -a "$work/result.txt"
 	sline run/metric wupan tgt-rbd librbd w/tgt w/librbd
-	ww=() tw=() rw=() wc=() tc=() rc=() wo=() to=() ro=() mk=() pw=() pc=() po=() xw=() xc=() xo=()
+	sw=() sc=() so=() sm=() ww=() tw=() rw=() wc=() tc=() rc=() wo=() to=() ro=() mk=() pw=() pc=() po=() xw=() xc=() xo=()
 	for r in $(seq "$storm_runs"); do
 		# wupan-target: a room whose clones it makes at each iPXE login.
 		wupan_row wupan 48270 "w$fw" "" -- \
@@ -107,6 +120,10 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 		wupan_row nocache 48273 "x$fw" "" -- --golden-cache 0 \
 			--lun "golden=rbd:rbd/g$fw@g,overlays=rbd:rbd/x$fw,mode=reset"
 		xw+=("$S_WALL") xc+=("$(us_per "$S_TGT" "$S_CMDS")") xo+=("$(us_per "$S_OSD" "$S_CMDS")")
+		# The room with a spare clone per client, made before the run.
+		wupan_row spares 48274 "s$fw" "" -- \
+			--lun "golden=rbd:rbd/g$fw@g,overlays=rbd:rbd/s$fw,mode=reset,spares=$storm_clients"
+		sw+=("$S_WALL") sc+=("$(us_per "$S_TGT" "$S_CMDS")") so+=("$(us_per "$S_OSD" "$S_CMDS")") sm+=("$S_SPARES")
 
 		# wupan-target without the room: one plain rbd: LUN per pre-made
 		# clone, as tgtd serves them (its data path alone).
@@ -151,13 +168,16 @@ for fw in ${STORM_TRACES:-bios uefi}; do
 		ro+=("$(us_per "$S_OSD" "$S_CMDS")")
 		versus "$r: time until all finish (s)" "${ww[-1]}" "${tw[-1]}" "${rw[-1]}"
 		versus "$r:   room without golden cache (s)" "${xw[-1]}" "${tw[-1]}" "${rw[-1]}"
+		versus "$r:   room with spares (s)" "${sw[-1]}" "${tw[-1]}" "${rw[-1]}"
 		versus "$r:   wupan, plain LUNs on clones (s)" "${pw[-1]}" "${tw[-1]}" "${rw[-1]}"
 	done
 	medians "median: time until all finish (s)" ww wc wo ""
 	medians "median, room without cache: time (s)" xw xc xo "  "
+	medians "median, room with spares: time (s)" sw sc so "  "
 	medians "median, wupan plain LUNs: time (s)" pw pc po "  "
 	echo "  (tgt-rbd's and librbd's clones were made before their runs: $(median "${mk[@]}") s for" \
-		"$storm_clients by storm_rbd; wupan makes its own inside its run. w/tgt: tgt-rbd's over" \
+		"$storm_clients by storm_rbd; wupan makes its own inside its run, but with spares=$storm_clients" \
+		"(made before its run: $(median "${sm[@]}") s from its start). w/tgt: tgt-rbd's over" \
 		"wupan's, goal >= 1.5; w/librbd: librbd's over wupan's, wupan's share of the ceiling." \
 		"librbd's CPU is storm_rbd's own, librbd's threads included; per command of the trace)" |
 		tee -a "$work/result.txt"

@@ -53,7 +53,8 @@ struct backend_rbd {
  * Opens "POOL/IMAGE[@SNAP]" for lu through the cluster ceph describes
  * (loading librbd and connecting at the first one); a snapshot is always
  * read-only.  Returns 0, or -1 with the problem in err: no librbd, no
- * cluster answering within its timeout, no such pool, image or snapshot.
+ * cluster answering within its timeout, no such pool, snapshot or (then
+ * -ENOENT) image.
  */
 int backend_rbd_open(struct backend_rbd *br, struct scsi_lu *lu,
 		     const char *spec, int ro, const struct tcfg_ceph *ceph,

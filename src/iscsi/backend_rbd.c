@@ -262,7 +262,7 @@ int backend_rbd_open(struct backend_rbd *br, struct scsi_lu *lu,
 	char snap[TCFG_NAME_MAX + 1];
 	rados_t cluster;
 	uint64_t size;
-	int rc;
+	int rc, missing = 0;
 
 	memset(br, 0, sizeof(*br));
 	br->bf.fd = -1;
@@ -295,6 +295,7 @@ int backend_rbd_open(struct backend_rbd *br, struct scsi_lu *lu,
 			 snap[0] ? "@" : "", snap,
 			 rc == -ENOENT ? "no such image or snapshot"
 				       : strerror(-rc));
+		missing = rc == -ENOENT && !snap[0];
 		goto err_ioctx;
 	}
 	rc = L.rbd_get_size(br->image, &size);
@@ -318,7 +319,7 @@ err_conn:
 	pthread_mutex_lock(&rbd_g.lock);
 	rbd_disconnect();
 	pthread_mutex_unlock(&rbd_g.lock);
-	return -1;
+	return missing ? -ENOENT : -1;
 }
 
 void backend_rbd_close(struct backend_rbd *br)

@@ -27,6 +27,7 @@ struct tcfg_lun {
 	uint64_t limit; /* bytes per overlay; 0: none */
 	uint64_t dir_limit; /* bytes for the directory; 0: none */
 	char *update; /* initiator pattern of the update seat, or NULL */
+	unsigned spares; /* Ceph: clones made ahead for new boots */
 };
 
 /* One CHAP account. */

@@ -61,7 +61,7 @@ struct fleet_lun *fleet_lun_open(const struct tcfg_lun *l,
 	fl->limit = l->limit;
 	fl->pool.limit = l->dir_limit / OVL_BLOCK;
 	if (strncmp(l->overlays, "rbd:", 4) == 0)
-		rc = fleet_rbd_open(fl, ceph, done, err, errlen);
+		rc = fleet_rbd_open(fl, ceph, l->spares, done, err, errlen);
 	else
 		rc = fleet_file_open(fl, err, errlen);
 	if (rc) {
@@ -164,7 +164,8 @@ static int gen_make(struct fleet_lun *fl, struct fleet_gen *ng, int seat,
 		*decided = 1;
 	}
 	/* A new overlay starts from the current version. */
-	rc = fl->ops->gen_open(fl, ng, b->fresh, cur, err, sizeof(err));
+	rc = fl->ops->gen_open(fl, ng, !*exists ? FLEET_NEW : b->fresh, cur,
+			       err, sizeof(err));
 	if (rc) {
 		log_line("overlay %s/%s: %s: login refused", fl->dir,
 			 ng->client, err);
@@ -434,9 +435,12 @@ void fleet_report(FILE *out, int json)
 		char **names;
 		size_t n;
 		long long used;
+		unsigned ready = 0, want = 0;
 
 		pthread_mutex_lock(&fl->lock);
 		used = fl->ops->used(fl);
+		if (fl->ops->spares)
+			fl->ops->spares(fl, &ready, &want);
 		n = fl->ops->clients(fl, &names);
 		if (json) {
 			fprintf(out, "%s{\"overlays\":", first_lun ? "" : ",");
@@ -453,6 +457,10 @@ void fleet_report(FILE *out, int json)
 				(unsigned long long)fl->limit,
 				(unsigned long long)fl->pool.limit * 512);
 			num_or_none(out, used, 1);
+			if (want)
+				fprintf(out,
+					",\"spares\":%u,\"spares_ready\":%u",
+					want, ready);
 			fputs(",\"clients\":[", out);
 		} else {
 			fprintf(out, "overlays %s golden %s mode %s used ",
@@ -467,6 +475,8 @@ void fleet_report(FILE *out, int json)
 				fprintf(out, " dir-limit %llu",
 					(unsigned long long)fl->pool.limit *
 						512);
+			if (want)
+				fprintf(out, " spares %u/%u", ready, want);
 			fprintf(out, "\n  %-44s %8s %-8s %7s %12s %s\n",
 				"CLIENT", "SESSIONS", "PHASE", "VERSION",
 				"ALLOCATED", "WRITTEN READ-BYTES WRITE-BYTES");

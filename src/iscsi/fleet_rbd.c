@@ -20,6 +20,7 @@
 #include <inttypes.h>
 #include <rados/librados.h>
 #include <rbd/librbd.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@
 static struct {
 	int loaded;
 	__typeof__(rados_ioctx_create) *rados_ioctx_create;
+	__typeof__(rados_get_instance_id) *rados_get_instance_id;
 	__typeof__(rados_ioctx_destroy) *rados_ioctx_destroy;
 	__typeof__(rados_create_write_op) *rados_create_write_op;
 	__typeof__(rados_release_write_op) *rados_release_write_op;
@@ -89,6 +91,7 @@ static const struct {
 	size_t off;
 } fsyms[] = {
 	FSYM(rados_ioctx_create),
+	FSYM(rados_get_instance_id),
 	FSYM(rados_ioctx_destroy),
 	FSYM(rados_create_write_op),
 	FSYM(rados_release_write_op),
@@ -145,6 +148,19 @@ struct fleet_rbd {
 	char gsnap[TCFG_NAME_MAX + 1];
 	char oid[TCFG_NAME_MAX + 8]; /* PREFIX.fleet */
 	unsigned stale_seq;
+	struct fleet_lun *fl;
+	/* Clones made ahead (spares=N), kept by the spare thread; slock
+	 * guards the list, its count and sstop. */
+	unsigned spares_want;
+	pthread_mutex_t slock;
+	pthread_cond_t swake;
+	pthread_t sthread;
+	int sthread_on;
+	int sstop;
+	struct fleet_gen *spares; /* ready, each on its base version */
+	size_t n_spares;
+	uint64_t spare_taken_ms; /* CLOCK_MONOTONIC of the last take */
+	uint64_t inst; /* this gateway's RADOS client id */
 };
 
 /* Resolves F once librbd is loaded; returns 0 or -1 with err. */
@@ -362,37 +378,41 @@ static int clone_version(struct fleet_rbd *r, unsigned cur, const char *name)
 	return rc;
 }
 
-/* fleet_store_ops.gen_open */
-static int rs_gen_open(struct fleet_lun *fl, struct fleet_gen *g, int fresh,
-		       unsigned cur, char *err, size_t errlen)
+/* What clone_open expects of g->image. */
+enum clone_how {
+	CLONE_MAYBE, /* made unless it exists */
+	CLONE_EXISTS, /* likely there: opened first (a clone attempt costs
+		       * as much as an open), made if not */
+	CLONE_NEW, /* made here and now: one that exists is an error */
+};
+
+/* Makes g->image a clone of version cur as how says, opens it and takes
+ * its lock (by hand: it stays here until the clone is closed); fills
+ * g->base and g->phase.  Returns 0, or -errno with err. */
+static int clone_open(struct fleet_rbd *r, struct fleet_gen *g, unsigned cur,
+		      enum clone_how how, char *err, size_t errlen)
 {
-	struct fleet_rbd *r = fl->rbd;
 	char spec[TCFG_NAME_MAX + FLEET_IMAGE_MAX + 2], v[32], who[128];
 	struct scsi_lu scratch = { 0 };
 	size_t len;
 	int rc, made = 0;
 
-	client_image(r, g->client, g->image, sizeof(g->image));
-	if (fresh) {
-		rc = F.rbd_remove(r->io, g->image);
-		if (rc == -EBUSY) {
-			snprintf(err, errlen,
-				 "its clone %s/%s is open through another "
-				 "gateway",
-				 r->pool, g->image);
-			return rc;
-		}
-	}
-	rc = clone_version(r, cur, g->image);
-	if (rc == 0)
-		made = 1;
-	else if (rc != -EEXIST)
-		goto err_clone;
 	snprintf(spec, sizeof(spec), "%s/%s", r->pool, g->image);
-	if (backend_rbd_open(&g->u.br, &scratch, spec, 0, r->ceph, r->done, err,
-			     errlen))
+	rc = how == CLONE_EXISTS
+		     ? backend_rbd_open(&g->u.br, &scratch, spec, 0, r->ceph,
+					r->done, err, errlen)
+		     : -ENOENT;
+	if (rc == -ENOENT) {
+		rc = clone_version(r, cur, g->image);
+		if (rc == 0)
+			made = 1;
+		else if (rc != -EEXIST || how == CLONE_NEW)
+			goto err_clone;
+		rc = backend_rbd_open(&g->u.br, &scratch, spec, 0, r->ceph,
+				      r->done, err, errlen);
+	}
+	if (rc)
 		return -EIO;
-	/* Taken by hand, the lock stays here until the clone is closed. */
 	rc = lock_take(g->u.br.image, who, sizeof(who));
 	if (rc) {
 		if (rc == -EAGAIN)
@@ -433,6 +453,32 @@ err_clone:
 	snprintf(err, errlen, "cannot clone version %u as %s/%s: %s", cur,
 		 r->pool, g->image, strerror(-rc));
 	return rc;
+}
+
+static int spare_take(struct fleet_rbd *r, struct fleet_gen *g, unsigned cur);
+
+/* fleet_store_ops.gen_open */
+static int rs_gen_open(struct fleet_lun *fl, struct fleet_gen *g, int fresh,
+		       unsigned cur, char *err, size_t errlen)
+{
+	struct fleet_rbd *r = fl->rbd;
+	int rc;
+
+	client_image(r, g->client, g->image, sizeof(g->image));
+	if (fresh && fresh != FLEET_NEW) {
+		rc = F.rbd_remove(r->io, g->image);
+		if (rc == -EBUSY) {
+			snprintf(err, errlen,
+				 "its clone %s/%s is open through another "
+				 "gateway",
+				 r->pool, g->image);
+			return rc;
+		}
+	}
+	if (fresh && spare_take(r, g, cur))
+		return 0;
+	return clone_open(r, g, cur, fresh ? CLONE_MAYBE : CLONE_EXISTS, err,
+			  errlen);
 }
 
 /* fleet_store_ops.gen_close: a clone replaced by a reset goes. */
@@ -517,29 +563,44 @@ static long long rs_used(struct fleet_lun *fl)
 	return -1;
 }
 
-/* Lists the images of the overlays' pool that start with PREFIX.what,
- * the rest of each name into *names; returns how many. */
-static size_t list_images(struct fleet_rbd *r, const char *what, char ***names)
+/* Fills *specs with the names and ids of the images of the overlays' pool
+ * (one RADOS read), *n of them; 0 or -errno.  The caller frees them with
+ * rbd_image_spec_list_cleanup and free. */
+static int specs_get(struct fleet_rbd *r, rbd_image_spec_t **specs, size_t *n)
 {
-	rbd_image_spec_t *specs = NULL;
-	size_t max = 64, n = 0, plen;
-	char pre[TCFG_NAME_MAX + 16];
+	size_t max = 64;
 	int rc;
 
-	*names = NULL;
+	*specs = NULL;
 	for (;;) {
-		free(specs);
-		specs = calloc(max, sizeof(*specs));
-		if (!specs)
-			return 0;
-		rc = F.rbd_list2(r->io, specs, &max);
+		free(*specs);
+		*specs = calloc(max, sizeof(**specs));
+		if (!*specs)
+			return -ENOMEM;
+		rc = F.rbd_list2(r->io, *specs, &max);
 		if (rc != -ERANGE)
 			break;
 	}
 	if (rc < 0) {
-		free(specs);
-		return 0;
+		free(*specs);
+		*specs = NULL;
+		return rc;
 	}
+	*n = max;
+	return 0;
+}
+
+/* Lists the images of the overlays' pool that start with PREFIX.what,
+ * the rest of each name into *names; returns how many. */
+static size_t list_images(struct fleet_rbd *r, const char *what, char ***names)
+{
+	rbd_image_spec_t *specs;
+	size_t max, n = 0, plen;
+	char pre[TCFG_NAME_MAX + 16];
+
+	*names = NULL;
+	if (specs_get(r, &specs, &max))
+		return 0;
 	snprintf(pre, sizeof(pre), "%s.%s", r->prefix, what);
 	plen = strlen(pre);
 	*names = calloc(max ? max : 1, sizeof(**names));
@@ -650,20 +711,270 @@ static int snap_drop(rbd_image_t img)
 static int rename_to(struct fleet_rbd *r, rbd_image_t img, const char *from,
 		     const char *to)
 {
-	char id[64], to_id[64];
-	rbd_image_t t;
+	rbd_image_spec_t *specs;
+	char id[64];
+	size_t n;
 	int rc = F.rbd_rename(r->io, from, to);
 
 	if (rc)
 		return rc;
+	/* The pool's directory, not an open of to: as sure, and one read
+	 * (an open is several, and a login waits for this). */
 	rc = F.rbd_get_id(img, id, sizeof(id));
-	if (rc == 0 && (rc = open_ro(r, to, &t)) == 0) {
-		rc = F.rbd_get_id(t, to_id, sizeof(to_id));
-		F.rbd_close(t);
-	}
+	if (rc == 0)
+		rc = specs_get(r, &specs, &n);
 	if (rc)
 		return rc;
-	return strcmp(id, to_id) ? -EEXIST : 0;
+	rc = -EEXIST;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(specs[i].name, to))
+			rc = strcmp(specs[i].id, id) ? -EEXIST : 0;
+	F.rbd_image_spec_list_cleanup(specs, n);
+	free(specs);
+	return rc;
+}
+
+/*
+ * Clones made ahead (spares=N).  A new boot's clone is a spare renamed: a
+ * clone of the current version, open and locked here, its golden cache
+ * attached, so the login waits for one rename, not for a clone to be made,
+ * opened and locked (most of a login's time when a room is switched on
+ * together).  Spares are PREFIX.spare.ID.SEQ, ID this gateway's RADOS
+ * client id; a thread of the LUN's own keeps N ready, drops those on a
+ * version no longer current (at once after a commit or rollback here,
+ * within SPARE_RECHECK_S after one through another gateway; a login never
+ * takes one on another version), and removes them at a clean stop.  A
+ * killed gateway's spares go once Ceph has dropped its watch: at the next
+ * start of a gateway on the LUN, or at a sweep of a spare thread.
+ */
+#define SPARE_RECHECK_S 30
+#define SPARE_RETRY_S 5
+/* Spares are made again once no login has taken one for this long: not
+ * while a room boots, competing with it for the gateway's and the
+ * cluster's time. */
+#define SPARE_QUIET_MS 5000
+/* How often the spare thread removes what killed gateways left (spares,
+ * clones of an earlier boot) once Ceph has dropped their watches. */
+#define SPARE_SWEEP_S 120
+
+static void old_clones_remove(struct fleet_rbd *r);
+
+/* Numbers the spares of every LUN of this gateway (a reload may open a
+ * LUN again while the old one still runs: their names must differ). */
+static atomic_uint spare_seq = 1;
+
+static uint64_t mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* Waits on r->swake for at most ms (r->slock held). */
+static void ms_wait(struct fleet_rbd *r, uint64_t ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)(ms / 1000);
+	until.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&r->swake, &r->slock, &until);
+}
+
+/* Closes spare s and removes its clone. */
+static void spare_drop(struct fleet_rbd *r, struct fleet_gen *s)
+{
+	int rc;
+
+	backend_rbd_close(&s->u.br);
+	rc = F.rbd_remove(r->io, s->image);
+	if (rc && rc != -ENOENT)
+		log_line("overlays %s: cannot remove the spare clone %s: %s",
+			 r->fl->dir, s->image, strerror(-rc));
+	free(s);
+}
+
+/* Makes a spare on version cur; NULL (logged) if it cannot. */
+static struct fleet_gen *spare_make(struct fleet_rbd *r, unsigned cur)
+{
+	struct fleet_gen *s = calloc(1, sizeof(*s));
+	char err[300];
+
+	if (!s)
+		return NULL;
+	s->fl = r->fl;
+	snprintf(s->image, sizeof(s->image), "%s.spare.%" PRIu64 ".%u",
+		 r->prefix, r->inst, atomic_fetch_add(&spare_seq, 1));
+	if (clone_open(r, s, cur, CLONE_NEW, err, sizeof(err))) {
+		log_line("overlays %s: cannot make a spare clone: %s",
+			 r->fl->dir, err);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Gives g (named g->image, which does not exist) a spare on version cur;
+ * returns 1, or 0 if there is none (or it cannot be renamed): the caller
+ * makes the clone itself. */
+static int spare_take(struct fleet_rbd *r, struct fleet_gen *g, unsigned cur)
+{
+	struct fleet_gen *s, **p;
+	int rc;
+
+	if (!r->spares_want)
+		return 0;
+	pthread_mutex_lock(&r->slock);
+	for (p = &r->spares; *p && (*p)->base != cur; p = &(*p)->next)
+		;
+	s = *p;
+	if (s) {
+		*p = s->next;
+		r->n_spares--;
+		r->spare_taken_ms = mono_ms();
+		pthread_cond_signal(&r->swake);
+	}
+	pthread_mutex_unlock(&r->slock);
+	if (!s)
+		return 0;
+	rc = rename_to(r, s->u.br.image, s->image, g->image);
+	if (rc == -EEXIST) {
+		/* The client's clone appeared meanwhile (another gateway):
+		 * the spare stays one. */
+		pthread_mutex_lock(&r->slock);
+		s->next = r->spares;
+		r->spares = s;
+		r->n_spares++;
+		pthread_mutex_unlock(&r->slock);
+		return 0;
+	}
+	if (rc) {
+		log_line("overlays %s: cannot rename the spare clone %s to "
+			 "%s: %s",
+			 r->fl->dir, s->image, g->image, strerror(-rc));
+		backend_rbd_close(&s->u.br);
+		free(s);
+		return 0;
+	}
+	/* The open clone moves into g; its rwlock is made anew there. */
+	pthread_rwlock_destroy(&s->u.br.bf.lock);
+	g->u.br = s->u.br;
+	pthread_rwlock_init(&g->u.br.bf.lock, NULL);
+	g->base = s->base;
+	g->phase = OVL_PHASE_FIRMWARE;
+	log_line("overlays %s: %s's clone is the spare %s, made ahead",
+		 r->fl->dir, g->client, s->image);
+	free(s);
+	return 1;
+}
+
+/* The spare thread: keeps spares_want spares on the current version. */
+static void *spare_main(void *arg)
+{
+	struct fleet_rbd *r = arg;
+	uint64_t swept = mono_ms();
+	int failed = 0;
+
+	pthread_mutex_lock(&r->slock);
+	while (!r->sstop) {
+		struct fleet_gen *stale = NULL, *s = NULL;
+		uint64_t quiet;
+		unsigned cur;
+		int need;
+
+		pthread_mutex_unlock(&r->slock);
+		if (mono_ms() - swept >= SPARE_SWEEP_S * 1000ull) {
+			old_clones_remove(r); /* open ones, ours too, stay */
+			swept = mono_ms();
+		}
+		cur = rs_current(r->fl);
+		pthread_mutex_lock(&r->slock);
+		for (struct fleet_gen **p = &r->spares; *p;) {
+			if ((*p)->base == cur) {
+				p = &(*p)->next;
+				continue;
+			}
+			s = *p;
+			*p = s->next;
+			s->next = stale;
+			stale = s;
+			r->n_spares--;
+		}
+		need = !r->sstop && !failed && r->n_spares < r->spares_want;
+		quiet = mono_ms() - r->spare_taken_ms;
+		if (need && !stale && r->spare_taken_ms &&
+		    quiet < SPARE_QUIET_MS) {
+			ms_wait(r, SPARE_QUIET_MS - quiet);
+			continue;
+		}
+		pthread_mutex_unlock(&r->slock);
+		while ((s = stale)) {
+			stale = s->next;
+			spare_drop(r, s);
+		}
+		s = need ? spare_make(r, cur) : NULL;
+		failed = need && !s;
+		pthread_mutex_lock(&r->slock);
+		if (s) {
+			s->next = r->spares;
+			r->spares = s;
+			r->n_spares++;
+			continue;
+		}
+		if (r->sstop)
+			break;
+		/* Woken (a spare taken, a new version) or not, try again. */
+		ms_wait(r, (failed ? SPARE_RETRY_S : SPARE_RECHECK_S) * 1000);
+		failed = 0;
+	}
+	pthread_mutex_unlock(&r->slock);
+	return NULL;
+}
+
+/* Wakes the spare thread (a spare was taken, the version changed). */
+static void spares_wake(struct fleet_rbd *r)
+{
+	if (!r->sthread_on)
+		return;
+	pthread_mutex_lock(&r->slock);
+	pthread_cond_signal(&r->swake);
+	pthread_mutex_unlock(&r->slock);
+}
+
+/* Stops the spare thread and removes the spares. */
+static void spares_stop(struct fleet_rbd *r)
+{
+	struct fleet_gen *s;
+
+	if (!r->sthread_on)
+		return;
+	pthread_mutex_lock(&r->slock);
+	r->sstop = 1;
+	pthread_cond_signal(&r->swake);
+	pthread_mutex_unlock(&r->slock);
+	pthread_join(r->sthread, NULL);
+	while ((s = r->spares)) {
+		r->spares = s->next;
+		spare_drop(r, s);
+	}
+	r->n_spares = 0;
+	r->sthread_on = 0;
+}
+
+/* fleet_store_ops.spares */
+static void rs_spares(struct fleet_lun *fl, unsigned *ready, unsigned *want)
+{
+	struct fleet_rbd *r = fl->rbd;
+
+	pthread_mutex_lock(&r->slock);
+	*ready = (unsigned)r->n_spares;
+	*want = r->spares_want;
+	pthread_mutex_unlock(&r->slock);
 }
 
 /* fleet_store_ops.commit: the seat's clone is renamed PREFIX.v.NUM and
@@ -724,6 +1035,7 @@ static int rs_commit(struct fleet_lun *fl, const char *name, unsigned num,
 	if (rc)
 		goto err_snap;
 	F.rbd_close(img);
+	spares_wake(r);
 	return 0;
 err_snap:
 	snprintf(err, errlen, "version image %s: %s", to, strerror(-rc));
@@ -742,9 +1054,14 @@ static int rs_set_current(struct fleet_lun *fl, unsigned from, unsigned to)
 	char f[16], t[16];
 	const char *key = "current", *val = t;
 
+	int rc;
+
 	snprintf(f, sizeof(f), "%u", from);
 	snprintf(t, sizeof(t), "%u", to);
-	return state_change(fl->rbd, f, &key, &val, 1, NULL);
+	rc = state_change(fl->rbd, f, &key, &val, 1, NULL);
+	if (rc == 0)
+		spares_wake(fl->rbd);
+	return rc;
 }
 
 /* fleet_store_ops.ver_remove: Ceph refuses while a clone (a client of
@@ -779,6 +1096,9 @@ static void rs_store_close(struct fleet_lun *fl)
 {
 	struct fleet_rbd *r = fl->rbd;
 
+	spares_stop(r);
+	pthread_mutex_destroy(&r->slock);
+	pthread_cond_destroy(&r->swake);
 	rbd_gcache_trim();
 	backend_rbd_close(&r->golden);
 	F.rados_ioctx_destroy(r->io);
@@ -808,6 +1128,7 @@ const struct fleet_store_ops fleet_rbd_ops = {
 	.commit = rs_commit,
 	.set_current = rs_set_current,
 	.ver_remove = rs_ver_remove,
+	.spares = rs_spares,
 };
 
 /* Makes sure the golden snapshot exists and is protected (clones of
@@ -844,27 +1165,35 @@ static int golden_snap(struct fleet_rbd *r, char *err, size_t errlen)
 }
 
 /* Removes clones that earlier boots left (a gateway stopped while their
- * sessions ran); those another gateway still has open stay. */
+ * sessions ran) and spares a killed gateway left; those another gateway
+ * still has open stay. */
 static void old_clones_remove(struct fleet_rbd *r)
 {
+	static const char *const kinds[] = { "old.", "spare." };
 	char **names, img[FLEET_IMAGE_MAX];
-	size_t n = list_images(r, "old.", &names);
 
-	for (size_t i = 0; i < n; i++) {
-		snprintf(img, sizeof(img), "%s.old.%s", r->prefix, names[i]);
-		F.rbd_remove(r->io, img);
-		free(names[i]);
+	for (size_t k = 0; k < 2; k++) {
+		size_t n = list_images(r, kinds[k], &names);
+
+		for (size_t i = 0; i < n; i++) {
+			snprintf(img, sizeof(img), "%s.%s%s", r->prefix,
+				 kinds[k], names[i]);
+			F.rbd_remove(r->io, img);
+			free(names[i]);
+		}
+		free(names);
 	}
-	free(names);
 }
 
 int fleet_rbd_open(struct fleet_lun *fl, const struct tcfg_ceph *ceph,
-		   void (*done)(struct iscsi_io *io), char *err, size_t errlen)
+		   unsigned spares, void (*done)(struct iscsi_io *io),
+		   char *err, size_t errlen)
 {
 	struct fleet_rbd *r = calloc(1, sizeof(*r));
 	char gpool[TCFG_NAME_MAX + 1], spec[3 * TCFG_NAME_MAX + 8];
 	const char *ov = fl->dir + 4, *slash = strchr(ov, '/');
 	const char *key = "current", *zero = "0";
+	pthread_condattr_t ca;
 	rados_write_op_t op;
 	int rc;
 
@@ -929,6 +1258,20 @@ int fleet_rbd_open(struct fleet_lun *fl, const struct tcfg_ceph *ceph,
 	fl->rbd = r;
 	fl->ops = &fleet_rbd_ops;
 	old_clones_remove(r);
+	r->fl = fl;
+	r->inst = F.rados_get_instance_id(r->cluster);
+	r->spares_want = spares;
+	pthread_mutex_init(&r->slock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->swake, &ca);
+	pthread_condattr_destroy(&ca);
+	if (spares && pthread_create(&r->sthread, NULL, spare_main, r) == 0)
+		r->sthread_on = 1;
+	else if (spares)
+		log_line("overlays %s: cannot start the spare thread: no "
+			 "spares",
+			 fl->dir);
 	return 0;
 err_io:
 	F.rados_ioctx_destroy(r->io);

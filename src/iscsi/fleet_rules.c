@@ -97,6 +97,11 @@ int fleet_lun_parse(struct tcfg_lun *l, const char *arg, char *err,
 			rc = fleet_size_parse(val, &l->dir_limit);
 		} else if (klen == 6 && !strncmp(p, "update", 6)) {
 			rc = take(&l->update, v, strlen(val));
+		} else if (klen == 6 && !strncmp(p, "spares", 6)) {
+			uint64_t count = 0;
+
+			rc = parse_u64(val, 0, FLEET_SPARES_MAX, &count);
+			l->spares = (unsigned)count;
 		} else {
 			snprintf(err, errlen, "%s: unknown LUN field '%.*s'",
 				 where, (int)klen, p);
@@ -123,6 +128,14 @@ int fleet_lun_parse(struct tcfg_lun *l, const char *arg, char *err,
 			 "%s: overlays=rbd:POOL[/PREFIX] goes with "
 			 "golden=rbd:POOL/IMAGE[@SNAP], and a directory with a "
 			 "golden file",
+			 where);
+		return -1;
+	}
+	if (strncmp(l->overlays, "rbd:", 4) && l->spares) {
+		snprintf(err, errlen,
+			 "%s: spares= is for overlays on Ceph "
+			 "(overlays=rbd:...): a directory makes a new "
+			 "overlay at once",
 			 where);
 		return -1;
 	}

@@ -19,12 +19,15 @@
 #define FLEET_ISID_IPXE2 0x27
 #define FLEET_ISID_IPXE3 0x23
 
+/* The most clones an overlay LUN on Ceph keeps made ahead (spares=N). */
+#define FLEET_SPARES_MAX 256
+
 /*
  * Parses the value of an overlay LUN, "golden=PATH overlays=DIR
- * [mode=reset|persistent] [limit=SIZE] [dir-limit=SIZE] [update=PATTERN]"
- * (fields separated
- * by spaces or commas; SIZE in bytes with an optional K, M, G or T suffix)
- * into l.  Returns 0, or -1 with the problem in err (prefixed by where).
+ * [mode=reset|persistent] [limit=SIZE] [dir-limit=SIZE] [update=PATTERN]
+ * [spares=N]" (fields separated by spaces or commas; SIZE in bytes with an
+ * optional K, M, G or T suffix; spares= on Ceph only) into l.  Returns 0,
+ * or -1 with the problem in err (prefixed by where).
  */
 int fleet_lun_parse(struct tcfg_lun *l, const char *arg, char *err,
 		    size_t errlen, const char *where);

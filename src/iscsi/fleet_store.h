@@ -42,6 +42,9 @@ struct fleet_gen {
 	char client[TCFG_NAME_MAX + 1];
 };
 
+/* gen_open's fresh for a client the store just said has no overlay. */
+#define FLEET_NEW 2
+
 /* A committed version of a file store, open while a client overlay or a
  * newer version stands on it. */
 struct fleet_ver {
@@ -66,7 +69,8 @@ struct fleet_store_ops {
 		    enum ovl_phase *phase, unsigned *base);
 	/* Opens g->client's overlay, a new one on version cur if fresh or
 	 * missing (an old one is discarded; sessions of this gateway still
-	 * on it keep theirs); fills g->base and g->phase. */
+	 * on it keep theirs; FLEET_NEW: fresh, and known to have none);
+	 * fills g->base and g->phase. */
 	int (*gen_open)(struct fleet_lun *fl, struct fleet_gen *g, int fresh,
 			unsigned cur, char *err, size_t errlen);
 	/* g, still used by the sessions of an earlier boot, is replaced:
@@ -109,6 +113,9 @@ struct fleet_store_ops {
 	int (*set_current)(struct fleet_lun *fl, unsigned from, unsigned to);
 	/* Removes version num; -EBUSY: something still stands on it. */
 	int (*ver_remove)(struct fleet_lun *fl, unsigned num);
+	/* Overlays made ahead: how many are ready, how many are kept (NULL:
+	 * none, as in a directory). */
+	void (*spares)(struct fleet_lun *fl, unsigned *ready, unsigned *want);
 };
 
 struct fleet_lun {
@@ -141,9 +148,11 @@ extern const struct fleet_store_ops fleet_rbd_ops;
 int fleet_file_open(struct fleet_lun *fl, char *err, size_t errlen);
 
 /* Sets up fl's RBD store: overlays = "rbd:POOL[/PREFIX]", golden "rbd:
- * POOL/IMAGE[@SNAP]" opened as fl->tmpl.  Returns 0, or -1 with err. */
+ * POOL/IMAGE[@SNAP]" opened as fl->tmpl, spares clones kept made ahead.
+ * Returns 0, or -1 with err. */
 int fleet_rbd_open(struct fleet_lun *fl, const struct tcfg_ceph *ceph,
-		   void (*done)(struct iscsi_io *io), char *err, size_t errlen);
+		   unsigned spares, void (*done)(struct iscsi_io *io),
+		   char *err, size_t errlen);
 
 /* Sorts n names in place. */
 void fleet_sort_names(char **names, size_t n);

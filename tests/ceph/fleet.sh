@@ -52,7 +52,7 @@ gw b 44261
 # run NAME GATEWAY TARGET INITIATOR ipxe|os STEP...: one session; the case
 # fails with the client's output if a step does.
 run() {
-	local name=$1 port=4426$([ "$2" = a ] && echo 0 || echo 1) out
+	local name=$1 port=4426$(tr abc 012 <<<"$2") out
 	out=$(timeout 120 "$CL" "iscsi://127.0.0.1:$port/$3/0" "$4" "$5" "${@:6}" 2>&1) && return 0
 	bad "$name" "$(head -n 3 <<<"$out")"
 	return 1
@@ -208,6 +208,59 @@ out=$(ctl b --json versions 2>&1)
 grep -qF '{"overlays":"rbd:rbd/v","current":1,"update":"iqn.2025-01.org.wupan:pc-admin*","versions":[{"version":1,"parent":0,' <<<"$out" &&
 	grep -qF '"comment":"first update","current":true}]}' <<<"$out" &&
 	ok "ctl --json versions" || bad "ctl --json versions" "$(head -c 600 <<<"$out")"
+
+# Clones made ahead (spares=2).  Gateway c keeps two spares of the current
+# version open and locked; a new boot's clone is one of them renamed, and c
+# makes another; a commit through c replaces them by spares of the new
+# version; a clean stop removes them; a spare a killed gateway left (made
+# here by hand, with no watcher) goes when a gateway starts.
+S=iqn.2025-01.org.wupan:spares
+rbdc clone rbd/room@wupan-0 rbd/s.spare.999.1 >/dev/null 2>&1 || bad setup "rbd clone"
+gateway_start c 44262 1 "target $S
+  lun golden=rbd:rbd/room overlays=rbd:rbd/s mode=reset update=${PC}-admin* spares=2"
+# ready N: waits up to 60 s until c has N spares of 2 ready.
+ready() {
+	for _ in $(seq 300); do
+		ctl c list 2>/dev/null | grep -q " spares $1/2$" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+spares() { rbdc ls rbd | grep '^s\.spare\.'; }
+# parents: the parents of c's spares, one per line.
+parents() { for i in $(spares); do parent "$i"; done; }
+if ready 2 && [ "$(spares | wc -l)" = 2 ] && ! spares | grep -q "^s.spare.999.1$" &&
+	[ "$(parents | sort -u)" = rbd/room@wupan-0 ]; then
+	ok "spares=2: two clones of rbd/room@wupan-0 made ahead (ctl list: spares 2/2); a killed gateway's spare removed at the start"
+else
+	bad spares "$(ctl c list 2>&1 | head -n 1); $(spares | tr '\n' ' ')"
+fi
+run "spare taken" c "$S" "${PC}40" ipxe g:100 w:100:40 r:100:40 &&
+	grep -q "${PC}40's clone is the spare s.spare.[0-9]*.[0-9]*, made ahead" "$W/c.log" &&
+	[ "$(parent "s.client.${PC}40")" = rbd/room@wupan-0 ] && ready 2 &&
+	ok "a new PC's clone is a spare renamed (golden data, then its own), and c makes another"
+run "spare reset" c "$S" "${PC}40" os r:100:40 &&
+	run "spare reset" c "$S" "${PC}40" ipxe g:100 &&
+	[ "$(grep -c "${PC}40's clone is the spare" "$W/c.log")" = 2 ] &&
+	ok "reset mode with spares: the next boot's clone is a new spare, golden data again"
+run "spares commit" c "$S" "${PC}-admin2" ipxe w:500:90 &&
+	out=$(ctl c commit "${PC}-admin2" spares 2>&1) &&
+	for _ in $(seq 300); do
+		[ "$(parents | sort -u)" = rbd/s.v.1@v ] && ready 2 && break
+		sleep 0.2
+	done &&
+	[ "$(parents | sort -u)" = rbd/s.v.1@v ] &&
+	run "spares commit" c "$S" "${PC}41" ipxe r:500:90 &&
+	[ "$(parent "s.client.${PC}41")" = rbd/s.v.1@v ] &&
+	grep -q "${PC}41's clone is the spare" "$W/c.log" &&
+	ok "after a commit the spares are clones of version 1, and a new PC's spare reads it" ||
+	bad "spares commit" "$out; spares on: $(parents | tr '\n' ' ')"
+ready 2
+out=$(ctl c --json list 2>&1)
+grep -qF '"spares":2,"spares_ready":2,"clients":[' <<<"$out" &&
+	ok "ctl --json list: spares and spares_ready" || bad "json spares" "$(head -c 300 <<<"$out")"
+gateways_stop c
+[ -z "$(spares)" ] && ok "a clean stop removes the spares" || bad "spares left" "$(spares | tr '\n' ' ')"
 
 # A login that waits on the cluster holds up nothing else.  With the OSD
 # stopped (SIGSTOP), a new PC's login to the room waits for its clone;

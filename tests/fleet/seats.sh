@@ -152,7 +152,18 @@ printf 'ceph-conf /c\ngroup room rbd:p/img rbd:p\nseat pc1 52:54:00:00:05:11 roo
 expect "rbd-one: without gateways, one wupan-target.conf with ceph-conf and the RBD LUN" \
 	bash -c "sh scripts/mkseats.sh '$W/rbd-one' '$W/out-rbd-one' >/dev/null &&
 		grep -qx 'ceph-conf /c' '$W/out-rbd-one/wupan-target.conf' &&
-		grep -qx '  lun golden=rbd:p/img overlays=rbd:p mode=reset' '$W/out-rbd-one/wupan-target.conf'"
+		grep -qx '  lun golden=rbd:p/img overlays=rbd:p mode=reset spares=1' '$W/out-rbd-one/wupan-target.conf'"
+# Reset mode on RBD: each gateway keeps a spare clone for each seat it is
+# first for (round robin: a for pc1 pc3 pc5, b for pc2 pc4); persistent
+# mode (above) none.
+{
+	printf 'group room rbd:p/img rbd:p/r\ngateway a 10.0.0.1\ngateway b 10.0.0.2\n'
+	for i in 1 2 3 4 5; do printf 'seat pc%s 52:54:00:00:06:0%s room\n' $i $i; done
+} >"$W/rbd-spares"
+expect "rbd-spares: reset mode, spares=3 on gateway a and spares=2 on b (the seats each is first for)" \
+	bash -c "sh scripts/mkseats.sh '$W/rbd-spares' '$W/out-rbd-spares' >/dev/null &&
+		grep -qx '  lun golden=rbd:p/img overlays=rbd:p/r mode=reset spares=3' '$W/out-rbd-spares/wupan-target-a.conf' &&
+		grep -qx '  lun golden=rbd:p/img overlays=rbd:p/r mode=reset spares=2' '$W/out-rbd-spares/wupan-target-b.conf'"
 
 # Refusals name the file, the line and the problem.
 refuse() {

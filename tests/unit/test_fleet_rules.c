@@ -154,6 +154,27 @@ int main(void)
 	free(l.overlays);
 	free(l.update);
 	memset(&l, 0, sizeof(l));
+	CHECK("lun spares on Ceph",
+	      fleet_lun_parse(&l, "golden=rbd:p/g overlays=rbd:p/r spares=16",
+			      err, sizeof(err), "x") == 0 &&
+		      l.spares == 16);
+	free(l.path);
+	free(l.overlays);
+	memset(&l, 0, sizeof(l));
+	CHECK("lun spares in a directory refused",
+	      fleet_lun_parse(&l, "golden=/a overlays=/o spares=2", err,
+			      sizeof(err), "x") != 0 &&
+		      strstr(err, "spares= is for overlays on Ceph"));
+	free(l.path);
+	free(l.overlays);
+	memset(&l, 0, sizeof(l));
+	CHECK("lun spares bad",
+	      fleet_lun_parse(&l, "golden=rbd:p/g overlays=rbd:p/r spares=257",
+			      err, sizeof(err), "x") != 0 &&
+		      strstr(err, "bad or repeated LUN field 'spares=257'"));
+	free(l.path);
+	free(l.overlays);
+	memset(&l, 0, sizeof(l));
 	CHECK("lun default reset",
 	      fleet_lun_parse(&l, "golden=/a,overlays=/o", err, sizeof(err),
 			      "x") == 0 &&
