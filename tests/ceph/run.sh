@@ -3,8 +3,9 @@
 # Ceph cluster of its own (tests/ceph/cluster.sh): start-up errors, size,
 # data over iSCSI and through `rbd export`, FUA and SYNCHRONIZE CACHE,
 # UNMAP as discard, a read-only snapshot LUN, a stopped OSD, a reload that
-# adds the first rbd: LUN, and libiscsi's
-# iscsi-test-cu on an rbd: LUN beside a file LUN in the same run.  The
+# adds the first rbd: LUN, and libiscsi's iscsi-test-cu on an rbd: LUN
+# beside a file LUN, and on a room on RBD beside a room in a directory, in
+# the same run.  The
 # target runs under ASan+UBSan ($O/asan/bin/wupan-target).
 # Ports: monitor 42300, OSD 42310-42349, wupan-target 42260-42263.
 . "$(dirname "$0")/../suite.sh" ceph-tests
@@ -51,6 +52,7 @@ head -c $((64 << 20)) /dev/urandom >"$W/a.img"
 rbdc import "$W/a.img" rbd/disk >/dev/null 2>&1 &&
 	rbdc snap create rbd/disk@s1 >/dev/null 2>&1 &&
 	rbdc create --size 64 rbd/cu >/dev/null 2>&1 &&
+	rbdc create --size 64 rbd/cug >/dev/null 2>&1 &&
 	rbdc create --size 16 rbd/thin >/dev/null 2>&1 ||
 	bad setup "rbd import/snap create failed"
 
@@ -207,28 +209,42 @@ else
 	bad "reload" "wupan-target did not start: $(tail -n 3 "$W/wt-reload.log")"
 fi
 
-# iscsi-test-cu: an rbd: LUN and a file LUN of the same size, at once.
-truncate -s 64M "$W/cu.img"
+# iscsi-test-cu: an rbd: LUN and a file LUN of the same size; and a room
+# on RBD (an overlay LUN: the initiator's own clone of a golden snapshot)
+# and a room in a directory: all four at once.  Each rbd: unit must pass
+# every test its file twin passes (a room's second initiator, as in the
+# reservation tests, sees a disk of its own in both).
+truncate -s 64M "$W/cu.img" "$W/cug.img"
 CU=iscsi://127.0.0.1:42262/$IQN
 if wt_start "$W/wt-cu.log" --listen 127.0.0.1:42262 --ceph-conf "$CONF" \
-	--target "$IQN" --lun rbd:rbd/cu --lun "$W/cu.img"; then
-	timeout 300 iscsi-test-cu --dataloss -t ALL "$CU/0" >"$W/cu-rbd.out" 2>&1 &
-	r_job=$!
-	timeout 300 iscsi-test-cu --dataloss -t ALL "$CU/1" >"$W/cu-file.out" 2>&1
-	wait $r_job
+	--target "$IQN" --lun rbd:rbd/cu --lun "$W/cu.img" \
+	--target "$IQN:rbd-room" --lun golden=rbd:rbd/cug,overlays=rbd:rbd/cur \
+	--target "$IQN:file-room" --lun "golden=$W/cug.img,overlays=$W/cu-ov"; then
+	jobs_cu=()
+	for k in rbd:$CU/0 file:$CU/1 rbd-room:$CU:rbd-room/0 file-room:$CU:file-room/0; do
+		timeout 300 iscsi-test-cu --dataloss -t ALL "${k#*:}" >"$W/cu-${k%%:*}.out" 2>&1 &
+		jobs_cu+=($!)
+	done
+	wait "${jobs_cu[@]}"
 	kill -0 "$WT_PID" 2>/dev/null || bad "iscsi-test-cu" "wupan-target died"
 	wt_stop "$WT_PID" || bad "iscsi-test-cu" "wupan-target exit status $? (ASan?): $(grep -m3 ERROR "$W/wt-cu.log")"
-	for k in rbd file; do
+	for k in rbd file rbd-room file-room; do
 		bash tests/target/cu-results.sh <"$W/cu-$k.out" | sort -k2 >"$W/cu-$k.res"
 		awk '$1 == "pass" {print $2}' "$W/cu-$k.res" >"$W/cu-$k.pass"
 	done
-	missing=$(comm -13 "$W/cu-rbd.pass" "$W/cu-file.pass")
-	nr=$(wc -l <"$W/cu-rbd.pass") nf=$(wc -l <"$W/cu-file.pass")
-	if [ "$nf" -gt 50 ] && [ -z "$missing" ]; then
-		ok "iscsi-test-cu: the rbd: LUN passes all $nf tests the file LUN passes ($nr passed)"
-	else
-		bad "iscsi-test-cu" "file passes $nf, rbd $nr; rbd misses: $(echo $missing)"
-	fi
+	# cu_same RBD FILE LABEL: RBD passes every test FILE passes.
+	cu_same() {
+		local missing nr nf
+		missing=$(comm -13 "$W/cu-$1.pass" "$W/cu-$2.pass")
+		nr=$(wc -l <"$W/cu-$1.pass") nf=$(wc -l <"$W/cu-$2.pass")
+		if [ "$nf" -gt 50 ] && [ -z "$missing" ]; then
+			ok "iscsi-test-cu: $3 passes all $nf tests its file twin passes ($nr passed)"
+		else
+			bad "iscsi-test-cu: $3" "file passes $nf, rbd $nr; rbd misses: $(echo $missing)"
+		fi
+	}
+	cu_same rbd file "the rbd: LUN"
+	cu_same rbd-room file-room "the room on RBD (an initiator's own clone)"
 else
 	bad "iscsi-test-cu" "wupan-target did not start: $(tail -n 3 "$W/wt-cu.log")"
 fi
