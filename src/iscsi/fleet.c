@@ -137,6 +137,19 @@ static void gen_put(struct fleet_gen *g)
 	free(g);
 }
 
+/* Records phase in g's overlay, unless it is there already. */
+static void phase_record(struct fleet_lun *fl, struct fleet_gen *g,
+			 enum ovl_phase phase)
+{
+	if (g->phase == phase)
+		return;
+	if (fl->ops->set_phase(g, phase))
+		log_line("overlay %s/%s: cannot record its phase", fl->dir,
+			 g->client);
+	else
+		g->phase = phase;
+}
+
 /* Opens a new overlay for name as ng, on version cur, by the boot rule
  * (b: decided already if *decided; else from the store's record of the
  * client).  Runs with fl->lock held, or without it for a store whose
@@ -171,13 +184,7 @@ static int gen_make(struct fleet_lun *fl, struct fleet_gen *ng, int seat,
 			 ng->client, err);
 		return -1;
 	}
-	if (ng->phase != b->phase) {
-		if (fl->ops->set_phase(ng, b->phase))
-			log_line("overlay %s/%s: cannot record its phase",
-				 fl->dir, ng->client);
-		else
-			ng->phase = b->phase;
-	}
+	phase_record(fl, ng, b->phase);
 	return 0;
 }
 
@@ -226,14 +233,7 @@ client_attach(struct fleet_lun *fl, const char *initiator, const uint8_t *isid)
 		g = NULL;
 	}
 	if (g) {
-		if (g->phase != b.phase) {
-			if (fl->ops->set_phase(g, b.phase))
-				log_line("overlay %s/%s: cannot record its "
-					 "phase",
-					 fl->dir, name);
-			else
-				g->phase = b.phase;
-		}
+		phase_record(fl, g, b.phase);
 		g->refs++;
 	} else {
 		ng = calloc(1, sizeof(*ng));

@@ -799,6 +799,14 @@ static void spare_drop(struct fleet_rbd *r, struct fleet_gen *s)
 	free(s);
 }
 
+/* Adds spare s to the ready ones (r->slock held). */
+static void spare_push(struct fleet_rbd *r, struct fleet_gen *s)
+{
+	s->next = r->spares;
+	r->spares = s;
+	r->n_spares++;
+}
+
 /* Makes a spare on version cur; NULL (logged) if it cannot. */
 static struct fleet_gen *spare_make(struct fleet_rbd *r, unsigned cur)
 {
@@ -847,9 +855,7 @@ static int spare_take(struct fleet_rbd *r, struct fleet_gen *g, unsigned cur)
 		/* The client's clone appeared meanwhile (another gateway):
 		 * the spare stays one. */
 		pthread_mutex_lock(&r->slock);
-		s->next = r->spares;
-		r->spares = s;
-		r->n_spares++;
+		spare_push(r, s);
 		pthread_mutex_unlock(&r->slock);
 		return 0;
 	}
@@ -878,14 +884,13 @@ static void *spare_main(void *arg)
 {
 	struct fleet_rbd *r = arg;
 	uint64_t swept = mono_ms();
-	int failed = 0;
 
 	pthread_mutex_lock(&r->slock);
 	while (!r->sstop) {
 		struct fleet_gen *stale = NULL, *s = NULL;
 		uint64_t quiet;
 		unsigned cur;
-		int need;
+		int need, failed;
 
 		pthread_mutex_unlock(&r->slock);
 		if (mono_ms() - swept >= SPARE_SWEEP_S * 1000ull) {
@@ -905,7 +910,7 @@ static void *spare_main(void *arg)
 			stale = s;
 			r->n_spares--;
 		}
-		need = !r->sstop && !failed && r->n_spares < r->spares_want;
+		need = !r->sstop && r->n_spares < r->spares_want;
 		quiet = mono_ms() - r->spare_taken_ms;
 		if (need && !stale && r->spare_taken_ms &&
 		    quiet < SPARE_QUIET_MS) {
@@ -921,16 +926,13 @@ static void *spare_main(void *arg)
 		failed = need && !s;
 		pthread_mutex_lock(&r->slock);
 		if (s) {
-			s->next = r->spares;
-			r->spares = s;
-			r->n_spares++;
+			spare_push(r, s);
 			continue;
 		}
 		if (r->sstop)
 			break;
 		/* Woken (a spare taken, a new version) or not, try again. */
 		ms_wait(r, (failed ? SPARE_RETRY_S : SPARE_RECHECK_S) * 1000);
-		failed = 0;
 	}
 	pthread_mutex_unlock(&r->slock);
 	return NULL;

@@ -707,21 +707,19 @@ static void *worker_main(void *arg)
 		if (!w->todo)
 			w->todo_tail = &w->todo;
 		pthread_mutex_unlock(&w->lock);
-		if (io->op == ISCSI_IO_OPEN) {
+		if (io->op == ISCSI_IO_OPEN) { /* a login: no unit yet */
 			iscsi_io_run(io);
-			io_complete(io);
-			pthread_mutex_lock(&w->lock);
-			continue;
+		} else {
+			bf = io->task->lu->ctx;
+			alone = io->op == ISCSI_IO_FINISH &&
+				io->task->cmd.cdb[0] == 0x89;
+			if (alone)
+				pthread_rwlock_wrlock(&bf->lock);
+			else
+				pthread_rwlock_rdlock(&bf->lock);
+			iscsi_io_run(io);
+			pthread_rwlock_unlock(&bf->lock);
 		}
-		bf = io->task->lu->ctx;
-		alone = io->op == ISCSI_IO_FINISH &&
-			io->task->cmd.cdb[0] == 0x89;
-		if (alone)
-			pthread_rwlock_wrlock(&bf->lock);
-		else
-			pthread_rwlock_rdlock(&bf->lock);
-		iscsi_io_run(io);
-		pthread_rwlock_unlock(&bf->lock);
 		io_complete(io);
 		pthread_mutex_lock(&w->lock);
 	}
