@@ -235,14 +235,19 @@ if ready 2 && [ "$(spares | wc -l)" = 2 ] && ! spares | grep -q "^s.spare.999.1$
 else
 	bad spares "$(ctl c list 2>&1 | head -n 1); $(spares | tr '\n' ' ')"
 fi
-run "spare taken" c "$S" "${PC}40" ipxe g:100 w:100:40 r:100:40 &&
+# (run reports its own failure; a failed check after it says so here.)
+run "spare taken" c "$S" "${PC}40" ipxe g:100 w:100:40 r:100:40 && {
 	grep -q "${PC}40's clone is the spare s.spare.[0-9]*.[0-9]*, made ahead" "$W/c.log" &&
-	[ "$(parent "s.client.${PC}40")" = rbd/room@wupan-0 ] && ready 2 &&
-	ok "a new PC's clone is a spare renamed (golden data, then its own), and c makes another"
+		[ "$(parent "s.client.${PC}40")" = rbd/room@wupan-0 ] && ready 2 &&
+		ok "a new PC's clone is a spare renamed (golden data, then its own), and c makes another" ||
+		bad "spare taken" "$(grep "${PC}40" "$W/c.log" | tail -n 2); parent $(parent "s.client.${PC}40")"
+}
 run "spare reset" c "$S" "${PC}40" os r:100:40 &&
-	run "spare reset" c "$S" "${PC}40" ipxe g:100 &&
+	run "spare reset" c "$S" "${PC}40" ipxe g:100 && {
 	[ "$(grep -c "${PC}40's clone is the spare" "$W/c.log")" = 2 ] &&
-	ok "reset mode with spares: the next boot's clone is a new spare, golden data again"
+		ok "reset mode with spares: the next boot's clone is a new spare, golden data again" ||
+		bad "spare reset" "$(grep -c "${PC}40's clone is the spare" "$W/c.log") spares taken by ${PC}40, want 2"
+}
 run "spares commit" c "$S" "${PC}-admin2" ipxe w:500:90 &&
 	out=$(ctl c commit "${PC}-admin2" spares 2>&1) &&
 	for _ in $(seq 300); do
