@@ -23,6 +23,14 @@ if sysctl -q -w net.ipv4.ip_local_reserved_ports="${reserved:+$reserved,}$SUITE_
 	trap 'sysctl -q -w net.ipv4.ip_local_reserved_ports="$reserved"' EXIT
 fi
 mkdir -p "$log_dir"
+# CPU seconds the suites' processes used (user and system, of the children this
+# shell waited for), so a slow suite shows whether it computes or waits.
+CLK_TCK=$(getconf CLK_TCK)
+children_cpu() {
+	local st
+	read -r -a st </proc/$$/stat
+	echo $((st[15] + st[16]))
+}
 for suite in "$@"; do
 	# Log names from the path: tests/qemu/run.sh -> qemu-run.sh.
 	name=${suite%% *}
@@ -32,6 +40,7 @@ for suite in "$@"; do
 	log=$log_dir/$name.log
 	echo "== $suite"
 	start=$(date +%s)
+	cpu0=$(children_cpu)
 	if [ "$mode" = check ]; then
 		$suite >"$log" 2>&1
 		rc=$?
@@ -45,7 +54,7 @@ for suite in "$@"; do
 	f=$(sed -n 's/.* \([0-9][0-9]*\) failed.*/\1/p' <<<"$line")
 	s=$(sed -n 's/.* \([0-9][0-9]*\) skipped.*/\1/p' <<<"$line")
 	p=${p:-0} f=${f:-0} s=${s:-0}
-	echo "   ($(( $(date +%s) - start )) s, log: $log)"
+	echo "   ($(( $(date +%s) - start )) s, cpu $(( ($(children_cpu) - cpu0) / CLK_TCK )) s, log: $log)"
 	if [ -z "$line" ] || { [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; }; then
 		f=$((f + 1))
 		echo "   suite failed (exit $rc) without a failure count"
