@@ -30,6 +30,10 @@
 #                     above: the firmware retries the paths and boots
 #   busy-give-up      BIOS, busy-retries 1 and a target that stays busy: one
 #                     retry, then the error and the busy hint; the menu waits
+#   install-busy-first-dead  BIOS, the install item (sanhook) with the two
+#                     portals of busy-first-dead: the firmware asks each
+#                     portal alone, waits for the busy one and the installer
+#                     reads its disk
 # Ports 43260-43299.  Needs: make, make test-payloads, qemu-system-x86, ovmf,
 # make diskless-image (linux-first-dead).
 # Ends with "N passed, N failed, N skipped".
@@ -47,7 +51,7 @@ BASE_IQN=iqn.2026-01.org.wupan.client
 BIOS_TIMEOUT=90
 UEFI_TIMEOUT=240
 JOBS=${WUPAN_QEMU_JOBS:-2}
-ALL="first-dead first-alive all-dead uefi-first-dead install-first-dead linux-first-dead seats busy uefi-busy busy-first-dead busy-give-up"
+ALL="first-dead first-alive all-dead uefi-first-dead install-first-dead linux-first-dead seats busy uefi-busy busy-first-dead busy-give-up install-busy-first-dead"
 CASES=${*:-$ALL}
 
 trap cleanup EXIT
@@ -308,7 +312,7 @@ fi
 # --- a busy target: the firmware asks again --------------------------------
 
 busy_cases=""
-for c in busy uefi-busy busy-first-dead busy-give-up; do want "$c" && busy_cases="$busy_cases $c"; done
+for c in busy uefi-busy busy-first-dead busy-give-up install-busy-first-dead; do want "$c" && busy_cases="$busy_cases $c"; done
 if [ -n "$busy_cases" ]; then
 	B=$W/gwb
 	mkdir -p "$B/ov"
@@ -333,8 +337,12 @@ EOF
 		local f=$W/tftp/hosts/${mac//:/-}.ipxe
 		mkdir -p "$B/ov/$BASE_IQN:mp-$c.ovl"
 		local -a portals=("$HOST:$PORT_BUSY")
-		[ "$c" = busy-first-dead ] && portals=("$HOST:$PORT_DEAD" "$HOST:$PORT_BUSY")
+		[ "${c%first-dead}" != "$c" ] && portals=("$HOST:$PORT_DEAD" "$HOST:$PORT_BUSY")
 		host_file "$mac" "${portals[@]}" && sed -i "s/^set iscsi-target .*/set iscsi-target $tgt/" "$f"
+		if [ "${c#install-}" != "$c" ]; then
+			cp "$PAYLOAD/install.pxe" "$W/tftp/"
+			printf 'set menu-default install\nset install-url tftp://${next-server}/install.pxe\n' >>"$f"
+		fi
 		[ -n "$retries" ] && echo "set busy-retries $retries" >>"$f"
 		guest "$c" "$fw" "$mac" "mp-$c" &
 		gpid=$!
@@ -357,9 +365,10 @@ EOF
 		grep -F "initiator=$BASE_IQN:mp-$c " "$W/gwb.log" | grep -q "status=0x0302" || { echo "$c: gwb logged no refusal"; return; }
 		logged_in gwb "$BASE_IQN:mp-$c" || echo "$c: gwb logged no login of mp-$c"
 	}
-	# Two guests at a time: the BIOS pair, then UEFI.
+	# Two or three guests at a time (they mostly wait): BIOS, then UEFI.
 	want busy && busy_guest busy bios 52:54:00:4d:50:11 "$IQN-busy"
 	want busy-give-up && busy_guest busy-give-up bios 52:54:00:4d:50:13 "$IQN-busy" 1
+	want install-busy-first-dead && busy_guest install-busy-first-dead bios 52:54:00:4d:50:15 "$IQN-busy"
 	wait_guests
 	want busy-first-dead && busy_guest busy-first-dead bios 52:54:00:4d:50:14 "$IQN-busy"
 	want uefi-busy && busy_guest uefi-busy uefi 52:54:00:4d:50:12 "$IQN-busy-uefi"
@@ -371,6 +380,21 @@ EOF
 		why=$(busy_seen "$c" "$fw")
 		if [ -z "$why" ]; then ok "$c: ${fw^^}: the target refused (busy), the firmware said so and tried again, booted from gwb in $(cat "$W/$c/secs")s"; else bad "$c" "$why"; fi
 	done
+	if want install-busy-first-dead; then
+		c=install-busy-first-dead
+		flat=$(tr -d '\n' <"$W/$c/console.txt")
+		if ! grep -qF "WUPAN-BIOS-INSTALL-OK tag=gwb" <<<"$flat"; then
+			bad "$c" "no 'WUPAN-BIOS-INSTALL-OK tag=gwb': $(grep -aE 'INSTALL|^wupan: (hint|boot failed)' "$W/$c/console.txt" | head -n 2 | tr '\n' ' ')(see $W/$c/console.txt)"
+		elif [ "$(cat "$W/$c/status")" != 35 ]; then
+			bad "$c" "QEMU status $(cat "$W/$c/status"), want 35"
+		elif ! grep -qF "trying again in 5 s (1 of 24)" <<<"$flat"; then
+			bad "$c" "no busy line on the console"
+		elif ! grep -F "initiator=$BASE_IQN:mp-$c " "$W/gwb.log" | grep -q "status=0x0302"; then
+			bad "$c" "gwb logged no refusal"
+		else
+			ok "$c: the install item, portal 1 dead and portal 2 busy: the firmware asked portal 2 alone, waited and the installer read gwb's disk in $(cat "$W/$c/secs")s"
+		fi
+	fi
 	if want busy-give-up; then
 		c=$W/busy-give-up/console.txt
 		flat=$(tr -d '\n' <"$c")
