@@ -10,18 +10,8 @@ shift
 tp=0 tf=0 ts=0
 bad=""
 log_dir=${O:-build}/logs/$mode
-# The suites' fixed ports above 32767 (DEVELOPERS.md) lie in the kernel's
-# range for the local ports of outgoing connections (32768-60999), and a
-# daemon cannot listen on a port some connection still holds, even one in
-# TIME-WAIT (seen: a gateway refused 47260 after the Ceph tools' own
-# connections).  While the suites run, the kernel keeps them out of its
-# picks; the old list is put back at the end.  Needs root; without it the
-# suites run as before.
-SUITE_PORTS=33260-48349
-reserved=$(sysctl -n net.ipv4.ip_local_reserved_ports 2>/dev/null)
-if sysctl -q -w net.ipv4.ip_local_reserved_ports="${reserved:+$reserved,}$SUITE_PORTS" 2>/dev/null; then
-	trap 'sysctl -q -w net.ipv4.ip_local_reserved_ports="$reserved"' EXIT
-fi
+# The suites' fixed ports stay out of the kernel's picks while they run.
+. "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 mkdir -p "$log_dir"
 # CPU seconds the suites' processes used (user and system, of the children this
 # shell waited for), so a slow suite shows whether it computes or waits.

@@ -4,6 +4,7 @@
 set -u -o pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$TOP" || exit 1
+. tests/ports.sh
 O=${O:-build}
 mkdir -p "$O"
 O=$(cd "$O" && pwd)

@@ -214,22 +214,48 @@ else
 	skipped=$((skipped + 1))
 fi
 
-# --- the suites' ports, kept from the kernel's picks (tests/run-suites.sh) -
+# --- the suites' ports, kept from the kernel's picks (tests/ports.sh) -----
+# A suite run on its own (and run-suites.sh) reserves the range if it is not
+# reserved yet, and its guard puts the old list back once it has ended.
+# Under `make test` the range is reserved already: it is taken out for the
+# case and put back after.
 if [ "$(id -u)" = 0 ]; then
 	before=$(sysctl -n net.ipv4.ip_local_reserved_ports)
+	# The list without the range, as the kernel prints it.
+	sysctl -q -w net.ipv4.ip_local_reserved_ports="$(tr , '\n' <<<"$before" | grep -vx 33260-48349 | paste -sd,)"
+	without=$(sysctl -n net.ipv4.ip_local_reserved_ports)
+	printf '#!/bin/bash\ncd %q && . tests/ports.sh\nsysctl -n net.ipv4.ip_local_reserved_ports >%q\n' \
+		"$TOP" "$W/ports.seen" >"$W/alone.sh"
 	printf '#!/bin/sh\nsysctl -n net.ipv4.ip_local_reserved_ports >%s\necho "1 passed, 0 failed"\n' \
-		"$W/ports.seen" >"$W/ports.sh"
+		"$W/suites.seen" >"$W/ports.sh"
 	chmod +x "$W/ports.sh"
+	bash "$W/alone.sh"
+	for _ in $(seq 20); do
+		[ "$(sysctl -n net.ipv4.ip_local_reserved_ports)" = "$without" ] && break
+		sleep 0.2
+	done
+	after_alone=$(sysctl -n net.ipv4.ip_local_reserved_ports)
 	O="$W/ports-run" bash tests/run-suites.sh check "$W/ports.sh" >"$W/ports.log" 2>&1
-	seen=$(cat "$W/ports.seen" 2>/dev/null)
+	for _ in $(seq 20); do
+		[ "$(sysctl -n net.ipv4.ip_local_reserved_ports)" = "$without" ] && break
+		sleep 0.2
+	done
+	after_suites=$(sysctl -n net.ipv4.ip_local_reserved_ports)
+	sysctl -q -w net.ipv4.ip_local_reserved_ports="$before"
 	# The kernel prints the list merged: 33260-48349 within it.
-	if ! awk -F, -v want=33260-48349 '{for (i = 1; i <= NF; i++) {split($i, r, "-"); split(want, w, "-");
-		if (r[1] <= w[1] && (r[2] == "" ? r[1] : r[2]) >= w[2]) f = 1}} END {exit !f}' <<<"$seen"; then
-		bad "run-suites.sh keeps the suites' ports from the kernel's picks" "reserved during the run: '$seen'"
-	elif [ "$(sysctl -n net.ipv4.ip_local_reserved_ports)" != "$before" ]; then
-		bad "run-suites.sh puts the reserved ports back" "'$(sysctl -n net.ipv4.ip_local_reserved_ports)', was '$before'"
+	covers() {
+		awk -F, -v want=33260-48349 '{for (i = 1; i <= NF; i++) {split($i, r, "-"); split(want, w, "-");
+			if (r[1] <= w[1] && (r[2] == "" ? r[1] : r[2]) >= w[2]) f = 1}} END {exit !f}' <<<"$1"
+	}
+	if covers "$without"; then
+		bad "the suites' ports" "could not take the range out for the case: '$without'"
+	elif ! covers "$(cat "$W/ports.seen" 2>/dev/null)" || ! covers "$(cat "$W/suites.seen" 2>/dev/null)"; then
+		bad "a suite alone and run-suites.sh keep the suites' ports from the kernel's picks" \
+			"reserved while a suite ran alone: '$(cat "$W/ports.seen" 2>/dev/null)', under run-suites.sh: '$(cat "$W/suites.seen" 2>/dev/null)'"
+	elif [ "$after_alone" != "$without" ] || [ "$after_suites" != "$without" ]; then
+		bad "the reserved ports are put back" "after a suite alone '$after_alone', after run-suites.sh '$after_suites', was '$without'"
 	else
-		ok "run-suites.sh keeps the suites' ports 33260-48349 from the kernel's picks while they run, and puts the old list back"
+		ok "a suite run alone and run-suites.sh keep the suites' ports 33260-48349 from the kernel's picks while they run, and put the old list back"
 	fi
 else
 	echo "skip the suites' reserved ports: not root"

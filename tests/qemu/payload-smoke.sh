@@ -8,6 +8,7 @@
 # Usage: tests/qemu/payload-smoke.sh [CASE...]   (default: all)
 set -u -o pipefail
 cd "$(dirname "$0")/../.." || exit 1
+. tests/ports.sh
 O=${O:-build}
 export O
 PAYLOAD=$O/test/payload

@@ -14,6 +14,7 @@
 # Usage: tests/qemu/stub-smoke.sh [CASE...]   (default: all)
 set -u -o pipefail
 cd "$(dirname "$0")/../.." || exit 1
+. tests/ports.sh
 O=${O:-build}
 export O
 STUB=$O/efi/stub.efi

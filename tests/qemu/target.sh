@@ -10,6 +10,8 @@
 # target_addr (default 127.0.0.1) is the address it listens on, and
 # target_exec a command prefix to run it with (e.g. ip netns exec NS).
 
+. tests/ports.sh
+
 target_pid=""
 target_kind=""
 target_ctl=""

@@ -2,6 +2,8 @@
 # on loopback, killing only the PIDs recorded here.  Sourced by bash.
 # Ports 23260-23299, tgtd control ports 11-19 (DEVELOPERS.md).
 
+. tests/ports.sh
+
 O=${O:-build}
 WUPAN_TARGET=${WUPAN_TARGET:-$O/bin/wupan-target}
 T_PIDS=()
