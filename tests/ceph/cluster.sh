@@ -15,18 +15,26 @@ usage() {
 	exit 2
 }
 
+# alive PID: the process runs.  A dead daemon stays a zombie until init
+# reaps it, which can take seconds (kill -0 still succeeds then).
+alive() {
+	state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
 # Kills the daemons whose pid files are in DIR/run, and waits for them.
+# SIGKILL: the cluster is thrown away (memstore), nothing needs flushing, and
+# an OSD told to stop takes seconds (it tells the monitor first).
 stop() {
 	d=$1
 	for f in "$d"/run/*.pid; do
 		[ -f "$f" ] || continue
 		pid=$(cat "$f")
-		kill -TERM "$pid" 2>/dev/null || true
+		kill -KILL "$pid" 2>/dev/null || true
 		for _ in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
+			alive "$pid" || break
 			sleep 0.1
 		done
-		kill -KILL "$pid" 2>/dev/null || true
 		rm -f "$f"
 	done
 }

@@ -173,15 +173,17 @@ grep -qE "^\* 1 parent 0 [0-9T:Z-]+ first update$" <<<"${out//  /}" &&
 	rbdc snap ls rbd/v.v.1 2>/dev/null | grep -q " v " &&
 	ok "rbd: version 1 is the image v.v.1 (a clone of the golden snapshot) with its snapshot v" ||
 	bad "version image" "$(rbdc info rbd/v.v.1 2>&1 | tail -n 3)"
-run "fresh PC on b" b "$V" "${PC}21" ipxe r:400:77 r:401:77 g:402 &&
+run "fresh PC on b" b "$V" "${PC}21" ipxe r:400:77 r:401:77 g:402 && {
 	[ "$(parent "v.client.${PC}21")" = rbd/v.v.1@v ] &&
-	ok "a fresh PC booting through b reads version 1 (its clone's parent is rbd/v.v.1@v)"
+		ok "a fresh PC booting through b reads version 1 (its clone's parent is rbd/v.v.1@v)" ||
+		bad "fresh PC on b" "its clone's parent is '$(parent "v.client.${PC}21")', want rbd/v.v.1@v"
+}
 run "running PC keeps" b "$V" "${PC}20" os g:400 &&
 	ok "a PC running since before the commit keeps the golden data"
-run "seat on 1" b "$V" "$A" ipxe r:400:77 w:402:78 &&
-	out=$(ctl b commit "$A" second 2>&1) &&
-	grep -q "version 2 committed" <<<"$out" &&
-	run "version 2" a "$V" "${PC}22" ipxe r:400:77 r:402:78 &&
+run "seat on 1" b "$V" "$A" ipxe r:400:77 w:402:78 && {
+	out=$(ctl b commit "$A" second 2>&1)
+	grep -q "version 2 committed" <<<"$out" || { bad "commit of version 2" "$out" && false; }
+} && run "version 2" a "$V" "${PC}22" ipxe r:400:77 r:402:78 &&
 	ok "the seat builds version 2 on version 1 through b; a serves it"
 run "seat on 2" a "$V" "$A" ipxe w:403:79
 out=$(ctl b rollback 2>&1) &&
