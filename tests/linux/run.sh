@@ -14,9 +14,12 @@
 #   WUPAN_LINUX_CASES   extended regex: run only the cases whose name matches
 #   WUPAN_LINUX_FULL    1: also the full tier (cases beyond the time budget of
 #                       make test, see tests/linux/cases)
+#   WUPAN_LINUX_JOBS    guests at once, 1 to 9 (default 3: with 2, two cores
+#                       wait a fifth of the time, on DHCP, hints and a target
+#                       that comes back)
 #
 # Ports 35260-35299 on loopback (or inside the network namespaces
-# wupan-linux-*), tgtd control ports 41-49.  At most two guests at a time.
+# wupan-linux-*), tgtd control ports 41-49 (one per guest slot).
 # Logs stay in $O/linux-tests/CASE/.
 set -u -o pipefail
 
@@ -98,14 +101,18 @@ run_case() {
 
 passed=0 failed=0 skipped=0
 idx=0
-slot_pid=("" "")
+JOBS=${WUPAN_LINUX_JOBS:-3}
+[[ $JOBS =~ ^[1-9]$ ]] || fail_setup "WUPAN_LINUX_JOBS must be 1 to 9, not '$JOBS'"
+slots=$(seq 0 $((JOBS - 1)))
+slot_pid=()
+for s in $slots; do slot_pid[s]=""; done
 # Interrupted: each running case stops its own guest, target and namespaces.
 abort() {
 	local s
-	for s in 0 1; do
+	for s in $slots; do
 		[ -n "${slot_pid[$s]}" ] && kill -TERM "${slot_pid[$s]}" 2>/dev/null
 	done
-	for s in 0 1; do
+	for s in $slots; do
 		[ -n "${slot_pid[$s]}" ] && wait "${slot_pid[$s]}" 2>/dev/null
 	done
 	echo "linux: interrupted"
@@ -134,10 +141,10 @@ for kind in $KINDS; do
 		fi
 		idx=$((idx + 1))
 		[ $idx -lt 40 ] || fail_setup "more than 39 cases: no ports left in $PORT_BASE-35299"
-		# Two guests at a time, each in a slot with its own tgtd control port.
+		# JOBS guests at a time, each in a slot with its own tgtd control port.
 		while :; do
 			free=""
-			for s in 0 1; do
+			for s in $slots; do
 				if [ -z "${slot_pid[$s]}" ] || ! kill -0 "${slot_pid[$s]}" 2>/dev/null; then
 					free=$s
 					break
@@ -153,7 +160,7 @@ for kind in $KINDS; do
 		echo "$kind-$name" >>"$WORK/order"
 	done
 done
-for s in 0 1; do
+for s in $slots; do
 	[ -n "${slot_pid[$s]}" ] && wait "${slot_pid[$s]}"
 done
 

@@ -20,7 +20,8 @@
 #   O                    build directory (default build)
 #   WUPAN_ARM64_CASES    extended regex: run only the cases (TARGET-MEDIUM,
 #                        e.g. tgtd-usb) whose name matches
-#   WUPAN_ARM64_JOBS     guests at once (default 2)
+#   WUPAN_ARM64_JOBS     guests at once (default 3: two cores are busy only
+#                        two thirds of the time with 2)
 #   WUPAN_ARM64_TIMEOUT  seconds a guest may take (default 180; ~20 s seen)
 # Ports 37260-37279 (tgtd 37260, wupan-target 37261), tgtd control port 61.
 # Logs stay in $O/qemu-arm64/CASE/, those of dnsmasq and wupan-tftpd in
@@ -33,7 +34,7 @@ O=${O:-build}
 mkdir -p "$O"
 O=$(cd "$O" && pwd)
 export O
-JOBS=${WUPAN_ARM64_JOBS:-2}
+JOBS=${WUPAN_ARM64_JOBS:-3}
 FILTER=${WUPAN_ARM64_CASES:-}
 AAVMF=/usr/share/AAVMF
 BASE_IQN=iqn.2026-01.org.wupan.client

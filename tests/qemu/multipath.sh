@@ -50,7 +50,7 @@ IQN=iqn.2026-11.org.wupan.multipath:disk
 BASE_IQN=iqn.2026-01.org.wupan.client
 BIOS_TIMEOUT=90
 UEFI_TIMEOUT=240
-JOBS=${WUPAN_QEMU_JOBS:-2}
+JOBS=${WUPAN_QEMU_JOBS:-3}
 ALL="first-dead first-alive all-dead uefi-first-dead install-first-dead linux-first-dead seats busy uefi-busy busy-first-dead busy-give-up install-busy-first-dead"
 CASES=${*:-$ALL}
 
