@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/bytes.h"
 #include "common/log.h"
 #include "iscsi/fleet_rules.h"
 #include "iscsi/fleet_store.h"
@@ -53,6 +54,7 @@ static struct {
 	__typeof__(rados_read_op_operate) *rados_read_op_operate;
 	__typeof__(rados_omap_get_next2) *rados_omap_get_next2;
 	__typeof__(rados_omap_get_end) *rados_omap_get_end;
+	__typeof__(rados_exec) *rados_exec;
 	__typeof__(rbd_open) *rbd_open;
 	__typeof__(rbd_open_read_only) *rbd_open_read_only;
 	__typeof__(rbd_close) *rbd_close;
@@ -106,6 +108,7 @@ static const struct {
 	FSYM(rados_read_op_operate),
 	FSYM(rados_omap_get_next2),
 	FSYM(rados_omap_get_end),
+	FSYM(rados_exec),
 	FSYM(rbd_open),
 	FSYM(rbd_open_read_only),
 	FSYM(rbd_close),
@@ -703,6 +706,31 @@ static int snap_drop(rbd_image_t img)
 	return rc == -ENOENT ? 0 : rc;
 }
 
+/* Reads into id (size bytes) the id of the image called name: its
+ * rbd_id.NAME object, through cls_rbd's get_id, which is what an open by
+ * name reads.  0, -ENOENT (no such name) or a negative errno. */
+static int id_of(struct fleet_rbd *r, const char *name, char *id, size_t size)
+{
+	char oid[FLEET_IMAGE_MAX + 8], out[4 + 128];
+	uint32_t len;
+	int n;
+
+	snprintf(oid, sizeof(oid), "rbd_id.%s", name);
+	n = F.rados_exec(r->io, oid, "rbd", "get_id", NULL, 0, out,
+			 sizeof(out));
+	if (n < 0)
+		return n;
+	/* An encoded string: its length (32 bits, little-endian), then it. */
+	if (n < 4)
+		return -EIO;
+	len = get_le32((const uint8_t *)out);
+	if (len != (uint32_t)n - 4 || len >= size)
+		return -EIO;
+	memcpy(id, out + 4, len);
+	id[len] = '\0';
+	return 0;
+}
+
 /* Renames the image open as img from name from to name to; returns 0,
  * -EEXIST (to is another image) or a negative errno.  librbd's answer
  * alone is not enough: when two renames to one name race, the loser may
@@ -711,27 +739,20 @@ static int snap_drop(rbd_image_t img)
 static int rename_to(struct fleet_rbd *r, rbd_image_t img, const char *from,
 		     const char *to)
 {
-	rbd_image_spec_t *specs;
-	char id[64];
-	size_t n;
+	char id[64], now[64];
 	int rc = F.rbd_rename(r->io, from, to);
 
 	if (rc)
 		return rc;
-	/* The pool's directory, not an open of to: as sure, and one read
-	 * (an open is several, and a login waits for this). */
+	/* The name's own object, not the pool's directory (which grows with
+	 * the room and which every rename and clone of the pool updates) nor
+	 * an open of to (several reads, and a login waits for this). */
 	rc = F.rbd_get_id(img, id, sizeof(id));
 	if (rc == 0)
-		rc = specs_get(r, &specs, &n);
+		rc = id_of(r, to, now, sizeof(now));
 	if (rc)
-		return rc;
-	rc = -EEXIST;
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(specs[i].name, to))
-			rc = strcmp(specs[i].id, id) ? -EEXIST : 0;
-	F.rbd_image_spec_list_cleanup(specs, n);
-	free(specs);
-	return rc;
+		return rc == -ENOENT ? -EEXIST : rc;
+	return strcmp(now, id) ? -EEXIST : 0;
 }
 
 /*
