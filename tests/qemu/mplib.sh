@@ -98,13 +98,17 @@ guest() {
 
 # booted NAME FW GATEWAY: the guest printed its marker with GATEWAY's tag and
 # ended with the payload's status (33).
-booted() {
-	local c=$W/$1/console.txt fwup=${2^^}
-	if ! grep -qaF "WUPAN-$fwup-BOOT-OK tag=$3" "$c"; then
-		echo "$1: no 'WUPAN-$fwup-BOOT-OK tag=$3': $(grep -aE 'BOOT-OK|^wupan: (hint|boot failed)' "$c" | head -n 2 | tr '\n' ' ')(see $c)"
+booted() { payload_ran "$1" "$2" "$3" BOOT 33; }
+# installed NAME FW GATEWAY: the same for the install payload (sanhook, then
+# the installer read the hooked disk): its marker, status 35.
+installed() { payload_ran "$1" "$2" "$3" INSTALL 35; }
+payload_ran() {
+	local c=$W/$1/console.txt mark=WUPAN-${2^^}-$4-OK
+	if ! grep -qaF "$mark tag=$3" "$c"; then
+		echo "$1: no '$mark tag=$3': $(grep -aE "$4-OK|^wupan: (hint|boot failed)" "$c" | head -n 2 | tr '\n' ' ')(see $c)"
 		return 1
 	fi
-	[ "$(cat "$W/$1/status")" = 33 ] || { echo "$1: QEMU status $(cat "$W/$1/status"), want 33"; return 1; }
+	[ "$(cat "$W/$1/status")" = "$5" ] || { echo "$1: QEMU status $(cat "$W/$1/status"), want $5"; return 1; }
 }
 
 # logged_in GATEWAY INITIATOR: the gateway logged that initiator's login.
