@@ -16,14 +16,18 @@
 # without it the suites run as before.
 SUITE_PORTS=33260-48349
 
-# ports_reserved: the kernel's list covers SUITE_PORTS (it prints the list
-# merged, so the range may lie within a wider one).
-ports_reserved() {
-	sysctl -n net.ipv4.ip_local_reserved_ports 2>/dev/null | awk -F, -v want="$SUITE_PORTS" '
+# ports_cover LIST: LIST, as the kernel prints net.ipv4.ip_local_reserved_ports
+# (merged: the range may lie within a wider one), covers SUITE_PORTS.
+ports_cover() {
+	awk -F, -v want="$SUITE_PORTS" '
 		{ split(want, w, "-")
 		  for (i = 1; i <= NF; i++) { n = split($i, r, "-"); if (n == 1) r[2] = r[1]
 		    if (r[1] + 0 <= w[1] + 0 && r[2] + 0 >= w[2] + 0) f = 1 } }
-		END { exit !f }'
+		END { exit !f }' <<<"$1"
+}
+# ports_reserved: the kernel's list covers SUITE_PORTS now.
+ports_reserved() {
+	ports_cover "$(sysctl -n net.ipv4.ip_local_reserved_ports 2>/dev/null)"
 }
 
 if [ "$(id -u)" = 0 ] && ! ports_reserved; then

@@ -220,36 +220,34 @@ fi
 # Under `make test` the range is reserved already: it is taken out for the
 # case and put back after.
 if [ "$(id -u)" = 0 ]; then
+	# Its checks (ports_cover, SUITE_PORTS); this suite, run on its own, keeps
+	# the range reserved too, as any suite does.
+	. tests/ports.sh
 	before=$(sysctl -n net.ipv4.ip_local_reserved_ports)
 	# The list without the range, as the kernel prints it.
-	sysctl -q -w net.ipv4.ip_local_reserved_ports="$(tr , '\n' <<<"$before" | grep -vx 33260-48349 | paste -sd,)"
+	sysctl -q -w net.ipv4.ip_local_reserved_ports="$(tr , '\n' <<<"$before" | grep -vx "$SUITE_PORTS" | paste -sd,)"
 	without=$(sysctl -n net.ipv4.ip_local_reserved_ports)
 	printf '#!/bin/bash\ncd %q && . tests/ports.sh\nsysctl -n net.ipv4.ip_local_reserved_ports >%q\n' \
 		"$TOP" "$W/ports.seen" >"$W/alone.sh"
 	printf '#!/bin/sh\nsysctl -n net.ipv4.ip_local_reserved_ports >%s\necho "1 passed, 0 failed"\n' \
 		"$W/suites.seen" >"$W/ports.sh"
 	chmod +x "$W/ports.sh"
-	bash "$W/alone.sh"
-	for _ in $(seq 20); do
-		[ "$(sysctl -n net.ipv4.ip_local_reserved_ports)" = "$without" ] && break
-		sleep 0.2
-	done
-	after_alone=$(sysctl -n net.ipv4.ip_local_reserved_ports)
-	O="$W/ports-run" bash tests/run-suites.sh check "$W/ports.sh" >"$W/ports.log" 2>&1
-	for _ in $(seq 20); do
-		[ "$(sysctl -n net.ipv4.ip_local_reserved_ports)" = "$without" ] && break
-		sleep 0.2
-	done
-	after_suites=$(sysctl -n net.ipv4.ip_local_reserved_ports)
-	sysctl -q -w net.ipv4.ip_local_reserved_ports="$before"
-	# The kernel prints the list merged: 33260-48349 within it.
-	covers() {
-		awk -F, -v want=33260-48349 '{for (i = 1; i <= NF; i++) {split($i, r, "-"); split(want, w, "-");
-			if (r[1] <= w[1] && (r[2] == "" ? r[1] : r[2]) >= w[2]) f = 1}} END {exit !f}' <<<"$1"
+	# put_back: the list once the guard has put it back (it looks every 0.5 s).
+	put_back() {
+		for _ in $(seq 20); do
+			[ "$(sysctl -n net.ipv4.ip_local_reserved_ports)" = "$without" ] && break
+			sleep 0.2
+		done
+		sysctl -n net.ipv4.ip_local_reserved_ports
 	}
-	if covers "$without"; then
+	bash "$W/alone.sh"
+	after_alone=$(put_back)
+	O="$W/ports-run" bash tests/run-suites.sh check "$W/ports.sh" >"$W/ports.log" 2>&1
+	after_suites=$(put_back)
+	sysctl -q -w net.ipv4.ip_local_reserved_ports="$before"
+	if ports_cover "$without"; then
 		bad "the suites' ports" "could not take the range out for the case: '$without'"
-	elif ! covers "$(cat "$W/ports.seen" 2>/dev/null)" || ! covers "$(cat "$W/suites.seen" 2>/dev/null)"; then
+	elif ! ports_cover "$(cat "$W/ports.seen" 2>/dev/null)" || ! ports_cover "$(cat "$W/suites.seen" 2>/dev/null)"; then
 		bad "a suite alone and run-suites.sh keep the suites' ports from the kernel's picks" \
 			"reserved while a suite ran alone: '$(cat "$W/ports.seen" 2>/dev/null)', under run-suites.sh: '$(cat "$W/suites.seen" 2>/dev/null)'"
 	elif [ "$after_alone" != "$without" ] || [ "$after_suites" != "$without" ]; then
