@@ -283,9 +283,12 @@ check "map: still confined" bash -c \
 	"'$CLIENT' --tries 2 --out /dev/null 127.0.0.1 $P_MAP '\\..\\outside.txt' 2>&1 | grep -q '^error 2'"
 
 section "lossy relay (2% drop, 2% duplicate, 2% reorder)"
-# The downloads run at once: each mostly waits out its retransmit timeouts,
-# and the relay keeps a flow of its own per client port.  Each leaves its
-# result in lossy-NAME.rc; the checks follow in order.
+# The downloads run at once: each mostly waits out its retransmit timeouts.
+# The relay draws each flow's faults from a generator seeded by --seed and
+# the flow's request, so every client meets the same faults as it would
+# alone.  That matters for atftp: it aborts on a repeated OACK (a lost ACK 0
+# or a duplicated OACK; 2 of 60 seeds), a client limit, not the server's.
+# Each leaves its result in lossy-NAME.rc; the checks follow in order.
 # Rollover under loss: 80 MiB at 512-byte blocks is 163840 blocks.  A lighter
 # loss rate keeps it quick: every lost window tail costs a retransmit timeout.
 head -c 83886080 "$R/f100m" >"$R/f80m"

@@ -11,6 +11,14 @@
  * transfer ID the server answered from.  --spare-requests never drops a
  * request, so a test does not wait for a client's multi-second request
  * timer.  Counters are printed on SIGTERM.
+ *
+ * The faults are repeatable: each flow and direction draws from a generator
+ * of its own, seeded from --seed and the flow's first packet (the request,
+ * so the file name and options), and a packet held back for reordering
+ * waits only for the next packet of its own flow and direction.  So a
+ * client sees the same faults whatever other clients run through the relay
+ * at the same time.  A held packet goes out after REORDER_HOLD_MS at the
+ * latest, as on a real network: a reordered packet is late, not lost.
  */
 #include "common/parse.h"
 
@@ -31,12 +39,7 @@
 #define MAX_FLOWS 256
 #define QUEUE_LEN 8192
 #define PKT_MAX 65536
-
-struct flow {
-	struct sockaddr_in client;
-	struct sockaddr_in server; /* the server's transfer ID once known */
-	int fd;
-};
+#define REORDER_HOLD_MS 20
 
 /* A packet waiting for its release time. */
 struct held {
@@ -47,12 +50,20 @@ struct held {
 	uint8_t *data;
 };
 
+/* One client port's traffic; direction 0 is client to server. */
+struct flow {
+	struct sockaddr_in client;
+	struct sockaddr_in server; /* the server's transfer ID once known */
+	int fd;
+	uint64_t rng[2]; /* fault generator per direction */
+	struct held reorder[2]; /* a packet held back, per direction */
+	int reorder_full[2];
+};
+
 static struct flow flows[MAX_FLOWS];
 static int nflows;
 static struct held queue[QUEUE_LEN];
 static size_t qhead, qlen;
-static struct held reorder_slot[2];
-static int reorder_full[2];
 static uint64_t delay_ns, drop_pm, dup_pm, reorder_pm, seed = 1;
 static int spare_requests;
 static unsigned long n_in, n_drop, n_dup, n_reorder, n_qfull;
@@ -68,18 +79,36 @@ static uint64_t now_ns(void)
 }
 
 /* A small deterministic PRNG (xorshift64), so lossy runs can be repeated. */
-static uint64_t rnd(void)
+static uint64_t rnd(uint64_t *state)
 {
-	seed ^= seed << 13;
-	seed ^= seed >> 7;
-	seed ^= seed << 17;
-	return seed;
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
 }
 
-/* Returns 1 with probability pm/1000. */
-static int chance(uint64_t pm)
+/* Returns 1 with probability pm/1000, drawing from *state. */
+static int chance(uint64_t *state, uint64_t pm)
 {
-	return pm && rnd() % 1000 < pm;
+	return pm && rnd(state) % 1000 < pm;
+}
+
+/* Seeds a new flow's generators from --seed and its first packet (FNV-1a),
+ * so its faults do not depend on what else runs through the relay. */
+static void seed_flow(struct flow *f, const uint8_t *data, size_t len)
+{
+	uint64_t h = 14695981039346656037ull ^ seed;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ data[i]) * 1099511628211ull;
+	for (int dir = 0; dir < 2; dir++) {
+		f->rng[dir] = h ^ (dir ? 0x9e3779b97f4a7c15ull : 0);
+		if (!f->rng[dir])
+			f->rng[dir] = 1;
+		/* Mix the seed in before the first draw. */
+		for (int i = 0; i < 4; i++)
+			rnd(&f->rng[dir]);
+	}
 }
 
 /* Appends a packet to the delay queue (constant delay keeps it FIFO). */
@@ -104,62 +133,87 @@ static void enqueue(int fd, const struct sockaddr_in *to, const uint8_t *data,
 	qlen++;
 }
 
-/* Sends queued packets that are due; returns ns until the next, or -1. */
+/* Queues a flow's held packet in direction dir, if there is one. */
+static void unhold(struct flow *f, int dir)
+{
+	struct held *h = &f->reorder[dir];
+
+	if (!f->reorder_full[dir])
+		return;
+	f->reorder_full[dir] = 0;
+	enqueue(h->fd, &h->to, h->data, h->len);
+}
+
+/* Sends queued packets that are due, after queueing held packets that have
+ * waited long enough; returns ns until the next release, or -1. */
 static int64_t release(void)
 {
-	uint64_t now = now_ns();
+	uint64_t now = now_ns(), next = UINT64_MAX;
 
+	for (int i = 0; i < nflows; i++)
+		for (int dir = 0; dir < 2; dir++) {
+			if (!flows[i].reorder_full[dir])
+				continue;
+			if (flows[i].reorder[dir].due_ns <= now)
+				unhold(&flows[i], dir);
+			else if (flows[i].reorder[dir].due_ns < next)
+				next = flows[i].reorder[dir].due_ns;
+		}
 	while (qlen) {
 		struct held *h = &queue[qhead];
 
-		if (h->due_ns > now)
-			return (int64_t)(h->due_ns - now);
+		if (h->due_ns > now) {
+			if (h->due_ns < next)
+				next = h->due_ns;
+			break;
+		}
 		sendto(h->fd, h->data, h->len, 0, (struct sockaddr *)&h->to,
 		       sizeof(h->to));
 		qhead = (qhead + 1) % QUEUE_LEN;
 		qlen--;
 	}
-	return -1;
+	return next == UINT64_MAX ? -1 : (int64_t)(next - now);
 }
 
-/* Applies loss, duplication and reordering to one packet in direction dir. */
-static void forward(int dir, int fd, const struct sockaddr_in *to,
-		    const uint8_t *data, size_t len)
+/* Applies loss, duplication and reordering to one packet of flow f in
+ * direction dir. */
+static void forward(struct flow *f, int dir, int fd,
+		    const struct sockaddr_in *to, const uint8_t *data,
+		    size_t len)
 {
+	uint64_t *rng = &f->rng[dir];
 	int request = len >= 2 && data[0] == 0 &&
 		      (data[1] == 1 || data[1] == 2);
 
 	n_in++;
-	if (!(request && spare_requests) && chance(drop_pm)) {
+	if (!(request && spare_requests) && chance(rng, drop_pm)) {
 		n_drop++;
 		return;
 	}
-	if (!request && chance(reorder_pm) && !reorder_full[dir]) {
-		/* Hold this one back until the next packet has gone. */
-		struct held *h = &reorder_slot[dir];
+	if (!request && chance(rng, reorder_pm) && !f->reorder_full[dir]) {
+		/* Hold this one back until the flow's next packet in this
+		 * direction has gone, or REORDER_HOLD_MS. */
+		struct held *h = &f->reorder[dir];
+		uint8_t *copy = realloc(h->data, len ? len : 1);
 
-		h->data = realloc(h->data, len ? len : 1);
-		if (h->data) {
+		if (copy) {
+			h->data = copy;
 			memcpy(h->data, data, len);
 			h->len = len;
 			h->fd = fd;
 			h->to = *to;
-			reorder_full[dir] = 1;
+			h->due_ns = now_ns() + REORDER_HOLD_MS * 1000000ull;
+			f->reorder_full[dir] = 1;
 			n_reorder++;
 			return;
 		}
 	}
 	enqueue(fd, to, data, len);
-	if (chance(dup_pm)) {
+	if (chance(rng, dup_pm)) {
 		n_dup++;
 		enqueue(fd, to, data, len);
 	}
-	if (reorder_full[dir]) {
-		struct held *h = &reorder_slot[dir];
-
-		reorder_full[dir] = 0;
-		enqueue(h->fd, &h->to, h->data, h->len);
-	}
+	unhold(f, dir);
 }
 
 /* Sets the stop flag. */
@@ -288,6 +342,8 @@ int main(int argc, char **argv)
 					if (nflows == MAX_FLOWS) {
 						/* Recycle the oldest flow. */
 						close(flows[0].fd);
+						free(flows[0].reorder[0].data);
+						free(flows[0].reorder[1].data);
 						memmove(flows, flows + 1,
 							sizeof(flows[0]) *
 								(MAX_FLOWS -
@@ -295,6 +351,8 @@ int main(int argc, char **argv)
 						nflows--;
 					}
 					f = &flows[nflows];
+					memset(f, 0, sizeof(*f));
+					seed_flow(f, buf, (size_t)n);
 					f->fd = socket(
 						AF_INET,
 						SOCK_DGRAM | SOCK_NONBLOCK, 0);
@@ -314,7 +372,8 @@ int main(int argc, char **argv)
 				if (n >= 2 && buf[0] == 0 &&
 				    (buf[1] == 1 || buf[1] == 2))
 					f->server = srv;
-				forward(0, f->fd, &f->server, buf, (size_t)n);
+				forward(f, 0, f->fd, &f->server, buf,
+					(size_t)n);
 			}
 		}
 		for (int i = 0; i < nflows; i++) {
@@ -331,8 +390,8 @@ int main(int argc, char **argv)
 				if (n < 0)
 					break;
 				flows[i].server = from;
-				forward(1, lfd, &flows[i].client, buf,
-					(size_t)n);
+				forward(&flows[i], 1, lfd, &flows[i].client,
+					buf, (size_t)n);
 			}
 		}
 	}
