@@ -9,6 +9,9 @@
 #   4 KiB random read latency at queue depth 1.
 # Ratios: wupan over tgtd (goal >= 1.5; for latency tgtd's over wupan's),
 # and wupan's share of the librbd ceiling.
+# Each row also shows the CPU per I/O of the gateway, the OSD and the
+# initiator (rbd bench's own for librbd): on a small machine their sum,
+# not the gateway alone, bounds what a run can reach.
 # Then the boot storm (bench/target/traces/{bios,uefi}.trace) from
 # STORM_CLIENTS clients at once (default 16), each on its own clone of one
 # golden snapshot: wupan-target's room on RBD (lun golden=rbd:...@SNAP
@@ -58,29 +61,42 @@ fio_rows() {
 	rbdc bench --io-type write --io-pattern full-seq --io-size 4M \
 		--io-threads 4 --io-total 256M rbd/bench >/dev/null 2>&1 || exit 1
 
-	# run URL PID MODE PATTERN BLOCKS DEPTH -> "iops mbps lat_us cpu_ms/1000 I/O"
+	osd_pid=$(cat "$C/run/osd.0.pid")
+	# run URL PID MODE PATTERN BLOCKS DEPTH -> "iops mbps lat_us target osd
+	# initiator": the last three in ms of CPU per 1000 I/O (ticks of 10 ms;
+	# the initiator's from iscsi_bench's own cpu_pct).
 	run() {
-		local url=$1 pid=$2 t0 t1 out
+		local url=$1 pid=$2 t0 t1 o0 o1 out
 		shift 2
-		t0=$(ticks "$pid")
-		out=$("$work/iscsi_bench" "$url" "$@" 1 "$secs") || { echo "0 0 0 0"; return; }
-		t1=$(ticks "$pid")
-		# ticks of 10 ms: milliseconds of CPU per 1000 I/O
-		awk -v t=$((t1 - t0)) -v s="$secs" '{n = $2 * s; printf "%s %s %s %.3g\n", $2, $4, $6, (n > 0 ? t * 10000 / n : 0)}' <<<"$out"
+		t0=$(ticks "$pid") o0=$(ticks "$osd_pid")
+		out=$("$work/iscsi_bench" "$url" "$@" 1 "$secs") || { echo "0 0 0 0 0 0"; return; }
+		t1=$(ticks "$pid") o1=$(ticks "$osd_pid")
+		awk -v t=$((t1 - t0)) -v o=$((o1 - o0)) -v s="$secs" '{n = $2 * s
+			if (n > 0) printf "%s %s %s %.3g %.3g %.3g\n", $2, $4, $6, t * 10000 / n, o * 10000 / n, $10 * s * 10000 / n
+			else print "0 0 0 0 0 0"}' <<<"$out"
 	}
 
-	# raw MODE PATTERN BYTES DEPTH TOTAL -> "iops mbps" from rbd bench.
+	# raw MODE PATTERN BYTES DEPTH IOPS -> "iops mbps client osd" from rbd
+	# bench, sized to run about as long as the iSCSI runs at IOPS (a 1-s run
+	# varies by a third); client and osd: ms of CPU per 1000 I/O (rbd
+	# bench's own, librbd's threads included: what a gateway cannot avoid).
 	raw() {
-		rbdc bench --io-type "$1" --io-pattern "$2" --io-size "$3" \
-			--io-threads "$4" --io-total "$5" rbd/bench 2>/dev/null |
-			awk -v sz="$3" '/^elapsed:/ {printf "%d %.1f\n", $6, $6 * sz / 1e6}'
+		local total o0 o1 out
+		total=$(awk -v i="$5" -v s="$secs" -v b="$3" 'BEGIN {n = int(i * s); if (n < 2048) n = 2048; printf "%d", n * b}')
+		o0=$(ticks "$osd_pid")
+		out=$({ TIMEFORMAT='cpu %U %S'; time rbdc bench --io-type "$1" --io-pattern "$2" \
+			--io-size "$3" --io-threads "$4" --io-total "$total" rbd/bench 2>/dev/null; } 2>&1)
+		o1=$(ticks "$osd_pid")
+		awk -v sz="$3" -v o=$((o1 - o0)) '/^elapsed:/ {i = $6; n = $4} /^cpu / {c = $2 + $3}
+			END {if (n > 0) printf "%d %.1f %.3g %.3g\n", i, i * sz / 1e6, c * 1e6 / n, o * 10000 / n; else print "0 0 0 0"}' <<<"$out"
 	}
 
-	cases=("seq-read-64k read seq 128 8 mbps 65536 1G"
-		"seq-write-64k write seq 128 8 mbps 65536 512M"
-		"rand-read-4k-qd32 read rand 8 32 iops 4096 64M"
-		"rand-write-4k-qd32 write rand 8 32 iops 4096 32M"
-		"rand-read-4k-qd1 read rand 8 1 lat 4096 8M")
+	# NAME MODE PATTERN BLOCKS DEPTH SHOWN BYTES
+	cases=("seq-read-64k read seq 128 8 mbps 65536"
+		"seq-write-64k write seq 128 8 mbps 65536"
+		"rand-read-4k-qd32 read rand 8 32 iops 4096"
+		"rand-write-4k-qd32 write rand 8 32 iops 4096"
+		"rand-read-4k-qd1 read rand 8 1 lat 4096")
 	declare -A W T R
 
 	# wupan-target first, then tgtd, each alone on the cluster.
@@ -109,26 +125,38 @@ fio_rows() {
 	# The ceiling: librbd itself, same sizes and depths.
 	for c in "${cases[@]}"; do
 		set -- $c
-		R[$1]=$(raw "$2" "$3" "$7" "$5" "$8")
+		read -r wi _ <<<"${W[$1]}"
+		read -r ti _ <<<"${T[$1]}"
+		R[$1]=$(raw "$2" "$3" "$7" "$5" "$((wi > ti ? wi : ti))")
 	done
 
 	fmt='%-24s %10s %10s %10s %8s %8s\n'
 	printf "$fmt" metric wupan tgt-rbd librbd w/tgt w/librbd | tee -a "$work/result.txt"
 	for c in "${cases[@]}"; do
 		set -- $c
-		read -r wi wm wl wc <<<"${W[$1]}"
-		read -r ti tm tl tc <<<"${T[$1]}"
-		read -r ri rm <<<"${R[$1]}"
+		read -r wi wm wl wc wo wn <<<"${W[$1]}"
+		read -r ti tm tl tc to tn <<<"${T[$1]}"
+		read -r ri rm rc ro <<<"${R[$1]}"
 		case $6 in
 		mbps) printf "$fmt" "$1 (MB/s)" "$wm" "$tm" "$rm" "$(ratio "$wm" "$tm")" "$(ratio "$wm" "$rm")" ;;
 		iops) printf "$fmt" "$1 (IOPS)" "$wi" "$ti" "$ri" "$(ratio "$wi" "$ti")" "$(ratio "$wi" "$ri")" ;;
 		lat) printf "$fmt" "$1 (us)" "$wl" "$tl" "$(awk -v i="$ri" 'BEGIN {printf "%d", (i > 0 ? 1e6 / i : 0)}')" \
 			"$(ratio "$tl" "$wl")" "$(ratio "$wi" "$ri")" ;;
 		esac
-		printf "$fmt" "  target CPU ms/1000 I/O" "$wc" "$tc" "" "$(ratio "$tc" "$wc")" ""
+		printf "$fmt" "  target CPU ms/1000 I/O" "$wc" "$tc" "$rc" "$(ratio "$tc" "$wc")" "$(ratio "$rc" "$wc")"
+		printf "$fmt" "  OSD CPU ms/1000 I/O" "$wo" "$to" "$ro" "$(ratio "$to" "$wo")" "$(ratio "$ro" "$wo")"
+		printf "$fmt" "  initiator ms/1000 I/O" "$wn" "$tn" "" "" ""
+		# Two cores run all of it: the sum bounds what the runs can reach.
+		wa=$(awk -v a="$wc" -v b="$wo" -v c="$wn" 'BEGIN {printf "%.3g", a + b + c}')
+		ta=$(awk -v a="$tc" -v b="$to" -v c="$tn" 'BEGIN {printf "%.3g", a + b + c}')
+		ra=$(awk -v a="$rc" -v b="$ro" 'BEGIN {printf "%.3g", a + b}')
+		printf "$fmt" "  all CPU ms/1000 I/O" "$wa" "$ta" "$ra" "$(ratio "$ta" "$wa")" "$(ratio "$ra" "$wa")"
 	done | tee -a "$work/result.txt"
 	echo "(w/tgt: wupan over tgt-rbd, for latency tgt-rbd's over wupan's; goal >= 1.5." \
-		"w/librbd: wupan's share of rbd bench; for latency librbd's latency over wupan's)" |
+		"w/librbd: wupan's share of rbd bench; for latency librbd's latency over wupan's." \
+		"CPU rows: ms per 1000 I/O, the ratios tgt's or librbd's over wupan's; the librbd" \
+		"column's target CPU is rbd bench's own (librbd's client work, no iSCSI); all: the" \
+		"sum, which bounds the rate where the two cores are the limit)" |
 		tee -a "$work/result.txt"
 }
 
