@@ -50,9 +50,13 @@ ${CC:-cc} -O2 -Wall -o "$work/storm_rbd" bench/target/storm_rbd.c bench/target/s
 	-lrbd -lrados -lpthread || exit 1
 sh tests/ceph/cluster.sh start "$C" 42300 || exit 1
 rbdc() { timeout 300 rbd -c "$CONF" "$@"; }
-# CPU ticks (user + system) a process used so far.
+# CPU ticks (user + system) a process used so far, hz of them a second.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+osd_pid=$(cat "$C/run/osd.0.pid")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+# sum V...: their sum, 3 significant digits.
+sum() { awk 'BEGIN {for (i = 1; i < ARGC; i++) s += ARGV[i]; printf "%.3g", s}' "$@"; }
 
 # fio_rows: the fio-like rows.
 fio_rows() {
@@ -61,18 +65,17 @@ fio_rows() {
 	rbdc bench --io-type write --io-pattern full-seq --io-size 4M \
 		--io-threads 4 --io-total 256M rbd/bench >/dev/null 2>&1 || exit 1
 
-	osd_pid=$(cat "$C/run/osd.0.pid")
 	# run URL PID MODE PATTERN BLOCKS DEPTH -> "iops mbps lat_us target osd
-	# initiator": the last three in ms of CPU per 1000 I/O (ticks of 10 ms;
-	# the initiator's from iscsi_bench's own cpu_pct).
+	# initiator": the last three in ms of CPU per 1000 I/O (the initiator's
+	# from iscsi_bench's own cpu_pct).
 	run() {
 		local url=$1 pid=$2 t0 t1 o0 o1 out
 		shift 2
 		t0=$(ticks "$pid") o0=$(ticks "$osd_pid")
 		out=$("$work/iscsi_bench" "$url" "$@" 1 "$secs") || { echo "0 0 0 0 0 0"; return; }
 		t1=$(ticks "$pid") o1=$(ticks "$osd_pid")
-		awk -v t=$((t1 - t0)) -v o=$((o1 - o0)) -v s="$secs" '{n = $2 * s
-			if (n > 0) printf "%s %s %s %.3g %.3g %.3g\n", $2, $4, $6, t * 10000 / n, o * 10000 / n, $10 * s * 10000 / n
+		awk -v t=$((t1 - t0)) -v o=$((o1 - o0)) -v s="$secs" -v hz="$hz" '{n = $2 * s
+			if (n > 0) printf "%s %s %s %.3g %.3g %.3g\n", $2, $4, $6, t * 1e6 / hz / n, o * 1e6 / hz / n, $10 * s * 10000 / n
 			else print "0 0 0 0 0 0"}' <<<"$out"
 	}
 
@@ -87,8 +90,8 @@ fio_rows() {
 		out=$({ TIMEFORMAT='cpu %U %S'; time rbdc bench --io-type "$1" --io-pattern "$2" \
 			--io-size "$3" --io-threads "$4" --io-total "$total" rbd/bench 2>/dev/null; } 2>&1)
 		o1=$(ticks "$osd_pid")
-		awk -v sz="$3" -v o=$((o1 - o0)) '/^elapsed:/ {i = $6; n = $4} /^cpu / {c = $2 + $3}
-			END {if (n > 0) printf "%d %.1f %.3g %.3g\n", i, i * sz / 1e6, c * 1e6 / n, o * 10000 / n; else print "0 0 0 0"}' <<<"$out"
+		awk -v sz="$3" -v o=$((o1 - o0)) -v hz="$hz" '/^elapsed:/ {i = $6; n = $4} /^cpu / {c = $2 + $3}
+			END {if (n > 0) printf "%d %.1f %.3g %.3g\n", i, i * sz / 1e6, c * 1e6 / n, o * 1e6 / hz / n; else print "0 0 0 0"}' <<<"$out"
 	}
 
 	# NAME MODE PATTERN BLOCKS DEPTH SHOWN BYTES
@@ -147,9 +150,7 @@ fio_rows() {
 		printf "$fmt" "  OSD CPU ms/1000 I/O" "$wo" "$to" "$ro" "$(ratio "$to" "$wo")" "$(ratio "$ro" "$wo")"
 		printf "$fmt" "  initiator ms/1000 I/O" "$wn" "$tn" "" "" ""
 		# Two cores run all of it: the sum bounds what the runs can reach.
-		wa=$(awk -v a="$wc" -v b="$wo" -v c="$wn" 'BEGIN {printf "%.3g", a + b + c}')
-		ta=$(awk -v a="$tc" -v b="$to" -v c="$tn" 'BEGIN {printf "%.3g", a + b + c}')
-		ra=$(awk -v a="$rc" -v b="$ro" 'BEGIN {printf "%.3g", a + b}')
+		wa=$(sum "$wc" "$wo" "$wn") ta=$(sum "$tc" "$to" "$tn") ra=$(sum "$rc" "$ro")
 		printf "$fmt" "  all CPU ms/1000 I/O" "$wa" "$ta" "$ra" "$(ratio "$ta" "$wa")" "$(ratio "$ra" "$wa")"
 	done | tee -a "$work/result.txt"
 	echo "(w/tgt: wupan over tgt-rbd, for latency tgt-rbd's over wupan's; goal >= 1.5." \

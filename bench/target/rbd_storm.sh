@@ -1,5 +1,6 @@
 # The boot-storm part of make bench-rbd (sourced by bench/target/rbd.sh,
-# whose cluster, $work, rbdc, ticks and ratio it uses; see its header).
+# whose cluster, $work, rbdc, ticks, hz, osd_pid and ratio it uses; see
+# its header).
 # Per trace and round: wupan-target's room on RBD (with its golden cache,
 # then with golden-cache 0), wupan-target with one
 # plain rbd: LUN per pre-made clone (its data path without the room's
@@ -10,8 +11,6 @@
 storm_clients=${STORM_CLIENTS:-16}
 storm_runs=${STORM_RUNS:-3}
 storm_iqn=iqn.2026-01.org.wupan:bench-rbd-storm
-hz=$(getconf CLK_TCK)
-osd_pid=$(cat "$C/run/osd.0.pid")
 # field KEY LINE: a value of a replay tool's key=value line.
 field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
 # us_per CPU-TICKS COMMANDS: microseconds of CPU per command.

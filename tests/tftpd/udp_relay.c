@@ -175,6 +175,12 @@ static int64_t release(void)
 	return next == UINT64_MAX ? -1 : (int64_t)(next - now);
 }
 
+/* Returns 1 if the packet is a request (RRQ or WRQ). */
+static int is_request(const uint8_t *data, size_t len)
+{
+	return len >= 2 && data[0] == 0 && (data[1] == 1 || data[1] == 2);
+}
+
 /* Applies loss, duplication and reordering to one packet of flow f in
  * direction dir. */
 static void forward(struct flow *f, int dir, int fd,
@@ -182,8 +188,7 @@ static void forward(struct flow *f, int dir, int fd,
 		    size_t len)
 {
 	uint64_t *rng = &f->rng[dir];
-	int request = len >= 2 && data[0] == 0 &&
-		      (data[1] == 1 || data[1] == 2);
+	int request = is_request(data, len);
 
 	n_in++;
 	if (!(request && spare_requests) && chance(rng, drop_pm)) {
@@ -369,8 +374,7 @@ int main(int argc, char **argv)
 					f->server = srv;
 					nflows++;
 				}
-				if (n >= 2 && buf[0] == 0 &&
-				    (buf[1] == 1 || buf[1] == 2))
+				if (is_request(buf, (size_t)n))
 					f->server = srv;
 				forward(f, 0, f->fd, &f->server, buf,
 					(size_t)n);
