@@ -719,6 +719,7 @@ int tcfg_target_same(const struct tcfg_target *a, const struct tcfg_target *b)
 		      a->luns[i].limit != b->luns[i].limit ||
 		      a->luns[i].dir_limit != b->luns[i].dir_limit ||
 		      a->luns[i].spares != b->luns[i].spares ||
+		      a->luns[i].linger != b->luns[i].linger ||
 		      !a->luns[i].update != !b->luns[i].update ||
 		      (a->luns[i].update &&
 		       strcmp(a->luns[i].update, b->luns[i].update)))))

@@ -28,6 +28,8 @@ struct tcfg_lun {
 	uint64_t dir_limit; /* bytes for the directory; 0: none */
 	char *update; /* initiator pattern of the update seat, or NULL */
 	unsigned spares; /* Ceph: clones made ahead for new boots */
+	int linger; /* Ceph: seconds a clone stays open after its last
+		     * logout (0: closed at once); -1: not given */
 };
 
 /* One CHAP account. */

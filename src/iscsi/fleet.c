@@ -23,6 +23,8 @@ struct fleet_session {
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fleet_lun *reg;
 
+static void linger_end_all(struct fleet_lun *fl);
+
 void fleet_sort_names(char **names, size_t n)
 {
 	for (size_t i = 1; i < n; i++)
@@ -59,6 +61,9 @@ struct fleet_lun *fleet_lun_open(const struct tcfg_lun *l,
 	fl->golden = bf;
 	fl->mode = l->mode;
 	fl->limit = l->limit;
+	fl->linger_ms = l->linger >= 0 ? (unsigned)l->linger
+				       : FLEET_LINGER_DEFAULT;
+	fl->linger_ms *= 1000;
 	fl->pool.limit = l->dir_limit / OVL_BLOCK;
 	if (strncmp(l->overlays, "rbd:", 4) == 0)
 		rc = fleet_rbd_open(fl, ceph, l->spares, done, err, errlen);
@@ -92,7 +97,11 @@ void fleet_lun_close(struct fleet_lun *fl)
 		}
 	}
 	pthread_mutex_unlock(&reg_lock);
-	/* Sessions end before their target: nothing is left open. */
+	/* Sessions end before their target: only lingering overlays are
+	 * left open. */
+	pthread_mutex_lock(&fl->lock);
+	linger_end_all(fl);
+	pthread_mutex_unlock(&fl->lock);
 	fl->ops->close(fl);
 	free(fl->update);
 	pthread_mutex_destroy(&fl->lock);
@@ -125,12 +134,146 @@ static void gen_unlink(struct fleet_lun *fl, struct fleet_gen *g)
 	}
 }
 
+/*
+ * Lingering.  A PC's firmware logs out when it hands over to the OS, and
+ * the OS logs in a moment later: closing the client's overlay between the
+ * two and opening it again costs the room about a fifth of its boot on
+ * Ceph (README, storm).  So a store that can (RBD) keeps an overlay open
+ * for linger= seconds after its last session, letting another gateway
+ * take it meanwhile; a login of the client here takes it back.  This
+ * thread closes those whose time is up; it runs while there are any.
+ */
+static pthread_mutex_t linger_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned lingering; /* overlays lingering, in all LUNs */
+static int reaper_on;
+
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* g no longer lingers (it is closed, or a login takes it back). */
+static void linger_stop(struct fleet_gen *g)
+{
+	g->linger_until = 0;
+	pthread_mutex_lock(&linger_lock);
+	lingering--;
+	pthread_mutex_unlock(&linger_lock);
+}
+
+/* Closes the lingering g (its LUN's lock held); the store sees
+ * linger_until still set. */
+static void linger_end(struct fleet_gen *g)
+{
+	struct fleet_lun *fl = g->fl;
+
+	gen_unlink(fl, g);
+	fl->ops->gen_close(g);
+	linger_stop(g);
+	free(g);
+}
+
+/* Closes fl's lingering overlays (fl->lock held). */
+static void linger_end_all(struct fleet_lun *fl)
+{
+	for (struct fleet_gen *g = fl->gens, *next; g; g = next) {
+		next = g->next;
+		if (g->linger_until)
+			linger_end(g);
+	}
+}
+
+/* Closes the lingering overlay of client name on fl, if there is one
+ * (fl->lock held): an operator's reset or commit wants it closed. */
+static void linger_cut(struct fleet_lun *fl, const char *name)
+{
+	for (struct fleet_gen *g = fl->gens; g; g = g->next) {
+		if (g->linger_until && !strcmp(g->client, name)) {
+			linger_end(g);
+			return;
+		}
+	}
+}
+
+static void *reaper_main(void *arg)
+{
+	struct timespec tick = { 0, 250 * 1000000 };
+
+	(void)arg;
+	pthread_mutex_lock(&linger_lock);
+	while (lingering) {
+		uint64_t now;
+
+		pthread_mutex_unlock(&linger_lock);
+		nanosleep(&tick, NULL);
+		now = now_ms();
+		/* Closing under reg_lock holds back other LUNs' logins for
+		 * as long (a few ms a clone): expiries come after a room has
+		 * booted, not while it boots. */
+		pthread_mutex_lock(&reg_lock);
+		for (struct fleet_lun *fl = reg; fl; fl = fl->next) {
+			struct fleet_gen *g, *next;
+
+			pthread_mutex_lock(&fl->lock);
+			for (g = fl->gens; g; g = next) {
+				next = g->next;
+				if (g->linger_until && g->linger_until <= now)
+					linger_end(g);
+			}
+			pthread_mutex_unlock(&fl->lock);
+		}
+		pthread_mutex_unlock(&reg_lock);
+		pthread_mutex_lock(&linger_lock);
+	}
+	reaper_on = 0;
+	pthread_mutex_unlock(&linger_lock);
+	return NULL;
+}
+
+/* Lets g, its last session ended, linger; returns 0, or -1 if it cannot
+ * (closed then by the caller). */
+static int linger_start(struct fleet_gen *g)
+{
+	struct fleet_lun *fl = g->fl;
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc = 0;
+
+	pthread_mutex_lock(&linger_lock);
+	if (!reaper_on) {
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		rc = pthread_create(&t, &attr, reaper_main, NULL);
+		pthread_attr_destroy(&attr);
+		reaper_on = rc == 0;
+	}
+	if (rc == 0)
+		lingering++;
+	pthread_mutex_unlock(&linger_lock);
+	if (rc || fl->ops->linger(g)) {
+		if (rc == 0) {
+			pthread_mutex_lock(&linger_lock);
+			lingering--;
+			pthread_mutex_unlock(&linger_lock);
+		}
+		return -1;
+	}
+	g->linger_until = now_ms() + fl->linger_ms;
+	return 0;
+}
+
 /* Lets go of one session's use of g; fl->lock held. */
 static void gen_put(struct fleet_gen *g)
 {
 	struct fleet_lun *fl = g->fl;
 
 	if (--g->refs)
+		return;
+	if (!g->stale && fl->linger_ms && fl->ops->linger &&
+	    linger_start(g) == 0)
 		return;
 	gen_unlink(fl, g);
 	fl->ops->gen_close(g);
@@ -197,7 +340,7 @@ client_attach(struct fleet_lun *fl, const char *initiator, const uint8_t *isid)
 	struct fleet_gen *g, *ng;
 	struct fleet_boot b = { 0 };
 	const char *action;
-	int exists = 1, decided = 0, rc, seat, unlocked;
+	int exists = 1, decided = 0, rc, seat, unlocked, resumed = 0;
 
 	if (fleet_client_name(initiator, name, sizeof(name)))
 		return NULL;
@@ -218,6 +361,43 @@ client_attach(struct fleet_lun *fl, const char *initiator, const uint8_t *isid)
 				      g->phase, isid);
 		decided = 1;
 	}
+	if (g && g->linger_until && b.fresh) {
+		/* A new boot: the previous one's overlay, left open for it,
+		 * goes (removed as the new one is made). */
+		linger_end(g);
+		g = NULL;
+	} else if (g && g->linger_until) {
+		/* Its previous login's overlay is still open: taken back,
+		 * unless another gateway took it meanwhile. */
+		linger_stop(g);
+		g->refs = 1;
+		g->opening = 1;
+		g->pin = g->base;
+		unlocked = fl->ops->open_unlocked;
+		if (unlocked)
+			pthread_mutex_unlock(&fl->lock);
+		rc = fl->ops->resume(g);
+		if (unlocked)
+			pthread_mutex_lock(&fl->lock);
+		g->opening = 0;
+		pthread_cond_broadcast(&fl->opened);
+		if (rc) {
+			log_line("overlay %s/%s: its overlay, left open after "
+				 "its last logout, cannot be taken back (%s): "
+				 "opened again",
+				 fl->dir, name,
+				 rc == -EAGAIN   ? "another gateway holds it"
+				 : rc == -ESTALE ? "replaced through another "
+						   "gateway"
+						 : strerror(-rc));
+			gen_unlink(fl, g);
+			fl->ops->gen_close(g);
+			free(g);
+			g = NULL;
+		} else {
+			resumed = 1;
+		}
+	}
 	if (g && b.fresh) {
 		/* Sessions of the previous boot keep the old overlay. */
 		rc = fl->ops->retire(g);
@@ -234,7 +414,8 @@ client_attach(struct fleet_lun *fl, const char *initiator, const uint8_t *isid)
 	}
 	if (g) {
 		phase_record(fl, g, b.phase);
-		g->refs++;
+		if (!resumed)
+			g->refs++;
 	} else {
 		ng = calloc(1, sizeof(*ng));
 		if (!ng) {
@@ -268,11 +449,11 @@ client_attach(struct fleet_lun *fl, const char *initiator, const uint8_t *isid)
 	}
 	action = !exists ? "created" : b.fresh ? "reset" : "kept";
 	log_line("overlay %s/%s: isid=%02x%02x%02x%02x%02x%02x login=%s "
-		 "overlay=%s phase=%s version=%u%s",
+		 "overlay=%s phase=%s version=%u%s%s",
 		 fl->dir, name, isid[0], isid[1], isid[2], isid[3], isid[4],
 		 isid[5], fleet_isid_ipxe(isid) ? "ipxe" : "os", action,
 		 b.phase == OVL_PHASE_OS ? "os" : "firmware", g->base,
-		 seat ? " seat=update" : "");
+		 seat ? " seat=update" : "", resumed ? " open=lingered" : "");
 	pthread_mutex_unlock(&fl->lock);
 	return g;
 }
@@ -509,6 +690,7 @@ int fleet_reset(const char *initiator, FILE *out)
 	/* Refuse before discarding anything. */
 	for (struct fleet_lun *fl = reg; fl; fl = fl->next) {
 		pthread_mutex_lock(&fl->lock);
+		linger_cut(fl, name);
 		for (struct fleet_gen *g = fl->gens; g; g = g->next) {
 			if (!strcmp(g->client, name) && g->refs) {
 				fprintf(out,
@@ -647,6 +829,7 @@ static int commit_one(struct fleet_lun *fl, const char *name,
 	unsigned num, b, cur;
 	int rc;
 
+	linger_cut(fl, name);
 	for (struct fleet_gen *g = fl->gens; g; g = g->next) {
 		if (!strcmp(g->client, name) && g->refs) {
 			fprintf(out,
@@ -784,6 +967,10 @@ int fleet_prune(FILE *out)
 		size_t n;
 
 		pthread_mutex_lock(&fl->lock);
+		/* Overlays left open here would keep versions (a clone
+		 * replaced through another gateway stays until it is closed
+		 * here): an operator's prune closes them. */
+		linger_end_all(fl);
 		max = fl->ops->ver_max(fl);
 		keep = calloc(max + 1, 1);
 		if (!keep) {

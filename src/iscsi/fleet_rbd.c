@@ -74,6 +74,8 @@ static struct {
 	__typeof__(rbd_metadata_get) *rbd_metadata_get;
 	__typeof__(rbd_metadata_set) *rbd_metadata_set;
 	__typeof__(rbd_lock_acquire) *rbd_lock_acquire;
+	__typeof__(rbd_lock_release) *rbd_lock_release;
+	__typeof__(rbd_list_lockers) *rbd_list_lockers;
 	__typeof__(rbd_lock_get_owners) *rbd_lock_get_owners;
 	__typeof__(rbd_lock_get_owners_cleanup) *rbd_lock_get_owners_cleanup;
 	__typeof__(rbd_lock_break) *rbd_lock_break;
@@ -128,6 +130,8 @@ static const struct {
 	FSYM(rbd_metadata_get),
 	FSYM(rbd_metadata_set),
 	FSYM(rbd_lock_acquire),
+	FSYM(rbd_lock_release),
+	FSYM(rbd_list_lockers),
 	FSYM(rbd_lock_get_owners),
 	FSYM(rbd_lock_get_owners_cleanup),
 	FSYM(rbd_lock_break),
@@ -459,6 +463,10 @@ err_clone:
 }
 
 static int spare_take(struct fleet_rbd *r, struct fleet_gen *g, unsigned cur);
+static int lingering_move(struct fleet_rbd *r, const char *client,
+			  const char *name);
+static int renamed(struct fleet_rbd *r, const char *name, const char *id);
+static void old_remove_by_id(struct fleet_rbd *r, const char *id);
 
 /* fleet_store_ops.gen_open */
 static int rs_gen_open(struct fleet_lun *fl, struct fleet_gen *g, int fresh,
@@ -470,6 +478,8 @@ static int rs_gen_open(struct fleet_lun *fl, struct fleet_gen *g, int fresh,
 	client_image(r, g->client, g->image, sizeof(g->image));
 	if (fresh && fresh != FLEET_NEW) {
 		rc = F.rbd_remove(r->io, g->image);
+		if (rc == -EBUSY)
+			rc = lingering_move(r, g->client, g->image);
 		if (rc == -EBUSY) {
 			snprintf(err, errlen,
 				 "its clone %s/%s is open through another "
@@ -484,13 +494,21 @@ static int rs_gen_open(struct fleet_lun *fl, struct fleet_gen *g, int fresh,
 			  errlen);
 }
 
-/* fleet_store_ops.gen_close: a clone replaced by a reset goes. */
+/* fleet_store_ops.gen_close: a clone replaced by a reset goes; so does
+ * one that lingered and that another gateway renamed away meanwhile. */
 static void rs_gen_close(struct fleet_gen *g)
 {
 	struct fleet_rbd *r = g->fl->rbd;
+	char id[64] = "";
 	int rc;
 
+	if (g->lingered && !g->stale &&
+	    (F.rbd_get_id(g->u.br.image, id, sizeof(id)) ||
+	     !renamed(r, g->image, id)))
+		id[0] = '\0';
 	backend_rbd_close(&g->u.br);
+	if (id[0])
+		old_remove_by_id(r, id);
 	if (g->stale && (rc = F.rbd_remove(r->io, g->image)))
 		log_line("overlay %s/%s: cannot remove the clone %s of its "
 			 "previous boot: %s",
@@ -623,34 +641,50 @@ static size_t rs_clients(struct fleet_lun *fl, char ***names)
 	return list_images(fl->rbd, "client.", names);
 }
 
-/* fleet_store_ops.elsewhere: the clone has a watcher, a gateway that has
- * it open (a read-only open, as here, adds none). */
+/* Returns 1 if a live gateway holds img's lock (its owner has a watch on
+ * img), 0 if none does, or a negative errno.  img may be open read-only:
+ * librbd's lock owner call refuses those (-EINVAL), so this reads the
+ * lockers of the header's lock, which the exclusive lock is. */
+static int held_live(rbd_image_t img)
+{
+	char tag[128], clients[256], cookies[256], addrs[256];
+	size_t tlen = sizeof(tag), clen = sizeof(clients);
+	size_t klen = sizeof(cookies), alen = sizeof(addrs);
+	int exclusive;
+	ssize_t n = F.rbd_list_lockers(img, &exclusive, tag, &tlen, clients,
+				       &clen, cookies, &klen, addrs, &alen);
+
+	if (n <= 0)
+		return (int)n;
+	return watching(img, addrs); /* the first one's */
+}
+
+/* fleet_store_ops.elsewhere: a live gateway holds the clone's lock, as
+ * every gateway with a session on it does.  One that only lets it linger
+ * has it open without the lock: it does not count. */
 static int rs_elsewhere(struct fleet_lun *fl, const char *name)
 {
 	char img_name[FLEET_IMAGE_MAX];
-	rbd_image_watcher_t w[8];
-	size_t n = 8;
 	rbd_image_t img;
 	int rc;
 
 	client_image(fl->rbd, name, img_name, sizeof(img_name));
 	if (open_ro(fl->rbd, img_name, &img))
 		return 0;
-	rc = F.rbd_watchers_list(img, w, &n);
+	rc = held_live(img);
 	F.rbd_close(img);
-	if (rc == 0)
-		F.rbd_watchers_list_cleanup(w, n);
-	/* Unsure (-ERANGE: more than 8) counts as open. */
-	return rc != 0 || n > 0;
+	return rc != 0; /* unsure counts as open */
 }
 
 /* fleet_store_ops.discard */
 static int rs_discard(struct fleet_lun *fl, const char *name)
 {
 	char img_name[FLEET_IMAGE_MAX];
+	int rc;
 
 	client_image(fl->rbd, name, img_name, sizeof(img_name));
-	return F.rbd_remove(fl->rbd->io, img_name);
+	rc = F.rbd_remove(fl->rbd->io, img_name);
+	return rc == -EBUSY ? lingering_move(fl->rbd, name, img_name) : rc;
 }
 
 /* fleet_store_ops.current */
@@ -781,8 +815,117 @@ static int rename_to(struct fleet_rbd *r, rbd_image_t img, const char *from,
 static void old_clones_remove(struct fleet_rbd *r);
 
 /* Numbers the spares of every LUN of this gateway (a reload may open a
- * LUN again while the old one still runs: their names must differ). */
+ * LUN again while the old one still runs: their names must differ), and
+ * the lingering clones it moves out of the way. */
 static atomic_uint spare_seq = 1;
+
+/*
+ * Lingering (fleet.c): a clone stays open after its last session, but
+ * without its exclusive lock, so that another gateway can take it (a
+ * multipath OS moving over).  Its golden cache state goes with the lock,
+ * as that gateway may write it; a login here takes the lock again and
+ * learns the clone's objects anew.  A new boot or a reset through another
+ * gateway cannot remove a clone open here: it renames it out of the way
+ * (PREFIX.old.CLIENT...), and this gateway removes it when it lets go.
+ */
+
+/* fleet_store_ops.linger */
+static int rs_linger(struct fleet_gen *g)
+{
+	int rc;
+
+	rbd_gcache_detach(&g->u.br);
+	rc = F.rbd_lock_release(g->u.br.image);
+	if (rc)
+		log_line("overlay %s/%s: cannot let go of the lock of its "
+			 "clone %s (%s): closed",
+			 g->fl->dir, g->client, g->image, strerror(-rc));
+	else
+		g->lingered = 1;
+	return rc;
+}
+
+/* fleet_store_ops.resume */
+static int rs_resume(struct fleet_gen *g)
+{
+	struct fleet_rbd *r = g->fl->rbd;
+	char id[64], who[128];
+	int rc = lock_take(g->u.br.image, who, sizeof(who));
+
+	/* Renamed away meanwhile (see above), another clone may have the
+	 * name now. */
+	if (rc == 0 &&
+	    (rc = F.rbd_get_id(g->u.br.image, id, sizeof(id))) == 0 &&
+	    renamed(r, g->image, id))
+		rc = -ESTALE;
+	if (rc)
+		return rc;
+	rbd_gcache_attach(&g->u.br, r->ceph, 0);
+	return 0;
+}
+
+/* Returns 1 if name no longer names the image whose id is id. */
+static int renamed(struct fleet_rbd *r, const char *name, const char *id)
+{
+	char now[64];
+	int rc = id_of(r, name, now, sizeof(now));
+
+	return rc == -ENOENT || (rc == 0 && strcmp(now, id));
+}
+
+/* Removes the image whose id is id if another gateway renamed it out of
+ * the way (PREFIX.old.*); it is closed here. */
+static void old_remove_by_id(struct fleet_rbd *r, const char *id)
+{
+	rbd_image_spec_t *specs;
+	char pre[TCFG_NAME_MAX + 8];
+	size_t n;
+	int rc;
+
+	if (specs_get(r, &specs, &n))
+		return;
+	snprintf(pre, sizeof(pre), "%s.old.", r->prefix);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(specs[i].id, id) ||
+		    strncmp(specs[i].name, pre, strlen(pre)))
+			continue;
+		rc = F.rbd_remove(r->io, specs[i].name);
+		log_line("overlays %s: the clone %s, left open here and "
+			 "replaced through another gateway: %s",
+			 r->fl->dir, specs[i].name,
+			 rc ? strerror(-rc) : "removed");
+		break;
+	}
+	F.rbd_image_spec_list_cleanup(specs, n);
+	free(specs);
+}
+
+/* The clone name of client cannot be removed, as a gateway has it open.
+ * If that gateway only lets it linger (nobody holds its lock), renames it
+ * out of the way, and returns 0; -EBUSY if a gateway uses it. */
+static int lingering_move(struct fleet_rbd *r, const char *client,
+			  const char *name)
+{
+	char to[FLEET_IMAGE_MAX];
+	rbd_image_t img;
+	int rc;
+
+	if (open_ro(r, name, &img))
+		return -EBUSY;
+	rc = held_live(img);
+	F.rbd_close(img);
+	if (rc)
+		return -EBUSY;
+	snprintf(to, sizeof(to), "%s.old.%s.%" PRIu64 ".%u", r->prefix, client,
+		 r->inst, atomic_fetch_add(&spare_seq, 1));
+	rc = F.rbd_rename(r->io, name, to);
+	if (rc)
+		return -EBUSY;
+	log_line("overlays %s: %s's clone lingers open on another gateway: "
+		 "renamed %s, which that gateway removes",
+		 r->fl->dir, client, to);
+	return 0;
+}
 
 static uint64_t mono_ms(void)
 {
@@ -1137,6 +1280,8 @@ const struct fleet_store_ops fleet_rbd_ops = {
 	.peek = rs_peek,
 	.gen_open = rs_gen_open,
 	.gen_close = rs_gen_close,
+	.linger = rs_linger,
+	.resume = rs_resume,
 	.retire = rs_retire,
 	.set_phase = rs_set_phase,
 	.attach = rs_attach,

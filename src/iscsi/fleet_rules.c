@@ -58,6 +58,7 @@ int fleet_lun_parse(struct tcfg_lun *l, const char *arg, char *err,
 	int mode_set = 0;
 
 	l->mode = TCFG_OVL_RESET;
+	l->linger = -1;
 	while (*p) {
 		size_t n = strcspn(p, " \t,"), klen;
 		const char *eq = memchr(p, '=', n), *v;
@@ -102,6 +103,14 @@ int fleet_lun_parse(struct tcfg_lun *l, const char *arg, char *err,
 
 			rc = parse_u64(val, 0, FLEET_SPARES_MAX, &count);
 			l->spares = (unsigned)count;
+		} else if (klen == 6 && !strncmp(p, "linger", 6)) {
+			uint64_t secs = 0;
+
+			rc = l->linger >= 0
+				     ? -EINVAL
+				     : parse_u64(val, 0, FLEET_LINGER_MAX,
+						 &secs);
+			l->linger = (int)secs;
 		} else {
 			snprintf(err, errlen, "%s: unknown LUN field '%.*s'",
 				 where, (int)klen, p);
@@ -131,9 +140,9 @@ int fleet_lun_parse(struct tcfg_lun *l, const char *arg, char *err,
 			 where);
 		return -1;
 	}
-	if (strncmp(l->overlays, "rbd:", 4) && l->spares) {
+	if (strncmp(l->overlays, "rbd:", 4) && (l->spares || l->linger >= 0)) {
 		snprintf(err, errlen,
-			 "%s: spares= is for overlays on Ceph "
+			 "%s: spares= and linger= are for overlays on Ceph "
 			 "(overlays=rbd:...): a directory makes a new "
 			 "overlay at once",
 			 where);

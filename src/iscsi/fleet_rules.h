@@ -22,11 +22,17 @@
 /* The most clones an overlay LUN on Ceph keeps made ahead (spares=N). */
 #define FLEET_SPARES_MAX 256
 
+/* Seconds a client's clone on Ceph stays open after its last logout
+ * (linger=S): by default, and at most. */
+#define FLEET_LINGER_DEFAULT 10
+#define FLEET_LINGER_MAX 600
+
 /*
  * Parses the value of an overlay LUN, "golden=PATH overlays=DIR
  * [mode=reset|persistent] [limit=SIZE] [dir-limit=SIZE] [update=PATTERN]
- * [spares=N]" (fields separated by spaces or commas; SIZE in bytes with an
- * optional K, M, G or T suffix; spares= on Ceph only) into l.  Returns 0,
+ * [spares=N] [linger=S]" (fields separated by spaces or commas; SIZE in
+ * bytes with an optional K, M, G or T suffix; spares= and linger= on Ceph
+ * only; linger not given: -1) into l.  Returns 0,
  * or -1 with the problem in err (prefixed by where).
  */
 int fleet_lun_parse(struct tcfg_lun *l, const char *arg, char *err,

@@ -31,6 +31,10 @@ struct fleet_gen {
 	struct fleet_lun *fl;
 	int refs; /* sessions using it */
 	int stale; /* replaced by a reset */
+	/* Lingering (no session, still open: see linger below) until this
+	 * CLOCK_MONOTONIC millisecond; 0: not. */
+	uint64_t linger_until;
+	int lingered; /* rbd: has lingered once (see fleet_rbd.c) */
 	/* Being made by a login without the LUN's lock (open_unlocked):
 	 * only client, refs and pin may be read meanwhile. */
 	int opening;
@@ -78,6 +82,15 @@ struct fleet_store_ops {
 	int (*retire)(struct fleet_gen *g);
 	/* Closes g, the last session on it ended. */
 	void (*gen_close)(struct fleet_gen *g);
+	/* The last session on g ended: keeps it open for a while for the
+	 * client's next login here (the OS's, after the firmware's), but so
+	 * that another gateway may take it meanwhile.  Nonzero: close it at
+	 * once.  NULL: a store that always closes. */
+	int (*linger)(struct fleet_gen *g);
+	/* Takes the lingering g back for a login, without the LUN's lock
+	 * (g is marked opening).  Nonzero: it cannot be (another gateway
+	 * took it, or its overlay was replaced): close it and open anew. */
+	int (*resume)(struct fleet_gen *g);
 	/* Records phase in g's overlay. */
 	int (*set_phase)(struct fleet_gen *g, enum ovl_phase phase);
 	/* Points a session's unit at g. */
@@ -127,6 +140,7 @@ struct fleet_lun {
 	char *dir; /* the overlays= value */
 	int mode;
 	uint64_t limit;
+	unsigned linger_ms; /* how long a clone lingers; 0: not at all */
 	pthread_mutex_t lock;
 	pthread_cond_t opened; /* a gen stopped opening */
 	struct fleet_gen *gens;

@@ -39,9 +39,9 @@ truncate -s 8M "$W/plain.img"
 gw() {
 	gateway_start "$1" "$2" 1 "${3:-}
 target $R
-  lun golden=rbd:rbd/room overlays=rbd:rbd/r mode=reset
+  lun golden=rbd:rbd/room overlays=rbd:rbd/r mode=reset linger=4
 target $P
-  lun golden=rbd:rbd/room overlays=rbd:rbd/p mode=persistent
+  lun golden=rbd:rbd/room overlays=rbd:rbd/p mode=persistent linger=60
 target $V
   lun golden=rbd:rbd/room overlays=rbd:rbd/v mode=reset update=${PC}-admin*"
 }
@@ -97,6 +97,34 @@ run "persistent" a "$P" "${PC}5" ipxe w:200:61 &&
 	run "persistent" b "$P" "${PC}5" os r:200:61 &&
 	ok "persistent mode: writes survive a new boot"
 
+# Lingering: after its last logout a PC's clone stays open on its gateway
+# (linger=), without its lock.  So the OS moving to its other path finds it
+# free on b at once, and a takes it back at the PC's next login there.  a
+# must then read what b wrote, here where a had read the golden image
+# before (another object than a's own write): its golden cache learns the
+# clone's objects anew.
+run "linger" a "$P" "${PC}9" ipxe w:300:91 g:9000 &&
+	run "linger" b "$P" "${PC}9" os r:300:91 w:9000:92 &&
+	run "linger" a "$P" "${PC}9" os r:300:91 r:9000:92 && {
+	grep -q "p/${PC}9: isid=[0-9a-f]* login=os overlay=kept phase=os version=0 open=lingered" "$W/a.log" &&
+		ok "linger: b takes over the clone a left open; a takes it back and reads b's write" ||
+		bad "linger" "a did not take its open clone back: $(grep "p/${PC}9" "$W/a.log" | tail -n 1)"
+}
+# linger=4 on the room: open right after the logout, closed 4 s later.
+watched() { rbdc status "rbd/$1" 2>/dev/null | grep -q "watcher="; }
+run "linger ends" a "$R" "${PC}8" ipxe w:320:8 && {
+	t0=$(date +%s)
+	open_after=$(watched "r.client.${PC}8" && echo yes)
+	for _ in $(seq 100); do
+		watched "r.client.${PC}8" || break
+		sleep 0.2
+	done
+	t=$(($(date +%s) - t0))
+	[ "$open_after" = yes ] && ! watched "r.client.${PC}8" && [ "$t" -ge 3 ] &&
+		ok "linger=4: the clone stays open after its logout and is closed ${t} s later" ||
+		bad "linger ends" "open after the logout: ${open_after:-no}; still open after ${t} s: $(watched "r.client.${PC}8" && echo yes)"
+}
+
 # One clone, one gateway: while a session runs on a, b refuses the PC and
 # a reset through b; a's own reset is refused too.
 "$CL" "iscsi://127.0.0.1:44260/$R/0" "${PC}6" os w:300:6 s:6 >"$W/held.out" 2>&1 &
@@ -126,6 +154,12 @@ out=$(ctl b reset "${PC}6" 2>&1) &&
 	run "ctl reset" a "$R" "${PC}6" os g:300 &&
 	ok "ctl reset through b once it logged out: $out; its next login finds the golden data" ||
 	bad "ctl reset" "$out"
+# a still had that clone open (linger): b renamed it out of the way, and a
+# removed it when the new login could not take it back.
+grep -q "r: the clone r\.old\.${PC}6\.[0-9.]*, left open here and replaced through another gateway: removed" "$W/a.log" &&
+	! rbdc ls rbd | grep -q "^r\.old\.${PC}6" &&
+	ok "the clone a left open and b reset: renamed by b, removed by a" ||
+	bad "reset of a clone left open" "$(grep "${PC}6" "$W/a.log" "$W/b.log" | tail -n 3)"
 
 # A new boot while a session of the previous one lingers: the old clone
 # makes way under another name and goes when that session ends.

@@ -7,7 +7,9 @@
 # side by side, the way tests/fleet/guests.sh boots its room: the guest's
 # root init counts its boots in a file on the disk.  A UEFI guest (OVMF,
 # ipxe.efi, systemd-boot on the room image's ESP) boots beside them from a
-# clone of its own.
+# clone of its own; its iPXE logs out when Linux takes over, and the OS's
+# login finds that clone still open (linger=, long here for TCG's slow
+# boot).
 #   - reset mode: the second boot counts 1 again (the file written at the
 #     first boot is gone: its clone was replaced at the new boot);
 #   - persistent mode: the second boot counts 2 and shows the first boot's
@@ -67,7 +69,7 @@ cat >"$WORK/target.conf" <<EOF
 listen 127.0.0.1:$PORT
 ceph-conf $CONF
 target $ROOM_IQN:room
-  lun golden=rbd:rbd/room overlays=rbd:rbd/r mode=reset
+  lun golden=rbd:rbd/room overlays=rbd:rbd/r mode=reset linger=120
 target $ROOM_IQN:room-persist
   lun golden=rbd:rbd/room overlays=rbd:rbd/p mode=persistent
 EOF
@@ -103,6 +105,10 @@ p4=$(rbdc info "rbd/r.client.$iqn4" 2>/dev/null | sed -n 's/^\tparent: //p')
 [ "$p1" = rbd/room@wupan-0 ] && [ "$p2" = rbd/room@wupan-0 ] && [ "$p4" = rbd/room@wupan-0 ] &&
 	ok "each guest, BIOS or UEFI, has its own clone of rbd/room@wupan-0 (rbd info)" ||
 	bad "clones" "parents '$p1' '$p2' '$p4': $(rbdc ls rbd | tr '\n' ' ')"
+# UEFI iPXE's session ends at ExitBootServices, before the OS's login.
+grep -q "r/$iqn4: isid=00023d[0-9a-f]* login=os overlay=kept phase=os version=0 open=lingered" "$tlog" &&
+	ok "UEFI: the OS's login took the clone iPXE's session had left open (linger)" ||
+	bad "linger" "$(grep "$iqn4" "$tlog" | cut -c 1-160 | tail -n 4)"
 # QEMU is gone; its sessions end on the target shortly after.
 sleep 2
 (guest 1 bios room boot2) &

@@ -164,7 +164,46 @@ int main(void)
 	CHECK("lun spares in a directory refused",
 	      fleet_lun_parse(&l, "golden=/a overlays=/o spares=2", err,
 			      sizeof(err), "x") != 0 &&
-		      strstr(err, "spares= is for overlays on Ceph"));
+		      strstr(err,
+			     "spares= and linger= are for overlays on Ceph"));
+	free(l.path);
+	free(l.overlays);
+	memset(&l, 0, sizeof(l));
+	CHECK("lun linger not given",
+	      fleet_lun_parse(&l, "golden=rbd:p/g overlays=rbd:p/r", err,
+			      sizeof(err), "x") == 0 &&
+		      l.linger == -1);
+	free(l.path);
+	free(l.overlays);
+	memset(&l, 0, sizeof(l));
+	CHECK("lun linger on Ceph",
+	      fleet_lun_parse(&l, "golden=rbd:p/g overlays=rbd:p/r linger=0",
+			      err, sizeof(err), "x") == 0 &&
+		      l.linger == 0);
+	free(l.path);
+	free(l.overlays);
+	memset(&l, 0, sizeof(l));
+	CHECK("lun linger in a directory refused",
+	      fleet_lun_parse(&l, "golden=/a overlays=/o linger=5", err,
+			      sizeof(err), "x") != 0 &&
+		      strstr(err,
+			     "spares= and linger= are for overlays on Ceph"));
+	free(l.path);
+	free(l.overlays);
+	memset(&l, 0, sizeof(l));
+	CHECK("lun linger bad or repeated",
+	      fleet_lun_parse(&l, "golden=rbd:p/g overlays=rbd:p/r linger=601",
+			      err, sizeof(err), "x") != 0 &&
+		      strstr(err, "'linger=601'"));
+	free(l.path);
+	free(l.overlays);
+	memset(&l, 0, sizeof(l));
+	CHECK("lun linger repeated",
+	      fleet_lun_parse(&l,
+			      "golden=rbd:p/g overlays=rbd:p/r linger=5 "
+			      "linger=6",
+			      err, sizeof(err), "x") != 0 &&
+		      strstr(err, "'linger=6'"));
 	free(l.path);
 	free(l.overlays);
 	memset(&l, 0, sizeof(l));
