@@ -50,6 +50,24 @@ static int replay(int reset_mode, const struct step *s, size_t n)
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* linger= values and what fleet_lun_parse makes of them: the value, or
+ * (err set) the error it names. */
+static const struct {
+	const char *arg;
+	int linger;
+	const char *err;
+} lingers[] = {
+	{ "golden=rbd:p/g overlays=rbd:p/r", -1, NULL },
+	{ "golden=rbd:p/g overlays=rbd:p/r linger=0", 0, NULL },
+	{ "golden=rbd:p/g overlays=rbd:p/r linger=600", 600, NULL },
+	{ "golden=/a overlays=/o linger=5", 0,
+	  "spares= and linger= are for overlays on Ceph" },
+	{ "golden=rbd:p/g overlays=rbd:p/r linger=601", 0,
+	  "bad or repeated LUN field 'linger=601'" },
+	{ "golden=rbd:p/g overlays=rbd:p/r linger=5 linger=6", 0,
+	  "bad or repeated LUN field 'linger=6'" },
+};
+
 int main(void)
 {
 	struct tcfg_lun l;
@@ -169,44 +187,19 @@ int main(void)
 	free(l.path);
 	free(l.overlays);
 	memset(&l, 0, sizeof(l));
-	CHECK("lun linger not given",
-	      fleet_lun_parse(&l, "golden=rbd:p/g overlays=rbd:p/r", err,
-			      sizeof(err), "x") == 0 &&
-		      l.linger == -1);
-	free(l.path);
-	free(l.overlays);
-	memset(&l, 0, sizeof(l));
-	CHECK("lun linger on Ceph",
-	      fleet_lun_parse(&l, "golden=rbd:p/g overlays=rbd:p/r linger=0",
-			      err, sizeof(err), "x") == 0 &&
-		      l.linger == 0);
-	free(l.path);
-	free(l.overlays);
-	memset(&l, 0, sizeof(l));
-	CHECK("lun linger in a directory refused",
-	      fleet_lun_parse(&l, "golden=/a overlays=/o linger=5", err,
-			      sizeof(err), "x") != 0 &&
-		      strstr(err,
-			     "spares= and linger= are for overlays on Ceph"));
-	free(l.path);
-	free(l.overlays);
-	memset(&l, 0, sizeof(l));
-	CHECK("lun linger bad or repeated",
-	      fleet_lun_parse(&l, "golden=rbd:p/g overlays=rbd:p/r linger=601",
-			      err, sizeof(err), "x") != 0 &&
-		      strstr(err, "'linger=601'"));
-	free(l.path);
-	free(l.overlays);
-	memset(&l, 0, sizeof(l));
-	CHECK("lun linger repeated",
-	      fleet_lun_parse(&l,
-			      "golden=rbd:p/g overlays=rbd:p/r linger=5 "
-			      "linger=6",
-			      err, sizeof(err), "x") != 0 &&
-		      strstr(err, "'linger=6'"));
-	free(l.path);
-	free(l.overlays);
-	memset(&l, 0, sizeof(l));
+	/* linger=: Ceph only, 0-600 s, once; -1 when not given. */
+	for (size_t i = 0; i < sizeof(lingers) / sizeof(lingers[0]); i++) {
+		int rc = fleet_lun_parse(&l, lingers[i].arg, err, sizeof(err),
+					 "x");
+
+		CHECK(lingers[i].arg,
+		      lingers[i].err
+			      ? rc != 0 && strstr(err, lingers[i].err)
+			      : rc == 0 && l.linger == lingers[i].linger);
+		free(l.path);
+		free(l.overlays);
+		memset(&l, 0, sizeof(l));
+	}
 	CHECK("lun spares bad",
 	      fleet_lun_parse(&l, "golden=rbd:p/g overlays=rbd:p/r spares=257",
 			      err, sizeof(err), "x") != 0 &&
