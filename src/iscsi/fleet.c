@@ -23,7 +23,8 @@ struct fleet_session {
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fleet_lun *reg;
 
-static void linger_end_all(struct fleet_lun *fl);
+static void lingering_close(struct fleet_lun *fl, const char *name,
+			    uint64_t until);
 
 void fleet_sort_names(char **names, size_t n)
 {
@@ -100,7 +101,7 @@ void fleet_lun_close(struct fleet_lun *fl)
 	/* Sessions end before their target: only lingering overlays are
 	 * left open. */
 	pthread_mutex_lock(&fl->lock);
-	linger_end_all(fl);
+	lingering_close(fl, NULL, UINT64_MAX);
 	pthread_mutex_unlock(&fl->lock);
 	fl->ops->close(fl);
 	free(fl->update);
@@ -164,36 +165,27 @@ static void linger_stop(struct fleet_gen *g)
 	pthread_mutex_unlock(&linger_lock);
 }
 
-/* Closes the lingering g (its LUN's lock held); the store sees
- * linger_until still set. */
-static void linger_end(struct fleet_gen *g)
+/* Takes g off fl's list and closes it (fl->lock held). */
+static void gen_drop(struct fleet_lun *fl, struct fleet_gen *g)
 {
-	struct fleet_lun *fl = g->fl;
-
 	gen_unlink(fl, g);
 	fl->ops->gen_close(g);
-	linger_stop(g);
 	free(g);
 }
 
-/* Closes fl's lingering overlays (fl->lock held). */
-static void linger_end_all(struct fleet_lun *fl)
+/* Closes fl's lingering overlays whose time is up by until (UINT64_MAX:
+ * all), only client name's if name is not NULL (fl->lock held): the
+ * reaper, a LUN's close, and an operator's reset, commit or prune, which
+ * want them closed. */
+static void lingering_close(struct fleet_lun *fl, const char *name,
+			    uint64_t until)
 {
 	for (struct fleet_gen *g = fl->gens, *next; g; g = next) {
 		next = g->next;
-		if (g->linger_until)
-			linger_end(g);
-	}
-}
-
-/* Closes the lingering overlay of client name on fl, if there is one
- * (fl->lock held): an operator's reset or commit wants it closed. */
-static void linger_cut(struct fleet_lun *fl, const char *name)
-{
-	for (struct fleet_gen *g = fl->gens; g; g = g->next) {
-		if (g->linger_until && !strcmp(g->client, name)) {
-			linger_end(g);
-			return;
+		if (g->linger_until && g->linger_until <= until &&
+		    (!name || !strcmp(g->client, name))) {
+			linger_stop(g);
+			gen_drop(fl, g);
 		}
 	}
 }
@@ -215,14 +207,8 @@ static void *reaper_main(void *arg)
 		 * booted, not while it boots. */
 		pthread_mutex_lock(&reg_lock);
 		for (struct fleet_lun *fl = reg; fl; fl = fl->next) {
-			struct fleet_gen *g, *next;
-
 			pthread_mutex_lock(&fl->lock);
-			for (g = fl->gens; g; g = next) {
-				next = g->next;
-				if (g->linger_until && g->linger_until <= now)
-					linger_end(g);
-			}
+			lingering_close(fl, NULL, now);
 			pthread_mutex_unlock(&fl->lock);
 		}
 		pthread_mutex_unlock(&reg_lock);
@@ -242,6 +228,8 @@ static int linger_start(struct fleet_gen *g)
 	pthread_t t;
 	int rc = 0;
 
+	if (fl->ops->linger(g))
+		return -1;
 	pthread_mutex_lock(&linger_lock);
 	if (!reaper_on) {
 		pthread_attr_init(&attr);
@@ -253,14 +241,9 @@ static int linger_start(struct fleet_gen *g)
 	if (rc == 0)
 		lingering++;
 	pthread_mutex_unlock(&linger_lock);
-	if (rc || fl->ops->linger(g)) {
-		if (rc == 0) {
-			pthread_mutex_lock(&linger_lock);
-			lingering--;
-			pthread_mutex_unlock(&linger_lock);
-		}
+	if (rc)
 		return -1;
-	}
+	/* The reaper reads it under fl->lock, held here. */
 	g->linger_until = now_ms() + fl->linger_ms;
 	return 0;
 }
@@ -275,9 +258,7 @@ static void gen_put(struct fleet_gen *g)
 	if (!g->stale && fl->linger_ms && fl->ops->linger &&
 	    linger_start(g) == 0)
 		return;
-	gen_unlink(fl, g);
-	fl->ops->gen_close(g);
-	free(g);
+	gen_drop(fl, g);
 }
 
 /* Records phase in g's overlay, unless it is there already. */
@@ -364,7 +345,8 @@ client_attach(struct fleet_lun *fl, const char *initiator, const uint8_t *isid)
 	if (g && g->linger_until && b.fresh) {
 		/* A new boot: the previous one's overlay, left open for it,
 		 * goes (removed as the new one is made). */
-		linger_end(g);
+		linger_stop(g);
+		gen_drop(fl, g);
 		g = NULL;
 	} else if (g && g->linger_until) {
 		/* Its previous login's overlay is still open: taken back,
@@ -390,9 +372,7 @@ client_attach(struct fleet_lun *fl, const char *initiator, const uint8_t *isid)
 				 : rc == -ESTALE ? "replaced through another "
 						   "gateway"
 						 : strerror(-rc));
-			gen_unlink(fl, g);
-			fl->ops->gen_close(g);
-			free(g);
+			gen_drop(fl, g);
 			g = NULL;
 		} else {
 			resumed = 1;
@@ -690,7 +670,7 @@ int fleet_reset(const char *initiator, FILE *out)
 	/* Refuse before discarding anything. */
 	for (struct fleet_lun *fl = reg; fl; fl = fl->next) {
 		pthread_mutex_lock(&fl->lock);
-		linger_cut(fl, name);
+		lingering_close(fl, name, UINT64_MAX);
 		for (struct fleet_gen *g = fl->gens; g; g = g->next) {
 			if (!strcmp(g->client, name) && g->refs) {
 				fprintf(out,
@@ -829,7 +809,7 @@ static int commit_one(struct fleet_lun *fl, const char *name,
 	unsigned num, b, cur;
 	int rc;
 
-	linger_cut(fl, name);
+	lingering_close(fl, name, UINT64_MAX);
 	for (struct fleet_gen *g = fl->gens; g; g = g->next) {
 		if (!strcmp(g->client, name) && g->refs) {
 			fprintf(out,
@@ -970,7 +950,7 @@ int fleet_prune(FILE *out)
 		/* Overlays left open here would keep versions (a clone
 		 * replaced through another gateway stays until it is closed
 		 * here): an operator's prune closes them. */
-		linger_end_all(fl);
+		lingering_close(fl, NULL, UINT64_MAX);
 		max = fl->ops->ver_max(fl);
 		keep = calloc(max + 1, 1);
 		if (!keep) {

@@ -465,7 +465,8 @@ err_clone:
 static int spare_take(struct fleet_rbd *r, struct fleet_gen *g, unsigned cur);
 static int lingering_move(struct fleet_rbd *r, const char *client,
 			  const char *name);
-static int renamed(struct fleet_rbd *r, const char *name, const char *id);
+static int named(struct fleet_rbd *r, rbd_image_t img, const char *name,
+		 char *id, size_t size);
 static void old_remove_by_id(struct fleet_rbd *r, const char *id);
 
 /* fleet_store_ops.gen_open */
@@ -503,8 +504,7 @@ static void rs_gen_close(struct fleet_gen *g)
 	int rc;
 
 	if (g->lingered && !g->stale &&
-	    (F.rbd_get_id(g->u.br.image, id, sizeof(id)) ||
-	     !renamed(r, g->image, id)))
+	    named(r, g->u.br.image, g->image, id, sizeof(id)) != 0)
 		id[0] = '\0';
 	backend_rbd_close(&g->u.br);
 	if (id[0])
@@ -765,6 +765,24 @@ static int id_of(struct fleet_rbd *r, const char *name, char *id, size_t size)
 	return 0;
 }
 
+/* Returns 1 if the image called name is img (whose id goes to id, size
+ * bytes), 0 if it is another one or there is none, or a negative errno.
+ * It reads the name's own object, not the pool's directory (which grows
+ * with the room and which every rename and clone of the pool updates) nor
+ * an open of name (several reads, and a login waits for this). */
+static int named(struct fleet_rbd *r, rbd_image_t img, const char *name,
+		 char *id, size_t size)
+{
+	char now[64];
+	int rc = F.rbd_get_id(img, id, size);
+
+	if (rc == 0)
+		rc = id_of(r, name, now, sizeof(now));
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	return !strcmp(now, id);
+}
+
 /* Renames the image open as img from name from to name to; returns 0,
  * -EEXIST (to is another image) or a negative errno.  librbd's answer
  * alone is not enough: when two renames to one name race, the loser may
@@ -773,20 +791,12 @@ static int id_of(struct fleet_rbd *r, const char *name, char *id, size_t size)
 static int rename_to(struct fleet_rbd *r, rbd_image_t img, const char *from,
 		     const char *to)
 {
-	char id[64], now[64];
+	char id[64];
 	int rc = F.rbd_rename(r->io, from, to);
 
-	if (rc)
-		return rc;
-	/* The name's own object, not the pool's directory (which grows with
-	 * the room and which every rename and clone of the pool updates) nor
-	 * an open of to (several reads, and a login waits for this). */
-	rc = F.rbd_get_id(img, id, sizeof(id));
 	if (rc == 0)
-		rc = id_of(r, to, now, sizeof(now));
-	if (rc)
-		return rc == -ENOENT ? -EEXIST : rc;
-	return strcmp(now, id) ? -EEXIST : 0;
+		rc = named(r, img, to, id, sizeof(id));
+	return rc < 0 ? rc : rc ? 0 : -EEXIST;
 }
 
 /*
@@ -854,23 +864,12 @@ static int rs_resume(struct fleet_gen *g)
 
 	/* Renamed away meanwhile (see above), another clone may have the
 	 * name now. */
-	if (rc == 0 &&
-	    (rc = F.rbd_get_id(g->u.br.image, id, sizeof(id))) == 0 &&
-	    renamed(r, g->image, id))
-		rc = -ESTALE;
-	if (rc)
-		return rc;
+	if (rc == 0)
+		rc = named(r, g->u.br.image, g->image, id, sizeof(id));
+	if (rc <= 0)
+		return rc ? rc : -ESTALE;
 	rbd_gcache_attach(&g->u.br, r->ceph, 0);
 	return 0;
-}
-
-/* Returns 1 if name no longer names the image whose id is id. */
-static int renamed(struct fleet_rbd *r, const char *name, const char *id)
-{
-	char now[64];
-	int rc = id_of(r, name, now, sizeof(now));
-
-	return rc == -ENOENT || (rc == 0 && strcmp(now, id));
 }
 
 /* Removes the image whose id is id if another gateway renamed it out of

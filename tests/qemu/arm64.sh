@@ -130,7 +130,7 @@ ipxe_hung() { # DIR
 # Runs one prepared case; writes "RESULT SECONDS DETAIL" to $dir/result.
 run_case() {
 	local name=$1 medium=$2 mac=$3 iqn_init=$4 dir=$5 tap=$6
-	local t0 start qpid status="" result="" detail="" attempt=1 rerun=""
+	local t0 start qpid status="" result="" detail="" rerun=""
 	local marker="WUPAN-AA64-BOOT-OK tag=$name"
 	local header="wupan: site wupan initiator $iqn_init root iscsi:$SERVER::"
 	local -a args
@@ -157,12 +157,12 @@ run_case() {
 		done
 		wait "$qpid"
 		status=$?
-		[ "$result" = HUNG ] && [ "$attempt" -eq 1 ] || break
+		# Once: rerun is set for the second boot.
+		[ "$result" = HUNG ] && [ -z "$rerun" ] || break
 		# Keep the hung boot's console and start from fresh UEFI variables.
 		mv "$dir/serial.log" "$dir/serial.hung.log"
 		cp --sparse=always "$AAVMF/AAVMF_VARS.fd" "$dir/vars.fd"
 		rerun="booted twice: iPXE hung before its banner the first time (serial.hung.log)"
-		attempt=2
 	done
 	local secs=$(($(date +%s) - t0))
 	tr -d '\r' <"$dir/serial.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' >"$dir/console.txt"
