@@ -448,6 +448,13 @@ static struct drv_conn *conn_of(struct ev_stream *st)
 	return (struct drv_conn *)((char *)st - offsetof(struct drv_conn, st));
 }
 
+/* The connection an io belongs to. */
+static struct drv_conn *conn_of_io(const struct iscsi_io *io)
+{
+	return (struct drv_conn *)((char *)io->conn -
+				   offsetof(struct drv_conn, core));
+}
+
 /* Wakes a reactor's loop. */
 static void reactor_wake(struct drv_reactor *r)
 {
@@ -675,16 +682,18 @@ static void conn_release(struct ev_source *s)
  * connection. */
 static void io_complete(struct iscsi_io *io)
 {
-	struct drv_reactor *r =
-		((struct drv_conn *)((char *)io->conn -
-				     offsetof(struct drv_conn, core)))
-			->r;
+	struct drv_reactor *r = conn_of_io(io)->r;
+	int first;
 
 	pthread_mutex_lock(&r->lock);
+	first = !r->done;
 	io->next = r->done;
 	r->done = io;
 	pthread_mutex_unlock(&r->lock);
-	reactor_wake(r);
+	/* One wake-up per batch: whoever made the list non-empty wrote the
+	 * eventfd, and the reactor reads it before it takes the list. */
+	if (first)
+		reactor_wake(r);
 }
 
 /* Worker thread: runs io until told to stop. */
@@ -765,9 +774,7 @@ static void reactor_complete(struct drv_reactor *r)
 	}
 	for (io = rev; io;) {
 		struct iscsi_io *next = io->next;
-		struct drv_conn *dc =
-			(struct drv_conn *)((char *)io->conn -
-					    offsetof(struct drv_conn, core));
+		struct drv_conn *dc = conn_of_io(io);
 		int pump, opened = io->op == ISCSI_IO_OPEN;
 
 		pthread_mutex_lock(&drv.lock);
@@ -784,7 +791,9 @@ static void reactor_complete(struct drv_reactor *r)
 		if (dc->zombie && !dc->core.n_io)
 			conn_free(dc);
 		pthread_mutex_unlock(&drv.lock);
-		if (pump)
+		/* When the connection's next completion follows, one pump sends
+		 * the answers of both: fewer, fuller sends. */
+		if (pump && !(next && conn_of_io(next) == dc))
 			ev_stream_pump(r->loop, &dc->st);
 		io = next;
 	}
@@ -982,6 +991,8 @@ static void reactor_ready(struct ev_loop *loop, struct ev_source *s,
 
 	(void)loop;
 	(void)ev;
+	/* Read before the done list is taken: io_complete wakes only for the
+	 * first io of a batch. */
 	if (read(s->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return;
 	/* Each stays in the inbox until conn_create links it. */
