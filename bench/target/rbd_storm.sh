@@ -15,8 +15,6 @@ storm_iqn=iqn.2026-01.org.wupan:bench-rbd-storm
 field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
 # us_per CPU-TICKS COMMANDS: microseconds of CPU per command.
 us_per() { awk -v t="$1" -v n="$2" -v hz="$hz" 'BEGIN {printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0)}'; }
-# median V...: the middle value (the lower middle of an even count).
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 sline() { printf '%-40s %9s %9s %9s %7s %8s\n' "$@" | tee -a "$work/result.txt"; }
 # versus LABEL WUPAN TGT LIBRBD: a row with tgt-rbd's and librbd's over wupan's.
 versus() { sline "$1" "$2" "$3" "$4" "$(ratio "$3" "$2")" "$(ratio "$4" "$2")"; }
