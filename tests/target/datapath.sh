@@ -110,7 +110,7 @@ run_core() {
 		t_fail "$label: DataDigest" "$out"
 	fi
 	if out=$("$client" race "$port" "$IQN" 40 2>&1); then
-		t_ok "$label: 40 READs racing a WRITE of the same 64 KiB: old or new words only, new after the WRITE"
+		t_ok "$label: 40 READs racing a WRITE of the same 64 KiB: old or new bytes only, new after the WRITE"
 	else
 		t_fail "$label: READ racing WRITE" "$(tail -n 2 <<<"$out")"
 	fi
