@@ -8,7 +8,8 @@
 #   4 KiB random read and write at queue depth 32,
 #   4 KiB random read latency at queue depth 1.
 # FIO_RUNS rounds of that (default 3), reported as medians with each
-# round's ratio beside them.
+# round's ratio beside them; every round's figures in
+# build/bench-rbd/rounds.txt.
 # Ratios: wupan over tgtd (goal >= 1.5; for latency tgtd's over wupan's),
 # and wupan's share of the librbd ceiling.
 # Each row also shows the CPU per I/O of the gateway, the OSD and the
@@ -114,10 +115,10 @@ fio_rows() {
 	declare -A W T R
 
 	# FIO_RUNS rounds (one 5-s run of a case varies by a quarter from the
-	# next); in each, wupan-target, then tgtd, then rbd bench, each alone
-	# on the cluster.  W[CASE,ROUND] and so on.
-	# wupan_series ROUND, tgt_series ROUND: one target's cases, on a fresh
-	# image.
+	# next); in each, wupan-target's and tgtd's series, then rbd bench's,
+	# each alone on the cluster.  W[CASE,ROUND] and so on.
+	# wupan_series, tgt_series: one target's cases in round $round, on a
+	# fresh image.
 	wupan_series() {
 		fresh_image
 		wt_start "$work/wupan.log" --listen 127.0.0.1:42270 --ceph-conf "$CONF" \
